@@ -1,0 +1,6 @@
+export * from './layouts';
+export * from './dmops';
+export * from './ioctls';
+export * from './hypercalls';
+export * from './domids';
+export * from './errno';

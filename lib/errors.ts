@@ -1,0 +1,35 @@
+// Node-style system errors: `code` ('EPERM', 'EINVAL', ...), a negative
+// `errno` as Node's own errors carry, and the `syscall` that failed, with a
+// message that says what was refused and why. Assert on `code` in tests:
+// jest runs each file in its own realm, so `instanceof` is unreliable there.
+import { ERRNO, errnoName, type ErrnoName } from './abi/errno';
+
+export class PrivcmdError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+
+  constructor(code: string, errno: number, syscall: string, detail: string) {
+    super(`${code} (${syscall}): ${detail}`);
+    this.name = 'PrivcmdError';
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+  }
+}
+
+/** An error for a status returned by the native layer or a simulated kernel/Xen. */
+export function errnoError(status: number, syscall: string, detail: string): PrivcmdError {
+  const code = errnoName(status);
+  return new PrivcmdError(code, -Math.abs(status), syscall, detail);
+}
+
+/** An error for a named errno. */
+export function codedError(code: ErrnoName, syscall: string, detail: string): PrivcmdError {
+  return new PrivcmdError(code, -ERRNO[code], syscall, detail);
+}
+
+/** A bad argument: EINVAL naming the argument and what was wrong with it. */
+export function invalidArgument(syscall: string, detail: string): PrivcmdError {
+  return codedError('EINVAL', syscall, detail);
+}

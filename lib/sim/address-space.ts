@@ -1,0 +1,150 @@
+// The simulated process address space (x86-64 Linux layout) that the
+// simulated host's privcmd driver and hypervisor read and write. Backed by one
+// native mapping; allocations are handed to JS as zero-copy Buffers plus their
+// simulated address. Freeing an allocation (or closing the space) detaches its
+// Buffers, so no view can ever reach memory that has gone.
+import { types } from 'util';
+import { native, type NativeAddressSpace } from '../native';
+import { codedError, errnoError, invalidArgument } from '../errors';
+
+export const PAGE_SIZE = native.constants.pageSize;
+/** vm.mmap_min_addr: nothing is ever mapped below 64 KiB. */
+export const MMAP_MIN_ADDR = native.constants.mmapMinAddr;
+/** TASK_SIZE_MAX: user addresses (and every user buffer) end at or below this. */
+export const TASK_SIZE_MAX = native.constants.taskSizeMax;
+/** First address of the kernel half; access_ok fails for anything here. */
+export const KERNEL_BASE = native.constants.kernelBase;
+
+/** Where the region sits by default: an ordinary user-space mmap address. */
+export const DEFAULT_BASE = 0x7f0000000000n;
+export const DEFAULT_SIZE = 16 * 1024 * 1024;
+
+export type PageState = 'unmapped' | 'guard' | 'read-only' | 'read-write';
+const PAGE_STATES: readonly PageState[] = ['unmapped', 'guard', 'read-only', 'read-write'];
+
+export interface AddressSpaceOptions {
+  /** Simulated address of the region (page-aligned, >= 64 KiB). */
+  base?: bigint;
+  /** Bytes of simulated memory (page multiple, at least two pages). */
+  size?: number;
+}
+
+export interface AllocOptions {
+  /** End the bytes flush against the trailing guard page (off by default). */
+  alignEnd?: boolean;
+  /** The simulated process sees the pages read-only (the JS view stays writable). */
+  readOnly?: boolean;
+}
+
+export interface Allocation {
+  /** Simulated address of the first byte. */
+  readonly addr: bigint;
+  readonly size: number;
+  /** Zero-copy view of the bytes; detached (length 0) once freed. */
+  readonly view: Buffer;
+}
+
+const { isUint8Array } = types;
+
+const ALLOC_ALIGN_END = 1;
+const ALLOC_READ_ONLY = 2;
+
+export function isU64(v: unknown): v is bigint {
+  return typeof v === 'bigint' && v >= 0n && v < 1n << 64n;
+}
+
+function checkAddr(syscall: string, what: string, v: unknown): bigint {
+  if (!isU64(v)) throw invalidArgument(syscall, `${what} must be a bigint in [0, 2^64), got ${String(v)}`);
+  return v;
+}
+
+export class AddressSpace {
+  readonly base: bigint;
+  readonly size: number;
+  #native: NativeAddressSpace | null;
+
+  private constructor(handle: NativeAddressSpace, base: bigint, size: number) {
+    this.#native = handle;
+    this.base = base;
+    this.size = size;
+  }
+
+  static create(options: AddressSpaceOptions = {}): AddressSpace {
+    const base = checkAddr('mmap', 'base', options.base ?? DEFAULT_BASE);
+    const size = options.size ?? DEFAULT_SIZE;
+    if (!Number.isSafeInteger(size) || size <= 0) throw invalidArgument('mmap', `size must be a positive integer, got ${size}`);
+    const r = native.AddressSpace.create(base, size);
+    if (typeof r === 'number') {
+      throw errnoError(r, 'mmap', `cannot create a ${size}-byte address space at 0x${base.toString(16)}: ` +
+        'base and size must be page-aligned, base >= 0x10000, size >= 2 pages, and the region must end at or below 2^47');
+    }
+    return new AddressSpace(r, base, size);
+  }
+
+  /** The native handle, for the simulator's hot paths (statuses, no throws). */
+  get handle(): NativeAddressSpace {
+    if (this.#native === null) throw codedError('EBADF', 'address_space', 'the address space is closed');
+    return this.#native;
+  }
+
+  get closed(): boolean {
+    return this.#native === null;
+  }
+
+  alloc(size: number, options: AllocOptions = {}): Allocation {
+    if (!Number.isSafeInteger(size) || size < 0) throw invalidArgument('mmap', `size must be a non-negative integer, got ${size}`);
+    const flags = (options.alignEnd ? ALLOC_ALIGN_END : 0) | (options.readOnly ? ALLOC_READ_ONLY : 0);
+    const r = this.handle.alloc(size, flags);
+    if (typeof r === 'number') {
+      throw errnoError(r, 'mmap', r === -12
+        ? `no room for ${size} bytes (+ a guard page) in the ${this.size}-byte address space`
+        : `cannot allocate ${size} bytes in a ${this.size}-byte address space`);
+    }
+    return { addr: r.addr, size, view: Buffer.from(r.buffer) };
+  }
+
+  /** Unmap an allocation: its pages fault from now on and its views are detached. */
+  free(allocation: Allocation | bigint): void {
+    const addr = checkAddr('munmap', 'address', typeof allocation === 'bigint' ? allocation : allocation?.addr);
+    const rc = this.handle.free(addr);
+    if (rc !== 0) throw errnoError(rc, 'munmap', `0x${addr.toString(16)} is not the start of a live allocation`);
+  }
+
+  /** copy_from_user: read len bytes at addr as the kernel would. */
+  read(addr: bigint, len: number): Buffer {
+    checkAddr('copy_from_user', 'address', addr);
+    if (!Number.isSafeInteger(len) || len < 0) throw invalidArgument('copy_from_user', `length must be a non-negative integer, got ${len}`);
+    const out = Buffer.alloc(len);
+    const rc = this.handle.read(addr, out);
+    if (rc !== 0) throw errnoError(rc, 'copy_from_user', `[0x${addr.toString(16)}, +${len}) is not readable user memory`);
+    return out;
+  }
+
+  /** copy_to_user: write bytes at addr as the kernel would. */
+  write(addr: bigint, bytes: Uint8Array): void {
+    checkAddr('copy_to_user', 'address', addr);
+    if (!isUint8Array(bytes)) throw invalidArgument('copy_to_user', 'bytes must be a Uint8Array');
+    const rc = this.handle.write(addr, bytes);
+    if (rc !== 0) throw errnoError(rc, 'copy_to_user', `[0x${addr.toString(16)}, +${bytes.length}) is not writable user memory`);
+  }
+
+  pageState(addr: bigint): PageState {
+    checkAddr('address_space', 'address', addr);
+    const s = this.handle.pageState(addr);
+    const state = PAGE_STATES[s];
+    if (state === undefined) throw errnoError(s, 'address_space', 'page state unavailable');
+    return state;
+  }
+
+  get liveAllocations(): number {
+    return this.handle.liveAllocations();
+  }
+
+  /** Detach every view and release the mapping. Closing twice is harmless. */
+  close(): void {
+    if (this.#native === null) return;
+    const rc = this.#native.close();
+    if (rc !== 0) throw errnoError(rc, 'munmap', 'a view of this address space could not be detached');
+    this.#native = null;
+  }
+}
