@@ -74,8 +74,8 @@ int AddressSpace::Allocate(uint64_t len, uint32_t flags, Allocation* out) {
   uint64_t data_pages = len == 0 ? 1 : (len + kPageSize - 1) >> kPageShift;
   // Each allocation takes a trailing guard page of its own, except at the
   // very top where the region's permanent guard page serves.
-  auto need_in = [&](uint64_t first, uint64_t run) {
-    return first + run == guard_top_ ? data_pages : data_pages + 1;
+  auto need_in = [&](uint64_t first, uint64_t) {
+    return first + data_pages == guard_top_ ? data_pages : data_pages + 1;
   };
   auto it = free_.begin();  // first fit
   while (it != free_.end() && it->second < need_in(it->first, it->second)) ++it;

@@ -54,8 +54,10 @@ static void TestCreate() {
   EXPECT_EQ(AddressSpace::Create(kBase, kPageSize, &as), kEINVAL);        // no room past the guard
   EXPECT_EQ(AddressSpace::Create(kUserTop - kPageSize, 2 * kPageSize, &as), kEINVAL);  // past user range
   EXPECT_EQ(AddressSpace::Create(kUserTop - 2 * kPageSize, 2 * kPageSize, &as), kEINVAL);  // guards only
-  EXPECT_EQ(AddressSpace::Create(kUserTop - 3 * kPageSize, 3 * kPageSize, &as), kOk);  // reaches 2^47
-  Allocation top;
+  EXPECT_EQ(AddressSpace::Create(kUserTop - 5 * kPageSize, 5 * kPageSize, &as), kOk);  // reaches 2^47
+  Allocation low, top;
+  EXPECT_EQ(as->Allocate(1, 0, &low), kOk);  // takes its own guard, not the top one
+  EXPECT_EQ(as->StateOf(low.addr + kPageSize), static_cast<int>(PageState::kGuard));
   EXPECT_EQ(as->Allocate(kPageSize, 0, &top), kOk);
   EXPECT_EQ(top.addr + kPageSize, kTaskSizeMax);  // data ends at TASK_SIZE_MAX
   EXPECT_EQ(as->StateOf(kTaskSizeMax), static_cast<int>(PageState::kGuard));
