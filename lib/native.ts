@@ -10,22 +10,28 @@ export interface NativeAllocation {
   buffer: ArrayBuffer;
 }
 
-export interface NativeAddressSpace {
-  alloc(len: number, flags: number): NativeAllocation | number;
-  free(addr: bigint): number;
-  read(addr: bigint, dst: Uint8Array): number;
-  write(addr: bigint, src: Uint8Array): number;
-  pageState(addr: bigint): number;
-  validateDmBuffers(ubufs: bigint, num: number, maxNum: number, maxSize: number, out: Uint8Array, detail?: Uint32Array): number;
-  copyDmBufferFromGuest(dst: Uint8Array, len: number, bufs: Uint8Array, nr: number, idx: number, offset: bigint | number, mode: number): number;
-  copyDmBufferToGuest(bufs: Uint8Array, nr: number, idx: number, offset: bigint | number, src: Uint8Array, len: number, mode: number): number;
-  liveAllocations(): number;
-  close(): number;
-}
+/** Opaque: keeps a space's slot alive until collected. */
+export type NativeToken = object;
 
+/**
+ * Address-space functions take the space's id first. Descriptor arrays are
+ * 16 bytes per buffer ({u64 addr, u64 size}, little-endian); their length
+ * gives nr. Copies move exactly dst.length / src.length bytes.
+ */
 export interface NativeBinding {
-  AddressSpace: { create(base: bigint, size: number): NativeAddressSpace | number };
   noop(): void;
+  spaceCreate(base: bigint, size: number): [number, NativeToken] | number;
+  spaceAlloc(id: number, len: number, flags: number): NativeAllocation | number;
+  spaceFree(id: number, addr: bigint): number;
+  spaceRead(id: number, addr: bigint, dst: Uint8Array): number;
+  spaceWrite(id: number, addr: bigint, src: Uint8Array): number;
+  spacePageState(id: number, addr: bigint): number;
+  spaceLiveAllocations(id: number): number;
+  spaceClose(id: number): number;
+  /** pages | -errno; on failure out[0..8) holds [step, index] as u32. */
+  validateDmBuffers(id: number, ubufs: bigint, num: number, maxNum: number, maxSize: number, out: Uint8Array): number;
+  copyDmBufferFromGuest(id: number, dst: Uint8Array, bufs: Uint8Array, idx: number, offset: bigint | number, mode: number): number;
+  copyDmBufferToGuest(id: number, bufs: Uint8Array, idx: number, offset: bigint | number, src: Uint8Array, mode: number): number;
   constants: {
     pageSize: number;
     mmapMinAddr: bigint;

@@ -22,19 +22,24 @@ using pcs::CopyMode;
 using pcs::DmBuf;
 
 // ---- argument helpers: false on anything that is not exactly right --------
+// Raw Node-API calls, one or two per argument: these sit on every hot call.
 
 bool ToU64(const Napi::Value& v, uint64_t* out) {
-  if (v.IsBigInt()) {
-    bool lossless = false;
-    *out = v.As<Napi::BigInt>().Uint64Value(&lossless);
-    return lossless;
-  }
-  if (v.IsNumber()) {
-    double d = v.As<Napi::Number>().DoubleValue();
+  napi_env env = v.Env();
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  if (t == napi_number) {
+    double d;
+    if (napi_get_value_double(env, v, &d) != napi_ok) return false;
     // Integers in [0, 2^53] only: beyond that a double no longer names one value.
     if (!(d >= 0) || d > 9007199254740992.0 || std::floor(d) != d) return false;
     *out = static_cast<uint64_t>(d);
     return true;
+  }
+  if (t == napi_bigint) {
+    bool lossless = false;
+    if (napi_get_value_bigint_uint64(env, v, out, &lossless) != napi_ok) return false;
+    return lossless;
   }
   return false;
 }
@@ -51,13 +56,16 @@ struct Bytes {
   size_t len = 0;
 };
 
+// A Uint8Array (or Buffer). napi_get_typedarray_info refuses anything that
+// is not a typed array, so one call both checks and unpacks.
 bool ToBytes(const Napi::Value& v, Bytes* out) {
-  if (!v.IsTypedArray()) return false;
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) return false;
-  Napi::Uint8Array u8 = v.As<Napi::Uint8Array>();
-  out->data = u8.Data();
-  out->len = u8.ByteLength();
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  if (napi_get_typedarray_info(v.Env(), v, &type, &length, &data, nullptr, nullptr) != napi_ok) return false;
+  if (type != napi_uint8_array) return false;
+  out->data = static_cast<uint8_t*>(data);
+  out->len = length;
   return true;
 }
 
@@ -97,238 +105,255 @@ bool ToMode(const Napi::Value& v, CopyMode* out) {
 
 Napi::Value Status(Napi::Env env, int status) { return Napi::Number::New(env, status); }
 
-// ---- AddressSpace ---------------------------------------------------------
-
+// ---- address spaces ---------------------------------------------------------
+//
+// Plain functions over a table of spaces indexed by a small integer id, rather
+// than an ObjectWrap: unwrapping `this` costs ~100 ns a call here, an id
+// lookup a few. A forged or stale id finds nothing (EBADF) or another live
+// space; it can never reach freed memory. Each space comes with a token (an
+// External) whose finalizer frees the slot when the JS owner is collected.
+//
 // The core is shared with every external ArrayBuffer handed to JS: a view's
 // finalizer holds a reference, so the host mapping outlives every view into it
-// (no JS-reachable use-after-free even if the AddressSpace object is collected
-// first). Free and close detach the views before the pages go away.
+// (no JS-reachable use-after-free). Free and close detach views first.
 using CoreRef = std::shared_ptr<AddressSpace>;
 
-class AddressSpaceWrap : public Napi::ObjectWrap<AddressSpaceWrap> {
- public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "AddressSpace",
-                       {
-                           StaticMethod<&AddressSpaceWrap::Create>("create"),
-                           InstanceMethod<&AddressSpaceWrap::Alloc>("alloc"),
-                           InstanceMethod<&AddressSpaceWrap::Free>("free"),
-                           InstanceMethod<&AddressSpaceWrap::Read>("read"),
-                           InstanceMethod<&AddressSpaceWrap::Write>("write"),
-                           InstanceMethod<&AddressSpaceWrap::PageState>("pageState"),
-                           InstanceMethod<&AddressSpaceWrap::Validate>("validateDmBuffers"),
-                           InstanceMethod<&AddressSpaceWrap::CopyFrom>("copyDmBufferFromGuest"),
-                           InstanceMethod<&AddressSpaceWrap::CopyTo>("copyDmBufferToGuest"),
-                           InstanceMethod<&AddressSpaceWrap::LiveAllocations>("liveAllocations"),
-                           InstanceMethod<&AddressSpaceWrap::Close>("close"),
-                       });
-  }
-
-  explicit AddressSpaceWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AddressSpaceWrap>(info) {
-    // Only create() constructs instances; it passes the core as an External.
-    if (info.Length() == 1 && info[0].IsExternal()) {
-      CoreRef* core = info[0].As<Napi::External<CoreRef>>().Data();
-      core_ = *core;
-    }
-  }
-
- private:
-  // create(base, size) -> AddressSpace | -errno
-  static Napi::Value Create(const Napi::CallbackInfo& info);
-
-  // alloc(len, flags) -> { addr: bigint, buffer: ArrayBuffer } | -errno
-  Napi::Value Alloc(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    uint64_t len;
-    uint32_t flags;
-    if (!core_) return Status(env, pcs::kEBADF);
-    if (info.Length() < 2 || !ToU64(info[0], &len) || !ToU32(info[1], &flags)) return Status(env, pcs::kEINVAL);
-    pcs::Allocation a;
-    int rc = core_->Allocate(len, flags, &a);
-    if (rc != pcs::kOk) return Status(env, rc);
-    auto* hint = new CoreRef(core_);
-    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
-        env, a.host, static_cast<size_t>(len), [](Napi::Env, void*, CoreRef* h) { delete h; }, hint);
-    views_.emplace(a.addr, Napi::Reference<Napi::ArrayBuffer>::New(ab, 0));
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("addr", Napi::BigInt::New(env, a.addr));
-    result.Set("buffer", ab);
-    return result;
-  }
-
-  // free(addr) -> 0 | -errno. Detaches the allocation's views first.
-  Napi::Value Free(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    uint64_t addr;
-    if (!core_) return Status(env, pcs::kEBADF);
-    if (info.Length() < 1 || !ToU64(info[0], &addr)) return Status(env, pcs::kEINVAL);
-    auto it = views_.find(addr);
-    if (it == views_.end()) return Status(env, pcs::kEINVAL);
-    if (!DetachView(it->second)) return Status(env, pcs::kEBUSY);
-    views_.erase(it);
-    return Status(env, core_->Free(addr));
-  }
-
-  // read(addr, dst) -> 0 | -errno: copy_from_user of dst.length bytes.
-  Napi::Value Read(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    uint64_t addr;
-    Bytes dst;
-    if (!core_) return Status(env, pcs::kEBADF);
-    if (info.Length() < 2 || !ToU64(info[0], &addr) || !ToBytes(info[1], &dst)) return Status(env, pcs::kEINVAL);
-    return Status(env, core_->CopyFromUser(dst.data, addr, dst.len));
-  }
-
-  // write(addr, src) -> 0 | -errno: copy_to_user of src.length bytes.
-  Napi::Value Write(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    uint64_t addr;
-    Bytes src;
-    if (!core_) return Status(env, pcs::kEBADF);
-    if (info.Length() < 2 || !ToU64(info[0], &addr) || !ToBytes(info[1], &src)) return Status(env, pcs::kEINVAL);
-    return Status(env, core_->CopyToUser(addr, src.data, src.len));
-  }
-
-  Napi::Value PageState(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    uint64_t addr;
-    if (!core_) return Status(env, pcs::kEBADF);
-    if (info.Length() < 1 || !ToU64(info[0], &addr)) return Status(env, pcs::kEINVAL);
-    return Status(env, static_cast<int>(core_->StateOf(addr)));
-  }
-
-  // validateDmBuffers(ubufs, num, maxNum, maxSize, out, detail?) -> pages | -errno.
-  // out receives the num validated descriptors (16 bytes each); on failure an
-  // optional Uint32Array detail receives [step, buffer index].
-  Napi::Value Validate(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    uint64_t ubufs;
-    uint32_t num, max_num, max_size;
-    Bytes out;
-    if (!core_) return Status(env, pcs::kEBADF);
-    if (info.Length() < 5 || !ToU64(info[0], &ubufs) || !ToU32(info[1], &num) || !ToU32(info[2], &max_num) ||
-        !ToU32(info[3], &max_size) || !ToBytes(info[4], &out))
-      return Status(env, pcs::kEINVAL);
-    // The driver never holds more than max_num descriptors; neither do we.
-    if (max_num > 4096 || out.len < uint64_t{max_num < num ? max_num : num} * pcs::kDmBufDescSize)
-      return Status(env, pcs::kEINVAL);
-    DmBuf small[16];
-    std::vector<DmBuf> big;
-    DmBuf* bufs = small;
-    if (max_num > 16) {
-      big.resize(max_num);
-      bufs = big.data();
-    }
-    pcs::DmValidation v;
-    int rc = pcs::ValidateDmBuffers(*core_, ubufs, num, max_num, max_size, bufs, &v);
-    if (rc != pcs::kOk) {
-      if (info.Length() > 5 && info[5].IsTypedArray() &&
-          info[5].As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array) {
-        Napi::Uint32Array detail = info[5].As<Napi::Uint32Array>();
-        if (detail.ElementLength() >= 2) {
-          detail[0] = static_cast<uint32_t>(v.failed_step);
-          detail[1] = v.failed_index;
-        }
-      }
-      return Status(env, rc);
-    }
-    for (uint32_t i = 0; i < num; ++i) {
-      std::memcpy(out.data + i * pcs::kDmBufDescSize, &bufs[i].addr, 8);
-      std::memcpy(out.data + i * pcs::kDmBufDescSize + 8, &bufs[i].size, 8);
-    }
-    return Napi::Number::New(env, static_cast<double>(v.pages));
-  }
-
-  // copyDmBufferFromGuest(dst, len, bufs, nr, idx, offset, mode) -> 0 | -errno
-  Napi::Value CopyFrom(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    Bytes dst, raw;
-    uint64_t len, nr, idx, offset;
-    CopyMode mode;
-    if (!core_) return Status(env, pcs::kEBADF);
-    if (info.Length() < 7 || !ToBytes(info[0], &dst) || !ToU64(info[1], &len) || !ToBytes(info[2], &raw) ||
-        !ToU64(info[3], &nr) || !ToU64(info[4], &idx) || !ToU64(info[5], &offset) || !ToMode(info[6], &mode))
-      return Status(env, pcs::kEINVAL);
-    if (len > dst.len) return Status(env, pcs::kEINVAL);  // never write past dst
-    DescriptorArray bufs;
-    if (!bufs.Load(raw, nr)) return Status(env, pcs::kEINVAL);
-    return Status(env, pcs::CopyDmBufferFromGuest(*core_, dst.data, len, bufs.data(), nr, idx, offset, mode));
-  }
-
-  // copyDmBufferToGuest(bufs, nr, idx, offset, src, len, mode) -> 0 | -errno
-  Napi::Value CopyTo(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    Bytes src, raw;
-    uint64_t len, nr, idx, offset;
-    CopyMode mode;
-    if (!core_) return Status(env, pcs::kEBADF);
-    if (info.Length() < 7 || !ToBytes(info[0], &raw) || !ToU64(info[1], &nr) || !ToU64(info[2], &idx) ||
-        !ToU64(info[3], &offset) || !ToBytes(info[4], &src) || !ToU64(info[5], &len) || !ToMode(info[6], &mode))
-      return Status(env, pcs::kEINVAL);
-    if (len > src.len) return Status(env, pcs::kEINVAL);  // never read past src
-    DescriptorArray bufs;
-    if (!bufs.Load(raw, nr)) return Status(env, pcs::kEINVAL);
-    return Status(env, pcs::CopyDmBufferToGuest(*core_, bufs.data(), nr, idx, offset, src.data, len, mode));
-  }
-
-  Napi::Value LiveAllocations(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!core_) return Status(env, pcs::kEBADF);
-    return Napi::Number::New(env, static_cast<double>(core_->live_allocations()));
-  }
-
-  // close() -> 0 | -errno. Detaches every view; the mapping goes when the last
-  // finalizer drops its reference.
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!core_) return Status(env, pcs::kEBADF);
-    for (auto& entry : views_) {
-      if (!DetachView(entry.second)) return Status(env, pcs::kEBUSY);
-    }
-    views_.clear();
-    core_.reset();
-    return Status(env, pcs::kOk);
-  }
-
-  static bool DetachView(Napi::Reference<Napi::ArrayBuffer>& ref) {
-    Napi::ArrayBuffer ab = ref.Value();
-    if (ab.IsEmpty()) return true;  // collected: nothing can reach the memory
-    if (ab.IsDetached()) return true;
-    ab.Detach();
-    return ab.IsDetached();
-  }
-
-  CoreRef core_;
-  std::map<uint64_t, Napi::Reference<Napi::ArrayBuffer>> views_;
+struct Space {
+  CoreRef core;  // null once closed
+  std::map<uint64_t, Napi::Reference<Napi::ArrayBuffer>> views;
 };
 
 struct AddonData {
-  Napi::FunctionReference address_space_ctor;
+  std::vector<std::unique_ptr<Space>> spaces;  // index = id; null = free slot
 };
 
-Napi::Value AddressSpaceWrap::Create(const Napi::CallbackInfo& info) {
+struct Token {
+  uint32_t id;
+};
+
+Space* Lookup(const Napi::CallbackInfo& info) {
+  uint32_t id;
+  if (info.Length() < 1 || !ToU32(info[0], &id)) return nullptr;
+  AddonData* data = info.Env().GetInstanceData<AddonData>();
+  if (id >= data->spaces.size() || !data->spaces[id] || !data->spaces[id]->core) return nullptr;
+  return data->spaces[id].get();
+}
+
+bool DetachView(Napi::Reference<Napi::ArrayBuffer>& ref) {
+  Napi::ArrayBuffer ab = ref.Value();
+  if (ab.IsEmpty() || ab.IsDetached()) return true;  // collected or already detached
+  ab.Detach();
+  return ab.IsDetached();
+}
+
+// spaceCreate(base, size) -> [id, token] | -errno
+Napi::Value SpaceCreate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint64_t base, size;
   if (info.Length() < 2 || !ToU64(info[0], &base) || !ToU64(info[1], &size)) return Status(env, pcs::kEINVAL);
   std::unique_ptr<AddressSpace> core;
   int rc = AddressSpace::Create(base, size, &core);
   if (rc != pcs::kOk) return Status(env, rc);
-  CoreRef shared(std::move(core));
   AddonData* data = env.GetInstanceData<AddonData>();
-  return data->address_space_ctor.New({Napi::External<CoreRef>::New(env, &shared)});
+  uint32_t id = 0;
+  while (id < data->spaces.size() && data->spaces[id]) ++id;
+  if (id == data->spaces.size()) data->spaces.emplace_back();
+  data->spaces[id].reset(new Space{CoreRef(std::move(core)), {}});
+  auto* token = new Token{id};
+  Napi::External<Token> ext = Napi::External<Token>::New(env, token, [](Napi::Env e, Token* t) {
+    AddonData* d = e.GetInstanceData<AddonData>();
+    if (d != nullptr && t->id < d->spaces.size()) d->spaces[t->id].reset();
+    delete t;
+  });
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(uint32_t{0}, Napi::Number::New(env, id));
+  result.Set(uint32_t{1}, ext);
+  return result;
+}
+
+// spaceAlloc(id, len, flags) -> { addr: bigint, buffer: ArrayBuffer } | -errno
+Napi::Value SpaceAlloc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Space* sp = Lookup(info);
+  uint64_t len;
+  uint32_t flags;
+  if (sp == nullptr) return Status(env, pcs::kEBADF);
+  if (info.Length() < 3 || !ToU64(info[1], &len) || !ToU32(info[2], &flags)) return Status(env, pcs::kEINVAL);
+  pcs::Allocation a;
+  int rc = sp->core->Allocate(len, flags, &a);
+  if (rc != pcs::kOk) return Status(env, rc);
+  auto* hint = new CoreRef(sp->core);
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
+      env, a.host, static_cast<size_t>(len), [](Napi::Env, void*, CoreRef* h) { delete h; }, hint);
+  sp->views.emplace(a.addr, Napi::Reference<Napi::ArrayBuffer>::New(ab, 0));
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("addr", Napi::BigInt::New(env, a.addr));
+  result.Set("buffer", ab);
+  return result;
+}
+
+// spaceFree(id, addr) -> 0 | -errno. Detaches the allocation's views first.
+Napi::Value SpaceFree(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Space* sp = Lookup(info);
+  uint64_t addr;
+  if (sp == nullptr) return Status(env, pcs::kEBADF);
+  if (info.Length() < 2 || !ToU64(info[1], &addr)) return Status(env, pcs::kEINVAL);
+  auto it = sp->views.find(addr);
+  if (it == sp->views.end()) return Status(env, pcs::kEINVAL);
+  if (!DetachView(it->second)) return Status(env, pcs::kEBUSY);
+  sp->views.erase(it);
+  return Status(env, sp->core->Free(addr));
+}
+
+// spaceRead(id, addr, dst) -> 0 | -errno: copy_from_user of dst.length bytes.
+Napi::Value SpaceRead(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Space* sp = Lookup(info);
+  uint64_t addr;
+  Bytes dst;
+  if (sp == nullptr) return Status(env, pcs::kEBADF);
+  if (info.Length() < 3 || !ToU64(info[1], &addr) || !ToBytes(info[2], &dst)) return Status(env, pcs::kEINVAL);
+  return Status(env, sp->core->CopyFromUser(dst.data, addr, dst.len));
+}
+
+// spaceWrite(id, addr, src) -> 0 | -errno: copy_to_user of src.length bytes.
+Napi::Value SpaceWrite(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Space* sp = Lookup(info);
+  uint64_t addr;
+  Bytes src;
+  if (sp == nullptr) return Status(env, pcs::kEBADF);
+  if (info.Length() < 3 || !ToU64(info[1], &addr) || !ToBytes(info[2], &src)) return Status(env, pcs::kEINVAL);
+  return Status(env, sp->core->CopyToUser(addr, src.data, src.len));
+}
+
+// spacePageState(id, addr) -> PageState | -errno
+Napi::Value SpacePageState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Space* sp = Lookup(info);
+  uint64_t addr;
+  if (sp == nullptr) return Status(env, pcs::kEBADF);
+  if (info.Length() < 2 || !ToU64(info[1], &addr)) return Status(env, pcs::kEINVAL);
+  return Status(env, static_cast<int>(sp->core->StateOf(addr)));
+}
+
+// spaceLiveAllocations(id) -> count | -errno
+Napi::Value SpaceLiveAllocations(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Space* sp = Lookup(info);
+  if (sp == nullptr) return Status(env, pcs::kEBADF);
+  return Napi::Number::New(env, static_cast<double>(sp->core->live_allocations()));
+}
+
+// spaceClose(id) -> 0 | -errno. Detaches every view; the mapping goes when the
+// last view finalizer drops its reference, the slot when the token is collected.
+Napi::Value SpaceClose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Space* sp = Lookup(info);
+  if (sp == nullptr) return Status(env, pcs::kEBADF);
+  for (auto& entry : sp->views) {
+    if (!DetachView(entry.second)) return Status(env, pcs::kEBUSY);
+  }
+  sp->views.clear();
+  sp->core.reset();
+  return Status(env, pcs::kOk);
+}
+
+// validateDmBuffers(id, ubufs, num, maxNum, maxSize, out) -> pages | -errno.
+// out receives the num validated descriptors (16 bytes each), so it must hold
+// min(num, maxNum) of them; on failure its first 8 bytes receive the failing
+// step and buffer index (two u32, native order).
+Napi::Value ValidateDmBuffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Space* sp = Lookup(info);
+  uint64_t ubufs;
+  uint32_t num, max_num, max_size;
+  Bytes out;
+  if (sp == nullptr) return Status(env, pcs::kEBADF);
+  if (info.Length() < 6 || !ToU64(info[1], &ubufs) || !ToU32(info[2], &num) || !ToU32(info[3], &max_num) ||
+      !ToU32(info[4], &max_size) || !ToBytes(info[5], &out))
+    return Status(env, pcs::kEINVAL);
+  // The driver never holds more than max_num descriptors; neither do we.
+  if (max_num > 4096 || out.len < 8 || out.len < uint64_t{max_num < num ? max_num : num} * pcs::kDmBufDescSize)
+    return Status(env, pcs::kEINVAL);
+  DmBuf small[16];
+  std::vector<DmBuf> big;
+  DmBuf* bufs = small;
+  if (max_num > 16) {
+    big.resize(max_num);
+    bufs = big.data();
+  }
+  pcs::DmValidation v;
+  int rc = pcs::ValidateDmBuffers(*sp->core, ubufs, num, max_num, max_size, bufs, &v);
+  if (rc != pcs::kOk) {
+    uint32_t detail[2] = {static_cast<uint32_t>(v.failed_step), v.failed_index};
+    std::memcpy(out.data, detail, sizeof detail);
+    return Status(env, rc);
+  }
+  for (uint32_t i = 0; i < num; ++i) {
+    std::memcpy(out.data + i * pcs::kDmBufDescSize, &bufs[i].addr, 8);
+    std::memcpy(out.data + i * pcs::kDmBufDescSize + 8, &bufs[i].size, 8);
+  }
+  return Napi::Number::New(env, static_cast<double>(v.pages));
+}
+
+// copyDmBufferFromGuest(id, dst, bufs, idx, offset, mode) -> 0 | -errno.
+// Copies dst.length bytes; nr is bufs.length / 16.
+Napi::Value CopyFromGuest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Space* sp = Lookup(info);
+  Bytes dst, raw;
+  uint64_t idx, offset;
+  CopyMode mode;
+  if (sp == nullptr) return Status(env, pcs::kEBADF);
+  if (info.Length() < 6 || !ToBytes(info[1], &dst) || !ToBytes(info[2], &raw) || !ToU64(info[3], &idx) ||
+      !ToU64(info[4], &offset) || !ToMode(info[5], &mode))
+    return Status(env, pcs::kEINVAL);
+  uint64_t nr = raw.len / pcs::kDmBufDescSize;
+  DescriptorArray bufs;
+  if (!bufs.Load(raw, nr)) return Status(env, pcs::kEINVAL);
+  return Status(env, pcs::CopyDmBufferFromGuest(*sp->core, dst.data, dst.len, bufs.data(), nr, idx, offset, mode));
+}
+
+// copyDmBufferToGuest(id, bufs, idx, offset, src, mode) -> 0 | -errno.
+// Copies src.length bytes; nr is bufs.length / 16.
+Napi::Value CopyToGuest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Space* sp = Lookup(info);
+  Bytes src, raw;
+  uint64_t idx, offset;
+  CopyMode mode;
+  if (sp == nullptr) return Status(env, pcs::kEBADF);
+  if (info.Length() < 6 || !ToBytes(info[1], &raw) || !ToU64(info[2], &idx) || !ToU64(info[3], &offset) ||
+      !ToBytes(info[4], &src) || !ToMode(info[5], &mode))
+    return Status(env, pcs::kEINVAL);
+  uint64_t nr = raw.len / pcs::kDmBufDescSize;
+  DescriptorArray bufs;
+  if (!bufs.Load(raw, nr)) return Status(env, pcs::kEINVAL);
+  return Status(env, pcs::CopyDmBufferToGuest(*sp->core, bufs.data(), nr, idx, offset, src.data, src.len, mode));
 }
 
 // An empty call: the floor every benchmark ratio is measured against.
 Napi::Value Noop(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  auto* data = new AddonData();
-  Napi::Function ctor = AddressSpaceWrap::Define(env);
-  data->address_space_ctor = Napi::Persistent(ctor);
-  env.SetInstanceData<AddonData>(data);
-
-  exports.Set("AddressSpace", ctor);
-  exports.Set("noop", Napi::Function::New(env, Noop, "noop"));
+  env.SetInstanceData<AddonData>(new AddonData());
+  auto fn = [&](const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) {
+    exports.Set(name, Napi::Function::New(env, f, name));
+  };
+  fn("noop", Noop);
+  fn("spaceCreate", SpaceCreate);
+  fn("spaceAlloc", SpaceAlloc);
+  fn("spaceFree", SpaceFree);
+  fn("spaceRead", SpaceRead);
+  fn("spaceWrite", SpaceWrite);
+  fn("spacePageState", SpacePageState);
+  fn("spaceLiveAllocations", SpaceLiveAllocations);
+  fn("spaceClose", SpaceClose);
+  fn("validateDmBuffers", ValidateDmBuffers);
+  fn("copyDmBufferFromGuest", CopyFromGuest);
+  fn("copyDmBufferToGuest", CopyToGuest);
 
   Napi::Object c = Napi::Object::New(env);
   c.Set("pageSize", Napi::Number::New(env, static_cast<double>(pcs::kPageSize)));

@@ -4,7 +4,7 @@
 // simulated address. Freeing an allocation (or closing the space) detaches its
 // Buffers, so no view can ever reach memory that has gone.
 import { types } from 'util';
-import { native, type NativeAddressSpace } from '../native';
+import { native, type NativeToken } from '../native';
 import { codedError, errnoError, invalidArgument } from '../errors';
 
 export const PAGE_SIZE = native.constants.pageSize;
@@ -61,10 +61,13 @@ function checkAddr(syscall: string, what: string, v: unknown): bigint {
 export class AddressSpace {
   readonly base: bigint;
   readonly size: number;
-  #native: NativeAddressSpace | null;
+  #id: number;
+  // Keeps the native slot alive exactly as long as this object.
+  readonly #token: NativeToken;
 
-  private constructor(handle: NativeAddressSpace, base: bigint, size: number) {
-    this.#native = handle;
+  private constructor(id: number, token: NativeToken, base: bigint, size: number) {
+    this.#id = id;
+    this.#token = token;
     this.base = base;
     this.size = size;
   }
@@ -73,28 +76,28 @@ export class AddressSpace {
     const base = checkAddr('mmap', 'base', options.base ?? DEFAULT_BASE);
     const size = options.size ?? DEFAULT_SIZE;
     if (!Number.isSafeInteger(size) || size <= 0) throw invalidArgument('mmap', `size must be a positive integer, got ${size}`);
-    const r = native.AddressSpace.create(base, size);
+    const r = native.spaceCreate(base, size);
     if (typeof r === 'number') {
       throw errnoError(r, 'mmap', `cannot create a ${size}-byte address space at 0x${base.toString(16)}: ` +
         'base and size must be page-aligned, base >= 0x10000, size >= 2 pages, and the region must end at or below 2^47');
     }
-    return new AddressSpace(r, base, size);
+    return new AddressSpace(r[0], r[1], base, size);
   }
 
-  /** The native handle, for the simulator's hot paths (statuses, no throws). */
-  get handle(): NativeAddressSpace {
-    if (this.#native === null) throw codedError('EBADF', 'address_space', 'the address space is closed');
-    return this.#native;
+  /** The native id, for the simulator's hot paths (statuses, no throws). */
+  get id(): number {
+    if (this.#id < 0) throw codedError('EBADF', 'address_space', 'the address space is closed');
+    return this.#id;
   }
 
   get closed(): boolean {
-    return this.#native === null;
+    return this.#id < 0;
   }
 
   alloc(size: number, options: AllocOptions = {}): Allocation {
     if (!Number.isSafeInteger(size) || size < 0) throw invalidArgument('mmap', `size must be a non-negative integer, got ${size}`);
     const flags = (options.alignEnd ? ALLOC_ALIGN_END : 0) | (options.readOnly ? ALLOC_READ_ONLY : 0);
-    const r = this.handle.alloc(size, flags);
+    const r = native.spaceAlloc(this.id, size, flags);
     if (typeof r === 'number') {
       throw errnoError(r, 'mmap', r === -12
         ? `no room for ${size} bytes (+ a guard page) in the ${this.size}-byte address space`
@@ -106,7 +109,7 @@ export class AddressSpace {
   /** Unmap an allocation: its pages fault from now on and its views are detached. */
   free(allocation: Allocation | bigint): void {
     const addr = checkAddr('munmap', 'address', typeof allocation === 'bigint' ? allocation : allocation?.addr);
-    const rc = this.handle.free(addr);
+    const rc = native.spaceFree(this.id, addr);
     if (rc !== 0) throw errnoError(rc, 'munmap', `0x${addr.toString(16)} is not the start of a live allocation`);
   }
 
@@ -115,7 +118,7 @@ export class AddressSpace {
     checkAddr('copy_from_user', 'address', addr);
     if (!Number.isSafeInteger(len) || len < 0) throw invalidArgument('copy_from_user', `length must be a non-negative integer, got ${len}`);
     const out = Buffer.alloc(len);
-    const rc = this.handle.read(addr, out);
+    const rc = native.spaceRead(this.id, addr, out);
     if (rc !== 0) throw errnoError(rc, 'copy_from_user', `[0x${addr.toString(16)}, +${len}) is not readable user memory`);
     return out;
   }
@@ -124,27 +127,27 @@ export class AddressSpace {
   write(addr: bigint, bytes: Uint8Array): void {
     checkAddr('copy_to_user', 'address', addr);
     if (!isUint8Array(bytes)) throw invalidArgument('copy_to_user', 'bytes must be a Uint8Array');
-    const rc = this.handle.write(addr, bytes);
+    const rc = native.spaceWrite(this.id, addr, bytes);
     if (rc !== 0) throw errnoError(rc, 'copy_to_user', `[0x${addr.toString(16)}, +${bytes.length}) is not writable user memory`);
   }
 
   pageState(addr: bigint): PageState {
     checkAddr('address_space', 'address', addr);
-    const s = this.handle.pageState(addr);
+    const s = native.spacePageState(this.id, addr);
     const state = PAGE_STATES[s];
     if (state === undefined) throw errnoError(s, 'address_space', 'page state unavailable');
     return state;
   }
 
   get liveAllocations(): number {
-    return this.handle.liveAllocations();
+    return native.spaceLiveAllocations(this.id);
   }
 
   /** Detach every view and release the mapping. Closing twice is harmless. */
   close(): void {
-    if (this.#native === null) return;
-    const rc = this.#native.close();
+    if (this.#id < 0) return;
+    const rc = native.spaceClose(this.#id);
     if (rc !== 0) throw errnoError(rc, 'munmap', 'a view of this address space could not be detached');
-    this.#native = null;
+    this.#id = -1;
   }
 }

@@ -8,6 +8,7 @@
 import { types } from 'util';
 import { PRIVCMD_STRUCTS } from '../abi/layouts';
 import { errnoError, invalidArgument } from '../errors';
+import { native } from '../native';
 import { isU64, type AddressSpace } from './address-space';
 
 const { isUint8Array } = types;
@@ -98,14 +99,15 @@ export function validateDmBuffers(space: AddressSpace, ubufs: bigint, num: numbe
     maxBufSize: limit(syscall, 'maxBufSize', limits.maxBufSize, DEFAULT_DM_OP_BUF_MAX_SIZE),
   };
   if (lim.maxBufs > 4096) throw invalidArgument(syscall, `maxBufs above 4096 is not supported, got ${lim.maxBufs}`);
-  const bufs = new DmBufArray(Math.min(num, lim.maxBufs));
-  const detail = new Uint32Array(2);
-  const rc = space.handle.validateDmBuffers(ubufs, num, lim.maxBufs, lim.maxBufSize, bufs.bytes, detail);
+  const n = Math.min(num, lim.maxBufs);
+  const out = new Uint8Array(Math.max(n * DESC, 8));
+  const rc = native.validateDmBuffers(space.id, ubufs, num, lim.maxBufs, lim.maxBufSize, out);
   if (rc < 0) {
+    const detail = new Uint32Array(out.buffer, 0, 2);
     const why = STEP_WHY[detail[0] ?? 0]?.(detail[1] ?? 0, lim, num) ?? 'buffer array refused';
     throw errnoError(rc, syscall, `IOCTL_PRIVCMD_DM_OP: ${why}`);
   }
-  return { bufs, pages: rc };
+  return { bufs: new DmBufArray(n, out.subarray(0, n * DESC)), pages: rc };
 }
 
 export interface CopyOptions {
@@ -147,7 +149,7 @@ function copyError(rc: number, syscall: string, bufs: DmBufArray, idx: number, l
 export function copyDmBufferFromGuest(space: AddressSpace, dst: Uint8Array, bufs: DmBufArray, idx: number, options: CopyOptions = {}): void {
   const syscall = 'copy_dm_buffer_from_guest';
   const { len, offset, m } = copyArgs(syscall, bufs, idx, dst, options);
-  const rc = space.handle.copyDmBufferFromGuest(dst, len, bufs.bytes, bufs.nr, idx, offset, m);
+  const rc = native.copyDmBufferFromGuest(space.id, dst.subarray(0, len), bufs.bytes.subarray(0, bufs.nr * DESC), idx, offset, m);
   if (rc !== 0) throw copyError(rc, syscall, bufs, idx, len, offset);
 }
 
@@ -155,6 +157,6 @@ export function copyDmBufferFromGuest(space: AddressSpace, dst: Uint8Array, bufs
 export function copyDmBufferToGuest(space: AddressSpace, bufs: DmBufArray, idx: number, src: Uint8Array, options: CopyOptions = {}): void {
   const syscall = 'copy_dm_buffer_to_guest';
   const { len, offset, m } = copyArgs(syscall, bufs, idx, src, options);
-  const rc = space.handle.copyDmBufferToGuest(bufs.bytes, bufs.nr, idx, offset, src, len, m);
+  const rc = native.copyDmBufferToGuest(space.id, bufs.bytes.subarray(0, bufs.nr * DESC), idx, offset, src.subarray(0, len), m);
   if (rc !== 0) throw copyError(rc, syscall, bufs, idx, len, offset);
 }

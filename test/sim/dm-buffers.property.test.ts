@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { AddressSpace, KERNEL_BASE, PAGE_SIZE, type Allocation } from '../../lib/sim/address-space';
 import { DmBufArray } from '../../lib/sim/dm-buffers';
+import { native } from '../../lib/native';
 import { ReferenceModel, TASK_SIZE_MAX, type Desc, type ModelAlloc } from '../support/reference-model';
 
 const BASE = 0x10000000n;
@@ -132,8 +133,8 @@ describe('native core vs reference model', () => {
           if (holder && descs.length > 0) holder.view.set(DmBufArray.of(resolved).bytes);
           const ubufs = holder && extraNum % 3 !== 0 ? holder.addr : w.resolve(arrayAt);
           const num = extraNum % 4 === 0 ? extraNum : descs.length;
-          const out = new Uint8Array(Math.min(num, maxNum) * 16);
-          const rc = w.space.handle.validateDmBuffers(ubufs, num, maxNum, maxSize, out);
+          const out = new Uint8Array(Math.max(8, Math.min(num, maxNum) * 16));
+          const rc = native.validateDmBuffers(w.space.id, ubufs, num, maxNum, maxSize, out);
           const expected = w.model.validate(ubufs, num, maxNum, maxSize);
           tally(counts, rc);
           if (rc >= 0 && num >= 2) counts.set(1, (counts.get(1) ?? 0) + 1); // key 1: a multi-buffer success
@@ -170,7 +171,7 @@ describe('native core vs reference model', () => {
           const expected = new Uint8Array(host);
           const rcModel = w.model.copyFrom(expected.subarray(CANARY, CANARY + len), len, resolved, resolved.length, idx, off, mode);
           const before = snapshot(w);
-          const rc = w.space.handle.copyDmBufferFromGuest(dst, len, DmBufArray.of(resolved).bytes, resolved.length, idx, off, mode === 'seed' ? 0 : 1);
+          const rc = native.copyDmBufferFromGuest(w.space.id, dst, DmBufArray.of(resolved).bytes, idx, off, mode === 'seed' ? 0 : 1);
           tally(counts, rc);
           expect(rc).toBe(rcModel);
           expect(Buffer.from(host).equals(Buffer.from(expected))).toBe(true);
@@ -204,7 +205,7 @@ describe('native core vs reference model', () => {
             addr: a.addr, size: a.size, readOnly: w.space.pageState(a.addr) === 'read-only', view: shadow[i] as Uint8Array,
           })));
           const rcModel = model.copyTo(resolved, resolved.length, idx, off, src, len, mode);
-          const rc = w.space.handle.copyDmBufferToGuest(DmBufArray.of(resolved).bytes, resolved.length, idx, off, src, len, mode === 'seed' ? 0 : 1);
+          const rc = native.copyDmBufferToGuest(w.space.id, DmBufArray.of(resolved).bytes, idx, off, src.subarray(0, len), mode === 'seed' ? 0 : 1);
           tally(counts, rc);
           expect(rc).toBe(rcModel);
           expect(snapshot(w).equals(Buffer.concat(shadow))).toBe(true);

@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// privcmd-shim benchmarks. Prints, from one run, ratios that do not depend on
+// the machine's speed:
+//   - the copy helper's throughput against a plain memcpy of the same bytes
+//     (native, no Node-API in the way; goal >= 0.9x at 4 KiB and above), and
+//     through the public API against TypedArray#set;
+//   - validation cost per buffer descriptor (goal <= 20 ns), natively and
+//     through Node-API;
+//   - an empty native call, the floor of every call from JS.
+// Usage: npm run bench   (builds dist/ and the addon first if needed)
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measure, do_not_optimize } from 'mitata';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+if (!existsSync(path.join(root, 'dist', 'index.js'))) {
+  console.error('bench: dist/ is missing; run `npm run build` first');
+  process.exit(1);
+}
+const lib = require(path.join(root, 'dist', 'index.js'));
+const { native } = require(path.join(root, 'dist', 'native.js'));
+
+const rows = [];
+const goals = [];
+const fmt = (ns) => (ns < 1000 ? `${ns.toFixed(1)} ns` : `${(ns / 1000).toFixed(2)} µs`);
+function goal(what, value, ok, target) {
+  goals.push({ what, value, ok, target });
+}
+
+// ---- native core, no Node-API -------------------------------------------
+function nativeCore() {
+  const out = path.join(root, 'build', 'bench');
+  mkdirSync(out, { recursive: true });
+  const exe = path.join(out, 'core_bench');
+  const core = readdirSync(path.join(root, 'native', 'core')).filter((f) => f.endsWith('.cc')).map((f) => path.join(root, 'native', 'core', f));
+  execFileSync(process.env.CXX || 'g++', ['-std=c++17', '-O2', ...core, path.join(root, 'native', 'bench', 'core_bench.cc'), '-o', exe], { stdio: 'inherit' });
+  return JSON.parse(execFileSync(exe, { encoding: 'utf8' }));
+}
+
+async function ns(fn) {
+  return (await measure(fn)).avg;
+}
+
+async function main() {
+  console.log('privcmd-shim bench (one run; ratios are what to compare across machines)\n');
+  const core = nativeCore();
+  for (const size of [64, 4096, 65536]) {
+    const c = core[`copy_${size}`];
+    const ratio = c.memcpy_ns / c.helper_ns;
+    rows.push([`native: copy helper ${size} B`, fmt(c.helper_ns), `memcpy ${fmt(c.memcpy_ns)}`, `${ratio.toFixed(2)}x memcpy throughput`]);
+    if (size >= 4096) goal(`copy helper at ${size} B vs memcpy`, `${ratio.toFixed(2)}x`, ratio >= 0.9, '>= 0.9x');
+  }
+  const perDescNative = (core.validate.sixteen_ns - core.validate.one_ns) / 15;
+  rows.push(['native: validate 1 / 16 descriptors', `${fmt(core.validate.one_ns)} / ${fmt(core.validate.sixteen_ns)}`, '', `${perDescNative.toFixed(2)} ns per descriptor`]);
+  goal('validation per descriptor (native)', `${perDescNative.toFixed(2)} ns`, perDescNative <= 20, '<= 20 ns');
+
+  // ---- through Node-API ----------------------------------------------------
+  const space = lib.AddressSpace.create({ size: 4 << 20 });
+  const id = space.id;
+  const floor = await ns(() => native.noop());
+  rows.push(['empty native call (floor)', fmt(floor), '', '1.00x floor']);
+
+  for (const size of [64, 4096, 65536]) {
+    const a = space.alloc(size);
+    a.view.fill(0x5a);
+    const bufs = lib.DmBufArray.of([{ addr: a.addr, size }]);
+    const dst = new Uint8Array(size);
+    const raw = await ns(() => do_not_optimize(native.copyDmBufferFromGuest(id, dst, bufs.bytes, 0, 0, 1)));
+    const api = await ns(() => lib.copyDmBufferFromGuest(space, dst, bufs, 0));
+    const set = await ns(() => dst.set(a.view));
+    rows.push([`JS: copy ${size} B (binding / public API)`, `${fmt(raw)} / ${fmt(api)}`, `TypedArray#set ${fmt(set)}`,
+      `${(set / raw).toFixed(2)}x / ${(set / api).toFixed(2)}x of #set throughput`]);
+  }
+
+  const arr = space.alloc(16 * 16);
+  const data = space.alloc(16 * 64);
+  const descs = lib.DmBufArray.of(Array.from({ length: 16 }, (_, i) => ({ addr: data.addr + BigInt(64 * i), size: 64 })));
+  arr.view.set(descs.bytes);
+  const out = new Uint8Array(16 * 16);
+  const v1 = await ns(() => do_not_optimize(native.validateDmBuffers(id, arr.addr, 1, 16, 4096, out)));
+  const v16 = await ns(() => do_not_optimize(native.validateDmBuffers(id, arr.addr, 16, 16, 4096, out)));
+  const perDescJs = (v16 - v1) / 15;
+  rows.push(['JS: validate 1 / 16 descriptors', `${fmt(v1)} / ${fmt(v16)}`, `${(v1 / floor).toFixed(1)}x floor for 1`, `${perDescJs.toFixed(2)} ns per descriptor`]);
+  goal('validation per descriptor (through Node-API)', `${perDescJs.toFixed(2)} ns`, perDescJs <= 20, '<= 20 ns');
+  space.close();
+
+  const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  for (const r of rows) console.log(r.map((c, i) => String(c).padEnd(w[i])).join('  '));
+  console.log('\ngoals:');
+  for (const g of goals) console.log(`  ${g.ok ? 'met   ' : 'MISSED'} ${g.what}: ${g.value} (goal ${g.target})`);
+}
+
+await main();
