@@ -1,0 +1,26 @@
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+
+const cli = path.resolve(__dirname, '..', 'dist', 'cli.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+test('selfcheck passes every check and says what it verified', () => {
+  const r = run('selfcheck');
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/all \d+ checks passed/);
+  expect(r.stdout).toContain('17 buffers: E2BIG');
+  expect(r.stdout).not.toContain('FAIL');
+});
+
+test('an unknown command exits 2 with usage on stderr', () => {
+  const r = run('frobnicate');
+  expect(r.status).toBe(2);
+  expect(r.stderr).toContain("unknown command 'frobnicate'");
+  expect(r.stderr).toContain('usage:');
+});
+
+test('help prints usage', () => {
+  const r = run('help');
+  expect(r.status).toBe(0);
+  expect(r.stdout).toContain('selfcheck');
+});
