@@ -20,7 +20,8 @@ export type NativeToken = object;
  */
 export interface NativeBinding {
   noop(): void;
-  spaceCreate(base: bigint, size: number): [number, NativeToken] | number;
+  /** [id, token, mailbox] | -errno */
+  spaceCreate(base: bigint, size: number): [number, NativeToken, ArrayBuffer] | number;
   spaceAlloc(id: number, len: number, flags: number): NativeAllocation | number;
   spaceFree(id: number, addr: bigint): number;
   spaceRead(id: number, addr: bigint, dst: Uint8Array): number;
@@ -32,13 +33,24 @@ export interface NativeBinding {
   validateDmBuffers(id: number, ubufs: bigint, num: number, maxNum: number, maxSize: number, out: Uint8Array): number;
   copyDmBufferFromGuest(id: number, dst: Uint8Array, bufs: Uint8Array, idx: number, offset: bigint | number, mode: number): number;
   copyDmBufferToGuest(id: number, bufs: Uint8Array, idx: number, offset: bigint | number, src: Uint8Array, mode: number): number;
+  /** Mailbox calls (see lib/sim/mailbox.ts): arguments and results in the space's mailbox. */
+  mbDmOpPrologue(id: number): number;
+  mbCopyFromGuest(id: number): number;
+  mbCopyToGuest(id: number): number;
   constants: {
     pageSize: number;
     mmapMinAddr: bigint;
     taskSizeMax: bigint;
     kernelBase: bigint;
     dmBufDescSize: number;
+    mailbox: MailboxLayout;
   };
+}
+
+export interface MailboxLayout {
+  ubufs: number; num: number; maxNum: number; maxSize: number; step: number; index: number;
+  mode: number; idx: number; offset: number; len: number; descs: number; maxDescs: number;
+  data: number; dataSize: number; size: number;
 }
 
 export const packageRoot = path.resolve(__dirname, '..');

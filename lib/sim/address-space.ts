@@ -5,6 +5,7 @@
 // Buffers, so no view can ever reach memory that has gone.
 import { types } from 'util';
 import { native, type NativeToken } from '../native';
+import { Mailbox } from './mailbox';
 import { codedError, errnoError, invalidArgument } from '../errors';
 
 export const PAGE_SIZE = native.constants.pageSize;
@@ -64,10 +65,16 @@ export class AddressSpace {
   #id: number;
   // Keeps the native slot alive exactly as long as this object.
   readonly #token: NativeToken;
+  /** Argument/result block of the native fast calls (simulator internals). */
+  readonly mailbox: Mailbox;
+  // ArrayBuffer of each live allocation -> its simulated address, so a view
+  // handed back to us can be used in place (zero-copy) by the simulator.
+  readonly #views = new WeakMap<ArrayBufferLike, { addr: bigint; size: number }>();
 
-  private constructor(id: number, token: NativeToken, base: bigint, size: number) {
+  private constructor(id: number, token: NativeToken, box: ArrayBuffer, base: bigint, size: number) {
     this.#id = id;
     this.#token = token;
+    this.mailbox = new Mailbox(box);
     this.base = base;
     this.size = size;
   }
@@ -81,7 +88,7 @@ export class AddressSpace {
       throw errnoError(r, 'mmap', `cannot create a ${size}-byte address space at 0x${base.toString(16)}: ` +
         'base and size must be page-aligned, base >= 0x10000, size >= 2 pages, and the region must end at or below 2^47');
     }
-    return new AddressSpace(r[0], r[1], base, size);
+    return new AddressSpace(r[0], r[1], r[2], base, size);
   }
 
   /** The native id, for the simulator's hot paths (statuses, no throws). */
@@ -103,6 +110,7 @@ export class AddressSpace {
         ? `no room for ${size} bytes (+ a guard page) in the ${this.size}-byte address space`
         : `cannot allocate ${size} bytes in a ${this.size}-byte address space`);
     }
+    this.#views.set(r.buffer, { addr: r.addr, size });
     return { addr: r.addr, size, view: Buffer.from(r.buffer) };
   }
 
@@ -111,6 +119,7 @@ export class AddressSpace {
     const addr = checkAddr('munmap', 'address', typeof allocation === 'bigint' ? allocation : allocation?.addr);
     const rc = native.spaceFree(this.id, addr);
     if (rc !== 0) throw errnoError(rc, 'munmap', `0x${addr.toString(16)} is not the start of a live allocation`);
+    if (typeof allocation !== 'bigint') this.#views.delete(allocation.view.buffer);
   }
 
   /** copy_from_user: read len bytes at addr as the kernel would. */
@@ -137,6 +146,16 @@ export class AddressSpace {
     const state = PAGE_STATES[s];
     if (state === undefined) throw errnoError(s, 'address_space', 'page state unavailable');
     return state;
+  }
+
+  /**
+   * The simulated address of a view's first byte, if the view lies inside a
+   * live allocation of this space (so the simulator can use it in place).
+   */
+  addressOf(view: Uint8Array): bigint | undefined {
+    const a = this.#views.get(view.buffer);
+    if (a === undefined || view.byteOffset + view.byteLength > a.size) return undefined;
+    return a.addr + BigInt(view.byteOffset);
   }
 
   get liveAllocations(): number {

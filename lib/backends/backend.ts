@@ -1,0 +1,27 @@
+// What a Privcmd handle needs from the thing behind it: the real
+// /dev/xen/privcmd (device backend) or a process on a simulated host. Each
+// method is one ioctl; failures come back as negative errno values (with a
+// reason in `why` where the backend knows one), never as exceptions, so the
+// handle can build one error with the whole context.
+import type { Allocation } from '../sim/address-space';
+
+/** A DM_OP buffer: caller memory, or (simulated host only) an address range in it. */
+export type BufferArg = Uint8Array | { readonly addr: bigint; readonly size: bigint | number };
+
+export interface Backend {
+  readonly kind: 'simulated' | 'device';
+  /** The reason for the last failure, if the backend knows one. */
+  readonly why: string;
+  /** IOCTL_PRIVCMD_RESTRICT: 0 or -errno. */
+  restrict(domid: number): number;
+  /** IOCTL_PRIVCMD_DM_OP: 0 (or Xen's non-negative result) or -errno. */
+  dmOp(domid: number, buffers: readonly BufferArg[]): number;
+  /** IOCTL_PRIVCMD_HYPERCALL: Xen's result (negative = -errno). */
+  hypercall(op: number, args: readonly bigint[]): bigint;
+  /** Memory a hypercall may dereference (hypercall-safe on a real host). */
+  allocHypercallBuffer(size: number): Allocation;
+  freeHypercallBuffer(buffer: Allocation): void;
+  /** Memory for buffer 0 of typed DMOPs that the backend can use in place. */
+  scratch(size: number): Uint8Array;
+  close(): void;
+}

@@ -1,0 +1,116 @@
+// The simulated backend: a privcmd handle opened by a process running in a
+// domain of a simulated host. Caller Uint8Arrays that live in the process's
+// simulated memory are used in place; others are staged into it for the call
+// and copied back after, as a real kernel would read and write the caller's
+// memory.
+import { invalidArgument } from '../errors';
+import { isU64, type Allocation, type AddressSpace } from '../sim/address-space';
+import { SimPrivcmdFile } from '../sim/driver';
+import type { SimulatedHost } from '../sim/host';
+import type { Backend, BufferArg } from './backend';
+
+const DESC = 16;
+const PAGE = 4096;
+
+export class SimulatedBackend implements Backend {
+  readonly kind = 'simulated' as const;
+  readonly file: SimPrivcmdFile;
+  readonly #space: AddressSpace;
+  #descs: Allocation;
+  #descView: DataView;
+  readonly #staging: (Allocation | undefined)[] = [];
+  readonly #owned: Allocation[] = [];
+
+  constructor(readonly host: SimulatedHost, domid: number) {
+    const process = host.process(domid);
+    this.file = new SimPrivcmdFile(host, process);
+    this.#space = process.space;
+    this.#descs = this.#space.alloc(16 * DESC);
+    this.#descView = new DataView(this.#descs.view.buffer, this.#descs.view.byteOffset, this.#descs.view.byteLength);
+  }
+
+  get why(): string {
+    return this.file.why;
+  }
+
+  get space(): AddressSpace {
+    return this.#space;
+  }
+
+  restrict(domid: number): number {
+    return this.file.restrict(domid);
+  }
+
+  #stage(i: number, bytes: Uint8Array): number {
+    let s = this.#staging[i];
+    if (s === undefined || s.size < bytes.length) {
+      if (s !== undefined) this.#space.free(s);
+      s = this.#space.alloc(Math.max(PAGE, bytes.length));
+      this.#staging[i] = s;
+    }
+    s.view.set(bytes);
+    return Number(s.addr);
+  }
+
+  dmOp(domid: number, buffers: readonly BufferArg[]): number {
+    const n = buffers.length;
+    if (n * DESC > this.#descs.size) {
+      this.#space.free(this.#descs);
+      this.#descs = this.#space.alloc(n * DESC);
+      this.#descView = new DataView(this.#descs.view.buffer, this.#descs.view.byteOffset, this.#descs.view.byteLength);
+    }
+    const dv = this.#descView;
+    let staged = false;
+    for (let i = 0; i < n; i++) {
+      const b = buffers[i] as BufferArg;
+      if (b instanceof Uint8Array) {
+        const inPlace = this.#space.addressOf(b);
+        const addr = inPlace ?? this.#stage(i, b);
+        if (inPlace === undefined) staged = true;
+        dv.setBigUint64(i * DESC, typeof addr === 'bigint' ? addr : BigInt(addr), true);
+        dv.setUint32(i * DESC + 8, b.byteLength, true);
+        dv.setUint32(i * DESC + 12, 0, true);
+      } else {
+        const size = typeof b.size === 'number' ? BigInt(b.size) : b.size;
+        if (!isU64(b.addr) || !isU64(size)) throw invalidArgument('ioctl', `buffer ${i}: addr and size must be u64 values`);
+        dv.setBigUint64(i * DESC, b.addr, true);
+        dv.setBigUint64(i * DESC + 8, size, true);
+      }
+    }
+    const rc = this.file.dmOp(domid, n, this.#descs.addr);
+    if (staged) {
+      for (let i = 0; i < n; i++) {
+        const b = buffers[i];
+        if (b instanceof Uint8Array && this.#space.addressOf(b) === undefined) b.set((this.#staging[i] as Allocation).view.subarray(0, b.byteLength));
+      }
+    }
+    return rc;
+  }
+
+  hypercall(op: number, args: readonly bigint[]): bigint {
+    return this.file.hypercall(op, args);
+  }
+
+  allocHypercallBuffer(size: number): Allocation {
+    return this.#space.alloc(size);
+  }
+
+  freeHypercallBuffer(buffer: Allocation): void {
+    this.#space.free(buffer);
+  }
+
+  scratch(size: number): Uint8Array {
+    const a = this.#space.alloc(size);
+    this.#owned.push(a);
+    return a.view;
+  }
+
+  close(): void {
+    if (this.#space.closed) return;
+    for (const s of this.#staging) if (s) this.#space.free(s);
+    this.#staging.length = 0;
+    for (const a of this.#owned) this.#space.free(a);
+    this.#owned.length = 0;
+    this.#space.free(this.#descs);
+  }
+}

@@ -1,0 +1,196 @@
+// The public handle: open(), restrict(), dmop(), dmopRaw(), hypercall(),
+// close(), sync and async. Argument checks and encoding happen here, once,
+// for every backend; the backend does the ioctl.
+import { existsSync } from 'fs';
+import { DOMID } from './abi/domids';
+import { HYPERCALLS, type HypercallName } from './abi/hypercalls';
+import { codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
+import { decodeDmop, encodeDmopInto, XEN_DM_OP_SIZE } from './dmop/codec';
+import type { DmopRequest, DmopResult } from './dmop/types';
+import type { Backend, BufferArg } from './backends/backend';
+import { SimulatedBackend } from './backends/simulated';
+import type { Allocation } from './sim/address-space';
+import type { SimulatedHost } from './sim/host';
+
+export const PRIVCMD_DEVICE = '/dev/xen/privcmd';
+
+export interface OpenOptions {
+  /** Open a handle on a simulated host instead of /dev/xen/privcmd. */
+  host?: SimulatedHost;
+  /** On a simulated host: the domain the opening process runs in (default 0). */
+  domain?: number;
+}
+
+const HYPERCALL_NAMES = new Map<number, string>(Object.entries(HYPERCALLS).map(([k, v]) => [v, k]));
+
+function checkDomid(syscall: string, domid: unknown): number {
+  if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || domid > 0xffff) {
+    throw invalidArgument(syscall, `domid must be an integer in [0, 65535] (domid_t), got ${String(domid)}`);
+  }
+  return domid;
+}
+
+function later<T>(fn: () => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    setImmediate(() => {
+      try {
+        resolve(fn());
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+export class Privcmd {
+  #backend: Backend | null;
+  #restrictedTo: number | null = null;
+  readonly #buf0: Uint8Array;
+  readonly #one: Uint8Array[];
+
+  /** @internal Use open(). */
+  constructor(backend: Backend) {
+    this.#backend = backend;
+    this.#buf0 = backend.scratch(XEN_DM_OP_SIZE);
+    this.#one = [this.#buf0];
+  }
+
+  /** 'simulated' or 'device'. */
+  get kind(): Backend['kind'] {
+    return this.#live('privcmd').kind;
+  }
+
+  /** The domain this handle is restricted to, or null. */
+  get restrictedTo(): number | null {
+    return this.#restrictedTo;
+  }
+
+  get closed(): boolean {
+    return this.#backend === null;
+  }
+
+  #live(syscall: string): Backend {
+    if (this.#backend === null) throw codedError('EBADF', syscall, 'the privcmd handle is closed');
+    return this.#backend;
+  }
+
+  #fail(rc: number, what: string): PrivcmdError {
+    const why = this.#backend?.why;
+    return errnoError(rc, 'ioctl', why ? `${what}: ${why}` : what);
+  }
+
+  /**
+   * Restrict the handle to one domain (IOCTL_PRIVCMD_RESTRICT). One-way: the
+   * same domid again is fine, another one is EINVAL. Afterwards only DMOPs
+   * for that domain pass; raw hypercalls are EPERM.
+   */
+  restrict(domid: number): void {
+    const b = this.#live('ioctl');
+    checkDomid('ioctl', domid);
+    if (domid === DOMID.INVALID) throw invalidArgument('ioctl', 'restricting to DOMID_INVALID would leave the handle unrestricted');
+    const rc = b.restrict(domid);
+    if (rc < 0) throw this.#fail(rc, `IOCTL_PRIVCMD_RESTRICT to domain ${domid} refused`);
+    this.#restrictedTo = domid;
+  }
+
+  /** A typed DMOP: `dmop(5, { op: 'nr_vcpus' })` -> `{ vcpus }`. */
+  dmop<R extends DmopRequest>(domid: number, request: R): DmopResult<R> {
+    const b = this.#live('ioctl');
+    checkDomid('ioctl', domid);
+    const extras = encodeDmopInto(request, this.#buf0);
+    const bufs = extras.length === 0 ? this.#one : [this.#buf0, ...extras];
+    const rc = b.dmOp(domid, bufs);
+    if (rc < 0) throw this.#fail(rc, `DM_OP ${request.op} on domain ${domid} refused`);
+    return decodeDmop<R>(request.op, bufs);
+  }
+
+  /**
+   * The multi-buffer call itself (IOCTL_PRIVCMD_DM_OP). What the hypervisor
+   * writes back lands in the buffers. Returns the call's result (0).
+   */
+  dmopRaw(domid: number, buffers: readonly BufferArg[]): number {
+    const b = this.#live('ioctl');
+    checkDomid('ioctl', domid);
+    if (!Array.isArray(buffers)) throw invalidArgument('ioctl', 'buffers must be an array');
+    if (buffers.length > 0xffff) throw invalidArgument('ioctl', `privcmd_dm_op.num is a u16; ${buffers.length} buffers cannot be passed`);
+    buffers.forEach((x, i) => {
+      if (x instanceof Uint8Array) return;
+      if (b.kind !== 'simulated' || typeof x !== 'object' || x === null || typeof (x as { addr?: unknown }).addr !== 'bigint') {
+        throw invalidArgument('ioctl', `buffer ${i} must be a Uint8Array${b.kind === 'simulated' ? ' or { addr: bigint, size }' : ''}`);
+      }
+    });
+    const rc = b.dmOp(domid, buffers);
+    if (rc < 0) throw this.#fail(rc, `DM_OP with ${buffers.length} buffers on domain ${domid} refused`);
+    return rc;
+  }
+
+  /** A raw hypercall (IOCTL_PRIVCMD_HYPERCALL): five 64-bit arguments; Xen's result. */
+  hypercall(op: number | HypercallName, args: readonly (bigint | number)[] = []): bigint {
+    const b = this.#live('ioctl');
+    const num = typeof op === 'string' ? HYPERCALLS[op] : op;
+    if (typeof num !== 'number' || !Number.isInteger(num) || num < 0 || num > 0xffffffff) {
+      throw invalidArgument('ioctl', `unknown hypercall ${String(op)}`);
+    }
+    if (!Array.isArray(args) || args.length > 5) throw invalidArgument('ioctl', 'a hypercall takes at most five arguments');
+    const a = args.map((v, i) => {
+      const x = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : v;
+      if (typeof x !== 'bigint' || x < 0n || x >= 1n << 64n) throw invalidArgument('ioctl', `hypercall argument ${i} must be a u64, got ${String(v)}`);
+      return x;
+    });
+    while (a.length < 5) a.push(0n);
+    const r = b.hypercall(num, a);
+    if (r < 0n) throw this.#fail(Number(r), `HYPERCALL ${HYPERCALL_NAMES.get(num) ?? num} refused`);
+    return r;
+  }
+
+  /** Memory that raw hypercalls may point at (its addr is the pointer to pass). */
+  hypercallBuffer(size: number): Allocation {
+    return this.#live('mmap').allocHypercallBuffer(size);
+  }
+
+  freeHypercallBuffer(buffer: Allocation): void {
+    this.#live('munmap').freeHypercallBuffer(buffer);
+  }
+
+  restrictAsync(domid: number): Promise<void> {
+    return later(() => this.restrict(domid));
+  }
+
+  dmopAsync<R extends DmopRequest>(domid: number, request: R): Promise<DmopResult<R>> {
+    return later(() => this.dmop(domid, request));
+  }
+
+  dmopRawAsync(domid: number, buffers: readonly BufferArg[]): Promise<number> {
+    return later(() => this.dmopRaw(domid, buffers));
+  }
+
+  hypercallAsync(op: number | HypercallName, args: readonly (bigint | number)[] = []): Promise<bigint> {
+    return later(() => this.hypercall(op, args));
+  }
+
+  /** Close the handle; any later use is EBADF. Closing twice is harmless. */
+  close(): void {
+    if (this.#backend === null) return;
+    this.#backend.close();
+    this.#backend = null;
+  }
+}
+
+/**
+ * Open a privcmd handle: on a simulated host with `{ host, domain }`, else
+ * the real /dev/xen/privcmd.
+ */
+export function open(options: OpenOptions = {}): Privcmd {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('open', 'options must be an object');
+  if (options.host !== undefined) {
+    const domain = options.domain ?? 0;
+    checkDomid('open', domain);
+    return new Privcmd(new SimulatedBackend(options.host, domain));
+  }
+  if (options.domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
+  if (!existsSync(PRIVCMD_DEVICE)) {
+    throw codedError('ENOENT', 'open', `${PRIVCMD_DEVICE} does not exist: this is not a Xen dom0 or driver domain ` +
+      "(or the xen_privcmd module is not loaded). To run against a simulated host: open({ host: createSimulatedHost() })");
+  }
+  throw codedError('ENOSYS', 'open', `${PRIVCMD_DEVICE} exists but this build has no device backend yet; use open({ host: createSimulatedHost() })`);
+}

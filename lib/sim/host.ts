@@ -1,0 +1,294 @@
+// A simulated Xen host (Xen 4.17 + Linux 6.1 dom0 semantics): domains, the
+// hypervisor, the privcmd driver's parameters, and one simulated process per
+// domain whose address space privcmd handles opened "in" that domain use.
+// Toolstack controls (pause, log-dirty, populate, ...) are what a control
+// domain would do through domctl.
+import { DOMID } from '../abi/domids';
+import { ERRNO, type ErrnoName } from '../abi/errno';
+import { codedError, invalidArgument } from '../errors';
+import { AddressSpace, type AddressSpaceOptions } from './address-space';
+import { Domain, type DomainConfig, type DomainType } from './domain';
+import { Hypervisor, type XenVersion } from './hypervisor';
+
+export interface SimulatedHostOptions {
+  /** The privcmd module's dm_op_max_nr_bufs / dm_op_buf_max_size (16 / 4096). */
+  dmOpMaxNrBufs?: number;
+  dmOpBufMaxSize?: number;
+  /** What xen_version reports. */
+  xenVersion?: Partial<XenVersion>;
+  /** Physical address bits (pin_memory_cacheattr's bound). Default 40. */
+  paddrBits?: number;
+  /** Options of each process's address space. */
+  memory?: AddressSpaceOptions;
+  /**
+   * Split dom0's roles: by default dom0 is the control, hardware and
+   * xenstore domain at once.
+   */
+  dom0?: { isControl?: boolean; isHardware?: boolean; isXenstore?: boolean };
+}
+
+export interface SimProcess {
+  readonly domain: Domain;
+  readonly space: AddressSpace;
+}
+
+/** libxl's ioreq server page pool: NR_IOREQ_SERVER_PAGES gfns below the special pages. */
+const IOREQ_SERVER_PFN = 0xfeff8n;
+const NR_IOREQ_SERVER_PAGES = 8;
+
+export interface IoreqServerSnapshot {
+  id: number;
+  emulator: number;
+  bufioreq: number;
+  enabled: boolean;
+  ranges: { port: [bigint, bigint][]; memory: [bigint, bigint][]; pci: [bigint, bigint][] };
+  ioreqGfn: bigint | null;
+  bufioreqGfn: bigint | null;
+  bufioreqPort: number | null;
+}
+
+/** A copy of a domain's device-model-visible state (changing it changes nothing). */
+export interface DomainSnapshot {
+  domid: number;
+  type: DomainType;
+  vcpus: number;
+  hap: boolean;
+  paused: boolean;
+  shutdownReason: number | null;
+  target: number | null;
+  label: string;
+  roles: { control: boolean; hardware: boolean; xenstore: boolean };
+  ioreqServers: IoreqServerSnapshot[];
+  p2mIoreqServer: { server: number; flags: number } | null;
+  isaIrqLevels: number[];
+  pciIntxLevels: Record<string, number>;
+  pciLinkRoutes: number[];
+  memTypes: Record<number, string>;
+  maxGpfn: number;
+  logDirty: boolean;
+  dirtyPages: number[];
+  dirtyVram: { firstPfn: number; nr: number } | null;
+  pendingEvents: ({ vector: number; type: number; insnLen: number; errorCode: number; cr2: bigint } | null)[];
+  deliveredEvents: { vcpu: number; vector: number; type: number; insnLen: number; errorCode: number; cr2: bigint }[];
+  injectedMsis: { addr: bigint; data: number }[];
+  cacheattrPins: { start: bigint; end: bigint; type: number }[];
+  params: bigint[];
+}
+
+const DEFAULT_VERSION: XenVersion = {
+  major: 4, minor: 17, extra: '.7',
+  capabilities: 'xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64',
+};
+
+function checkCount(syscall: string, what: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalidArgument(syscall, `${what} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  return v;
+}
+
+export class SimulatedHost {
+  readonly hypervisor: Hypervisor;
+  readonly privcmdParams: { dmOpMaxNrBufs: number; dmOpBufMaxSize: number };
+  readonly paddrBits: number;
+  readonly #domains = new Map<number, Domain>();
+  readonly #processes = new Map<number, SimProcess>();
+  readonly #memory: AddressSpaceOptions;
+  #nextDomid = 1;
+  #closed = false;
+
+  constructor(options: SimulatedHostOptions = {}) {
+    this.privcmdParams = {
+      dmOpMaxNrBufs: checkCount('init', 'dmOpMaxNrBufs', options.dmOpMaxNrBufs ?? 16, 0, 16),
+      dmOpBufMaxSize: checkCount('init', 'dmOpBufMaxSize', options.dmOpBufMaxSize ?? 4096, 0, 0xffffffff),
+    };
+    this.paddrBits = checkCount('init', 'paddrBits', options.paddrBits ?? 40, 32, 52);
+    this.hypervisor = new Hypervisor(this, { ...DEFAULT_VERSION, ...options.xenVersion });
+    this.#memory = options.memory ?? {};
+    const roles = options.dom0 ?? {};
+    this.#domains.set(0, new Domain(0, {
+      type: 'pv', vcpus: 1, memoryPages: 0,
+      isControl: roles.isControl ?? true, isHardware: roles.isHardware ?? true, isXenstore: roles.isXenstore ?? true,
+    }));
+    (this.#domains.get(0) as Domain).paused = false;
+  }
+
+  /** Create a domain, paused (as Xen creates them), with its RAM populated. */
+  createDomain(config: DomainConfig = {}): number {
+    this.#live();
+    const syscall = 'domctl';
+    const type = config.type ?? 'hvm';
+    if (!['hvm', 'pvh', 'pv'].includes(type)) throw invalidArgument(syscall, `type must be 'hvm', 'pvh' or 'pv', got ${String(type)}`);
+    checkCount(syscall, 'vcpus', config.vcpus ?? 1, 1, 128);
+    const pages = checkCount(syscall, 'memoryPages', config.memoryPages ?? 256, 0, 1 << 20);
+    if (config.target !== undefined && !this.#domains.has(config.target)) throw codedError('ESRCH', syscall, `target domain ${config.target} does not exist`);
+    if (this.#nextDomid >= DOMID.FIRST_RESERVED) throw codedError('ENOSPC', syscall, 'no free domain ids');
+    const domid = this.#nextDomid++;
+    const d = new Domain(domid, { ...config, type });
+    for (let pfn = 0; pfn < pages; pfn++) d.populate(pfn);
+    if (d.isHvm) {
+      // What libxl sets up for an HVM guest's ioreq servers.
+      d.params[32] = IOREQ_SERVER_PFN;
+      d.params[33] = BigInt(NR_IOREQ_SERVER_PAGES);
+      d.ioreqGfnMask = (1 << NR_IOREQ_SERVER_PAGES) - 1;
+    }
+    this.#domains.set(domid, d);
+    return domid;
+  }
+
+  /** The domain with this id, if it exists (not yet destroyed). */
+  domainById(domid: number): Domain | undefined {
+    return this.#domains.get(domid);
+  }
+
+  #domain(domid: number, syscall = 'domctl'): Domain {
+    this.#live();
+    const d = typeof domid === 'number' ? this.#domains.get(domid) : undefined;
+    if (d === undefined) throw codedError('ESRCH', syscall, `no domain ${String(domid)}`);
+    return d;
+  }
+
+  #live(): void {
+    if (this.#closed) throw codedError('EBADF', 'host', 'the simulated host is closed');
+  }
+
+  /** The simulated process running in a domain (created on first use). */
+  process(domid: number): SimProcess {
+    const d = this.#domain(domid, 'open');
+    let p = this.#processes.get(domid);
+    if (p === undefined) {
+      p = { domain: d, space: AddressSpace.create(this.#memory) };
+      this.#processes.set(domid, p);
+    }
+    return p;
+  }
+
+  pauseDomain(domid: number): void {
+    const d = this.#domain(domid);
+    if (d.domid === 0) throw codedError('EINVAL', 'domctl', 'dom0 cannot pause itself');
+    d.paused = true;
+  }
+
+  /** Unpause; vCPUs that run take their pending injected events. */
+  unpauseDomain(domid: number): void {
+    const d = this.#domain(domid);
+    d.paused = false;
+    this.deliverEvents(d);
+  }
+
+  /** @internal A running domain's vCPUs take pending events at VM entry. */
+  deliverEvents(d: Domain): void {
+    if (d.paused || d.shutdownReason !== null) return;
+    d.pendingEvent.forEach((e, i) => {
+      if (e) d.deliveredEvents.push(e);
+      d.pendingEvent[i] = null;
+    });
+  }
+
+  destroyDomain(domid: number): void {
+    const d = this.#domain(domid);
+    if (d.domid === 0) throw codedError('EINVAL', 'domctl', 'dom0 cannot be destroyed');
+    d.dying = true;
+    this.#domains.delete(domid);
+    const p = this.#processes.get(domid);
+    if (p) {
+      p.space.close();
+      this.#processes.delete(domid);
+    }
+  }
+
+  /** XEN_DOMCTL_SHADOW_OP enable/disable log-dirty; turning it on cleans the log. */
+  setLogDirty(domid: number, enabled: boolean): void {
+    const d = this.#domain(domid);
+    if (!d.isHvm && enabled) throw codedError('EINVAL', 'domctl', 'the simulator tracks log-dirty for HVM and PVH domains only');
+    if (enabled && !d.logDirty) d.dirtyLog.clear();
+    d.logDirty = enabled;
+  }
+
+  /** XEN_DOMCTL_SHADOW_OP_CLEAN: return the dirty pfns and clear the log. */
+  cleanDirtyLog(domid: number): number[] {
+    const d = this.#domain(domid);
+    const pages = [...d.dirtyLog].sort((a, b) => a - b);
+    d.dirtyLog.clear();
+    return pages;
+  }
+
+  /** XENMEM_populate_physmap: RAM at [firstPfn, firstPfn + count). */
+  populatePhysmap(domid: number, firstPfn: number, count: number): void {
+    const d = this.#domain(domid, 'memory_op');
+    checkCount('memory_op', 'firstPfn', firstPfn, 0, 2 ** 40);
+    checkCount('memory_op', 'count', count, 0, 1 << 20);
+    for (let i = 0; i < count; i++) {
+      if (d.p2m.has(firstPfn + i)) throw codedError('EEXIST', 'memory_op', `pfn 0x${(firstPfn + i).toString(16)} is already populated`);
+    }
+    for (let i = 0; i < count; i++) d.populate(firstPfn + i);
+  }
+
+  /** XENMEM_decrease_reservation: remove the pages (holes afterwards). */
+  removeFromPhysmap(domid: number, firstPfn: number, count: number): void {
+    const d = this.#domain(domid, 'memory_op');
+    checkCount('memory_op', 'firstPfn', firstPfn, 0, 2 ** 40);
+    checkCount('memory_op', 'count', count, 0, 1 << 20);
+    for (let i = 0; i < count; i++) d.p2m.delete(firstPfn + i);
+  }
+
+  /** The guest writes a page: what log-dirty and dirty-VRAM tracking observe. */
+  guestWrite(domid: number, pfn: number): void {
+    const d = this.#domain(domid, 'guest');
+    checkCount('guest', 'pfn', pfn, 0, 2 ** 40);
+    const t = d.p2m.get(pfn);
+    if (t !== 'ram_rw') throw codedError('EFAULT', 'guest', `pfn 0x${pfn.toString(16)} is not writable RAM (${t ?? 'a hole'})`);
+    if (d.logDirty) d.dirtyLog.add(pfn);
+    if (d.vram && pfn >= d.vram.firstPfn && pfn < d.vram.firstPfn + d.vram.nr) d.vram.dirty.add(pfn);
+  }
+
+  /** Ids of the live domains. */
+  domains(): number[] {
+    return [...this.#domains.keys()];
+  }
+
+  /** A snapshot of a domain's device-model-visible state. */
+  inspect(domid: number): DomainSnapshot {
+    const d = this.#domain(domid, 'inspect');
+    const memTypes: Record<number, string> = {};
+    for (const [pfn, t] of d.p2m) if (t !== 'ram_rw') memTypes[pfn] = t;
+    return {
+      domid: d.domid, type: d.type, vcpus: d.maxVcpus, hap: d.hap, paused: d.paused,
+      shutdownReason: d.shutdownReason, target: d.target, label: d.label,
+      roles: { control: d.isControl, hardware: d.isHardware, xenstore: d.isXenstore },
+      ioreqServers: d.ioreqServers.filter((s) => s !== null).map((s) => ({
+        id: s.id, emulator: s.emulator, bufioreq: s.bufioreq, enabled: s.enabled,
+        ranges: { port: s.ranges.port.ranges.map((r) => [r[0], r[1]]), memory: s.ranges.memory.ranges.map((r) => [r[0], r[1]]), pci: s.ranges.pci.ranges.map((r) => [r[0], r[1]]) },
+        ioreqGfn: s.ioreqGfn, bufioreqGfn: s.bufioreqGfn, bufioreqPort: s.bufioreqPort,
+      })),
+      p2mIoreqServer: d.p2mIoreq ? { ...d.p2mIoreq } : null,
+      isaIrqLevels: [...d.isaIrqLevel],
+      pciIntxLevels: Object.fromEntries(d.pciIntxLevel),
+      pciLinkRoutes: [...d.pciLinkRoute],
+      memTypes,
+      maxGpfn: d.maxMappedPfn,
+      logDirty: d.logDirty,
+      dirtyPages: [...d.dirtyLog].sort((a, b) => a - b),
+      dirtyVram: d.vram ? { firstPfn: d.vram.firstPfn, nr: d.vram.nr } : null,
+      pendingEvents: d.pendingEvent.map((e) => (e ? { vector: e.vector, type: e.type, insnLen: e.insnLen, errorCode: e.errorCode, cr2: e.cr2 } : null)),
+      deliveredEvents: d.deliveredEvents.map((e) => ({ ...e })),
+      injectedMsis: d.injectedMsis.map((m) => ({ ...m })),
+      cacheattrPins: d.cacheattrPins.map((p) => ({ ...p })),
+      params: [...d.params],
+    };
+  }
+
+  /** Release every process's address space. */
+  close(): void {
+    for (const p of this.#processes.values()) p.space.close();
+    this.#processes.clear();
+    this.#closed = true;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+}
+
+
+export function createSimulatedHost(options?: SimulatedHostOptions): SimulatedHost {
+  return new SimulatedHost(options);
+}

@@ -1,0 +1,247 @@
+// The simulated hypervisor: Xen 4.17's answers to the hypercalls a device
+// model or toolstack makes, in Xen's check order. Guest memory is the calling
+// process's simulated address space; buffers move only through the native
+// copy helpers (via the space's mailbox).
+import { DMOPS, DMOP_TABLE_SIZE } from '../abi/dmops';
+import { DMOP_STRUCTS, XEN_DM_OP_HEADER_SIZE } from '../abi/layouts';
+import { DOMID } from '../abi/domids';
+import { ERRNO, type ErrnoName } from '../abi/errno';
+import { HYPERCALLS } from '../abi/hypercalls';
+import { native } from '../native';
+import type { AddressSpace } from './address-space';
+import { MAILBOX_DATA_SIZE, MAILBOX_MAX_DESCS } from './mailbox';
+import { DMOP_HANDLERS } from './dmops';
+import type { DmopContext, GuestBuffers } from './dmops/context';
+import { HVM_NR_PARAMS, type Domain } from './domain';
+import type { SimulatedHost } from './host';
+import { XSM, xsmDefaultAction } from './xsm';
+
+/** Xen's op_size[] on x86: Arm-only ops (set_irq_level) have no entry, so 0. */
+const OP_SIZE: readonly number[] = (() => {
+  const t = new Array<number>(DMOP_TABLE_SIZE).fill(0);
+  for (const d of DMOPS) if (d.arch !== 'arm') t[d.op] = DMOP_STRUCTS[d.struct].size;
+  return t;
+})();
+const OP_NAME: readonly string[] = (() => {
+  const t = new Array<string>(DMOP_TABLE_SIZE).fill('');
+  for (const d of DMOPS) t[d.op] = d.name;
+  return t;
+})();
+/** struct dmop_args holds two buffers. */
+const DMOP_MAX_BUFS = 2;
+const XEN_DM_OP_BUF_SIZE = DMOP_STRUCTS.xen_dm_op_buf.size;
+
+const XENVER = { version: 0, extraversion: 1, capabilities: 3, pagesize: 7 } as const;
+const HVMOP = { set_param: 0, get_param: 1, get_mem_type: 15 } as const;
+const HVM_PARAM = { IOREQ_SERVER_PFN: 32, NR_IOREQ_SERVER_PAGES: 33, ALTP2M: 35 } as const;
+/** Parameters a guest may set on itself (hvm_allow_set_param). */
+const GUEST_SETTABLE = new Set([0, 15, 37, 19, 34, 2, 18, 36]);
+/** Parameters set once: changing a non-zero value is EEXIST. */
+const SET_ONCE = new Set([9, 32, 33, 35, 38]);
+/** Parameters a guest may read on itself (hvm_allow_get_param). */
+const GUEST_READABLE = new Set([0, 1, 2, 17, 18, 35, 36]);
+
+export interface XenVersion {
+  major: number;
+  minor: number;
+  extra: string;
+  capabilities: string;
+}
+
+const errno = (code: ErrnoName) => -ERRNO[code];
+
+export class Hypervisor {
+  /** Why the last call failed, for error messages. */
+  why = '';
+  readonly #u = new Uint8Array(24);
+  readonly #uView = new DataView(this.#u.buffer);
+
+  constructor(readonly host: SimulatedHost, readonly version: XenVersion) {}
+
+  #fail(code: ErrnoName, why: string): number {
+    this.why = why;
+    return errno(code);
+  }
+
+  /**
+   * dm_op() as privcmd reaches it: the driver has validated the buffers, left
+   * the descriptors in the mailbox and read buffer 0's first bytes into it.
+   */
+  dmOpFromDriver(caller: Domain, space: AddressSpace, domid: number, nrBufs: number): number {
+    if (nrBufs > DMOP_MAX_BUFS) return this.#fail('E2BIG', `Xen takes at most ${DMOP_MAX_BUFS} buffers per dm_op, got ${nrBufs}`);
+    return this.#dmOp(caller, space, domid, nrBufs, true);
+  }
+
+  /** do_dm_op(domid, nr_bufs, bufs) as a raw hypercall: bufs is a guest pointer. */
+  #doDmOp(caller: Domain, space: AddressSpace, domid: number, nrBufs: number, bufs: bigint): number {
+    if (nrBufs === 0) return this.#fail('ENODATA', 'dm_op with no buffers (XSA-506 check)');
+    if (nrBufs > DMOP_MAX_BUFS) return this.#fail('E2BIG', `Xen takes at most ${DMOP_MAX_BUFS} buffers per dm_op, got ${nrBufs}`);
+    const mb = space.mailbox;
+    const raw = new Uint8Array(nrBufs * XEN_DM_OP_BUF_SIZE);
+    if (native.spaceRead(space.id, bufs, raw) !== 0) return this.#fail('EFAULT', `the xen_dm_op_buf array at 0x${bufs.toString(16)} is not readable`);
+    const dv = new DataView(raw.buffer);
+    for (let i = 0; i < nrBufs; i++) mb.setDesc(i, dv.getBigUint64(i * 16, true), dv.getBigUint64(i * 16 + 8, true));
+    mb.num = nrBufs;
+    return this.#dmOp(caller, space, domid, nrBufs, false);
+  }
+
+  #copyFrom(space: AddressSpace, idx: number, offset: number, len: number): Uint8Array | number {
+    const out = new Uint8Array(len);
+    const mb = space.mailbox;
+    for (let at = 0; at < len; at += MAILBOX_DATA_SIZE) {
+      const n = Math.min(MAILBOX_DATA_SIZE, len - at);
+      mb.setCopy(idx, offset + at, n);
+      const rc = native.mbCopyFromGuest(space.id);
+      if (rc !== 0) return rc;
+      out.set(mb.data.subarray(0, n), at);
+    }
+    return out;
+  }
+
+  #copyTo(space: AddressSpace, idx: number, offset: number, bytes: Uint8Array): number {
+    const mb = space.mailbox;
+    for (let at = 0; at < bytes.length; at += MAILBOX_DATA_SIZE) {
+      const n = Math.min(MAILBOX_DATA_SIZE, bytes.length - at);
+      mb.data.set(bytes.subarray(at, at + n));
+      mb.setCopy(idx, offset + at, n);
+      const rc = native.mbCopyToGuest(space.id);
+      if (rc !== 0) return rc;
+    }
+    return 0;
+  }
+
+  #dmOp(caller: Domain, space: AddressSpace, domid: number, nrBufs: number, prefetched: boolean): number {
+    const mb = space.mailbox;
+    // rcu_lock_remote_domain_by_id: DOMID_SELF is not resolved here.
+    const d = this.host.domainById(domid);
+    if (d === undefined) return this.#fail('ESRCH', `no domain ${domid}`);
+    if (d === caller) return this.#fail('EPERM', `domain ${domid} is the caller's own domain`);
+    if (!d.isHvm) return this.#fail('EINVAL', `domain ${domid} is PV; DMOPs need an HVM or PVH domain`);
+    if (xsmDefaultAction(XSM.DM_PRIV, caller, d) !== 0) {
+      return this.#fail('EPERM', `XSM_DM_PRIV: domain ${caller.domid} is neither the control domain nor a device model targeting domain ${domid}`);
+    }
+    const size0 = mb.descSize(0);
+    if (size0 < BigInt(XEN_DM_OP_HEADER_SIZE)) return this.#fail('EFAULT', `buffer 0 holds ${size0} bytes, less than the 8-byte xen_dm_op header`);
+    let header: Uint8Array;
+    if (prefetched) {
+      header = mb.data;
+    } else {
+      const h = this.#copyFrom(space, 0, 0, 32 > Number(size0) ? Number(size0) : 32);
+      if (typeof h === 'number') return this.#fail('EFAULT', 'buffer 0 is not readable');
+      header = h;
+    }
+    const op = (header[0]! | (header[1]! << 8) | (header[2]! << 16) | (header[3]! << 24)) >>> 0;
+    const pad = header[4]! | header[5]! | header[6]! | header[7]!;
+    if (op >= DMOP_TABLE_SIZE) return this.#fail('EOPNOTSUPP', `unknown DMOP ${op}`);
+    const size = OP_SIZE[op]!;
+    if (size0 < BigInt(XEN_DM_OP_HEADER_SIZE + size)) {
+      return this.#fail('EFAULT', `buffer 0 holds ${size0} bytes; ${OP_NAME[op]} needs ${XEN_DM_OP_HEADER_SIZE + size}`);
+    }
+    this.#u.fill(0);
+    this.#u.set(header.subarray(XEN_DM_OP_HEADER_SIZE, XEN_DM_OP_HEADER_SIZE + size));
+    if (pad !== 0) return this.#fail('EINVAL', 'xen_dm_op.pad must be zero');
+    const handler = DMOP_HANDLERS.get(op);
+    if (handler === undefined) return this.#fail('EOPNOTSUPP', `DMOP ${op}${OP_NAME[op] ? ` (${OP_NAME[op]})` : ''} is not implemented on x86`);
+    const bufs: GuestBuffers = {
+      size: (i) => (i < nrBufs ? mb.descSize(i) : undefined),
+      copyFrom: (i, off, len) => (i < nrBufs ? this.#copyFrom(space, i, off, len) : errno('EFAULT')),
+      copyTo: (i, off, bytes) => (i < nrBufs ? this.#copyTo(space, i, off, bytes) : errno('EFAULT')),
+    };
+    const ctx: DmopContext = { host: this.host, caller, d, u: this.#uView, nrBufs, bufs, constOp: true, why: '' };
+    mb.num = nrBufs;
+    const rc = handler(ctx);
+    if (rc !== 0) return this.#fail(errnoName(rc), ctx.why);
+    if (!ctx.constOp) {
+      mb.data.set(this.#u.subarray(0, size));
+      mb.setCopy(0, XEN_DM_OP_HEADER_SIZE, size);
+      if (native.mbCopyToGuest(space.id) !== 0) return this.#fail('EFAULT', 'buffer 0 is not writable for the results');
+    }
+    return 0;
+  }
+
+  /** A raw hypercall from `caller`, whose memory is `space`. Returns Xen's long result. */
+  hypercall(caller: Domain, space: AddressSpace, op: number, args: readonly bigint[]): bigint {
+    this.why = '';
+    const a = (i: number) => args[i] ?? 0n;
+    switch (op) {
+      case HYPERCALLS.xen_version:
+        return this.#xenVersion(space, Number(a(0) & 0xffffffffn), a(1));
+      case HYPERCALLS.hvm_op:
+        return BigInt(this.#hvmOp(caller, space, Number(a(0) & 0xffffffffn), a(1)));
+      case HYPERCALLS.dm_op:
+        return BigInt(this.#doDmOp(caller, space, Number(a(0) & 0xffffn), Number(a(1) & 0xffffffffn), a(2)));
+      default:
+        return BigInt(this.#fail('ENOSYS', `hypercall ${op} is not implemented by the simulated Xen`));
+    }
+  }
+
+  #xenVersion(space: AddressSpace, cmd: number, arg: bigint): bigint {
+    const v = this.version;
+    const str = (s: string, len: number): bigint => {
+      const out = new Uint8Array(len);
+      out.set(new TextEncoder().encode(s).subarray(0, len - 1));
+      return native.spaceWrite(space.id, arg, out) === 0 ? 0n : BigInt(this.#fail('EFAULT', `cannot write ${len} bytes at 0x${arg.toString(16)}`));
+    };
+    switch (cmd) {
+      case XENVER.version: return BigInt((v.major << 16) | v.minor);
+      case XENVER.extraversion: return str(v.extra, 16);
+      case XENVER.capabilities: return str(v.capabilities, 1024);
+      case XENVER.pagesize: return 4096n;
+      default: return BigInt(this.#fail('ENOSYS', `xen_version command ${cmd} is not implemented by the simulated Xen`));
+    }
+  }
+
+  #hvmOp(caller: Domain, space: AddressSpace, cmd: number, arg: bigint): number {
+    if (cmd !== HVMOP.set_param && cmd !== HVMOP.get_param && cmd !== HVMOP.get_mem_type) {
+      return this.#fail('ENOSYS', `hvm_op ${cmd} is not implemented by the simulated Xen`);
+    }
+    const raw = new Uint8Array(16);
+    if (native.spaceRead(space.id, arg, raw) !== 0) return this.#fail('EFAULT', `the hvm_op argument at 0x${arg.toString(16)} is not readable`);
+    const dv = new DataView(raw.buffer);
+    const domid = dv.getUint16(0, true);
+    // rcu_lock_domain_by_any_id: DOMID_SELF means the caller.
+    const d = domid === DOMID.SELF ? caller : this.host.domainById(domid);
+    if (d === undefined) return this.#fail('ESRCH', `no domain ${domid}`);
+    if (cmd === HVMOP.get_mem_type) {
+      if (xsmDefaultAction(XSM.TARGET, caller, d) !== 0) return this.#fail('EPERM', `XSM_TARGET: domain ${caller.domid} may not query domain ${d.domid}`);
+      if (!d.isHvm) return this.#fail('EINVAL', `domain ${d.domid} is not HVM`);
+      const pfn = dv.getBigUint64(8, true);
+      const t = pfn <= BigInt(Number.MAX_SAFE_INTEGER) ? d.p2m.get(Number(pfn)) : undefined;
+      // hvmop_get_mem_type: holes and MMIO read as mmio_dm.
+      const type = t === 'ram_rw' ? 0 : t === 'ram_ro' ? 1 : t === 'ioreq_server' ? 4 : 2;
+      dv.setUint16(2, type, true);
+      return native.spaceWrite(space.id, arg, raw) === 0 ? 0 : this.#fail('EFAULT', 'cannot write the result back');
+    }
+    if (!d.isHvm) return this.#fail('EINVAL', `domain ${d.domid} is not HVM`);
+    const index = dv.getUint32(4, true);
+    if (index >= HVM_NR_PARAMS) return this.#fail('EINVAL', `HVM param ${index} does not exist (HVM_NR_PARAMS = ${HVM_NR_PARAMS})`);
+    if (xsmDefaultAction(XSM.TARGET, caller, d) !== 0) {
+      return this.#fail('EPERM', `XSM_TARGET: domain ${caller.domid} may not access domain ${d.domid}'s HVM params`);
+    }
+    if (cmd === HVMOP.get_param) {
+      if (d === caller && !GUEST_READABLE.has(index)) return this.#fail('EPERM', `a guest may not read its own HVM param ${index}`);
+      dv.setBigUint64(8, d.params[index]!, true);
+      return native.spaceWrite(space.id, arg, raw) === 0 ? 0 : this.#fail('EFAULT', 'cannot write the result back');
+    }
+    const value = dv.getBigUint64(8, true);
+    const old = d.params[index]!;
+    if (SET_ONCE.has(index)) {
+      if (old !== 0n && value !== old) return this.#fail('EEXIST', `HVM param ${index} is already set`);
+    } else if (!GUEST_SETTABLE.has(index) && d === caller) {
+      return this.#fail('EPERM', `a guest may not set its own HVM param ${index}`);
+    }
+    if (index === HVM_PARAM.NR_IOREQ_SERVER_PAGES) {
+      if (value === 0n || value > 32n) return this.#fail('EINVAL', 'NR_IOREQ_SERVER_PAGES must be 1..32');
+      d.ioreqGfnMask = Number((1n << value) - 1n);
+    } else if (index === HVM_PARAM.ALTP2M && value > 3n) {
+      return this.#fail('EINVAL', `altp2m mode ${value} is not 0..3`);
+    }
+    d.params[index] = value;
+    return 0;
+  }
+}
+
+function errnoName(rc: number): ErrnoName {
+  const entry = Object.entries(ERRNO).find(([, v]) => v === -rc);
+  return (entry?.[0] ?? 'EINVAL') as ErrnoName;
+}

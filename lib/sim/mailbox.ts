@@ -1,0 +1,66 @@
+// The JS side of a space's mailbox: the native fast calls (mbDmOpPrologue,
+// mbCopyFromGuest, mbCopyToGuest) take their arguments from it and leave
+// their results in it, so each call passes only the space id. Offsets come
+// from the addon (native/binding.cc, namespace mb), never typed twice.
+import { native } from '../native';
+
+const L = native.constants.mailbox;
+const DESC = native.constants.dmBufDescSize;
+
+export const MAILBOX_MAX_DESCS = L.maxDescs;
+export const MAILBOX_DATA_SIZE = L.dataSize;
+
+export class Mailbox {
+  readonly view: DataView;
+  readonly bytes: Uint8Array;
+  /** The data area: buffer 0's header after a prologue; copy source/target. */
+  readonly data: Uint8Array;
+
+  constructor(box: ArrayBuffer) {
+    this.view = new DataView(box);
+    this.bytes = new Uint8Array(box);
+    this.data = new Uint8Array(box, L.data, L.dataSize);
+  }
+
+  // Addresses are written as two u32 halves: numbers below 2^53 need no BigInt.
+  setU64(at: number, v: number | bigint): void {
+    if (typeof v === 'bigint') {
+      this.view.setBigUint64(at, v, true);
+    } else {
+      this.view.setUint32(at, v >>> 0, true);
+      this.view.setUint32(at + 4, Math.floor(v / 0x100000000), true);
+    }
+  }
+
+  /** Arguments of mbDmOpPrologue. */
+  setValidation(ubufs: number | bigint, num: number, maxNum: number, maxSize: number): void {
+    this.setU64(L.ubufs, ubufs);
+    this.view.setUint32(L.num, num, true);
+    this.view.setUint32(L.maxNum, maxNum, true);
+    this.view.setUint32(L.maxSize, maxSize, true);
+  }
+
+  get failedStep(): number { return this.view.getUint32(L.step, true); }
+  get failedIndex(): number { return this.view.getUint32(L.index, true); }
+
+  /** Number of descriptors (the nr of the copy helpers). */
+  get num(): number { return this.view.getUint32(L.num, true); }
+  set num(n: number) { this.view.setUint32(L.num, n, true); }
+
+  setDesc(i: number, addr: number | bigint, size: number | bigint): void {
+    this.setU64(L.descs + i * DESC, addr);
+    this.setU64(L.descs + i * DESC + 8, size);
+  }
+
+  descAddr(i: number): bigint { return this.view.getBigUint64(L.descs + i * DESC, true); }
+  /** Buffer sizes are at most a few KiB on every path that reads them as numbers. */
+  descSize(i: number): bigint { return this.view.getBigUint64(L.descs + i * DESC + 8, true); }
+
+  /** Arguments of mbCopyFromGuest / mbCopyToGuest (strict mode). */
+  setCopy(idx: number, offset: number | bigint, len: number): void {
+    this.view.setUint32(L.mode, 1, true);
+    this.setU64(L.idx, idx);
+    this.setU64(L.offset, offset);
+    this.setU64(L.len, len);
+  }
+}
