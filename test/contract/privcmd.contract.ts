@@ -1,0 +1,460 @@
+// The privcmd contract: what any backend must do, observed only through the
+// public API (return values, error codes, and state that hypercalls expose),
+// so the same cases run on the simulated host here and against the real
+// /dev/xen/privcmd in the real-host harness. Where Xen 4.17 and newer Xen
+// differ, the case says which behaviour it expects and why.
+import type { Privcmd } from '../../lib/privcmd';
+import { encodeDmop } from '../../lib/dmop/codec';
+
+export interface ContractEnv {
+  /** A fresh, unrestricted handle in the control domain (dom0). */
+  open(): Privcmd;
+  /** A fresh paused HVM domain with `vcpus` vCPUs and `memoryPages` pages of RAM from pfn 0. */
+  freshGuest(): number;
+  readonly vcpus: number;
+  readonly memoryPages: number;
+  /** A PV domain, where the platform has one. */
+  readonly pvDomain?: number;
+  /** A domain id that does not exist. */
+  readonly missingDomain: number;
+  /** The caller's own domain id. */
+  readonly selfDomain: number;
+  /** Buffers given as { addr, size } into the caller's memory (simulated host, or a test-only device path). */
+  readonly rawPointers?: { kernel: bigint; unmapped: bigint };
+  /** Destroy domains made by freshGuest (after all). */
+  cleanup(): void;
+}
+
+const code = (fn: () => unknown): string => {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    return (e as { code?: string }).code ?? `threw ${String(e)}`;
+  }
+};
+
+/** Buffer 0 for a raw call: the encoded op, then patched. */
+function raw(op: Parameters<typeof encodeDmop>[0], patch?: (b: DataView) => void): Uint8Array[] {
+  const bufs = encodeDmop(op);
+  if (patch) patch(new DataView(bufs[0]!.buffer, bufs[0]!.byteOffset, bufs[0]!.byteLength));
+  return bufs;
+}
+
+/** What an environment can do, known when the suite is defined (so cases it cannot run are skipped, visibly). */
+export interface ContractCapabilities {
+  /** It has a PV domain to target. */
+  pvDomain: boolean;
+  /** Buffers may be given as { addr, size } into the caller's memory. */
+  rawPointers: boolean;
+}
+
+export function privcmdContract(name: string, caps: ContractCapabilities, makeEnv: () => ContractEnv): void {
+  // A case the environment cannot run is skipped, and its name says why.
+  const when = (ok: boolean, why: string) => (title: string, fn: () => void) => (ok ? test(title, fn) : test.skip(`${title} [skipped: ${why}]`, fn));
+  describe(`privcmd contract: ${name}`, () => {
+    let env: ContractEnv;
+    let h: Privcmd;
+    let g: number;
+    beforeAll(() => { env = makeEnv(); });
+    afterAll(() => env.cleanup());
+    beforeEach(() => {
+      h = env.open();
+      g = env.freshGuest();
+    });
+    afterEach(() => h.close());
+
+    describe('restriction', () => {
+      test('restricting to the same domain twice is fine; another domain is EINVAL', () => {
+        expect(h.restrictedTo).toBeNull();
+        h.restrict(g);
+        h.restrict(g);
+        expect(h.restrictedTo).toBe(g);
+        expect(code(() => h.restrict(env.freshGuest()))).toBe('EINVAL');
+        expect(h.restrictedTo).toBe(g);
+      });
+
+      test('after restrict: DMOPs to the target pass, to any other domain EPERM, raw hypercalls EPERM', () => {
+        h.restrict(g);
+        expect(h.dmop(g, { op: 'nr_vcpus' })).toEqual({ vcpus: env.vcpus });
+        expect(code(() => h.dmop(env.freshGuest(), { op: 'nr_vcpus' }))).toBe('EPERM');
+        expect(code(() => h.dmop(env.missingDomain, { op: 'nr_vcpus' }))).toBe('EPERM');
+        expect(code(() => h.hypercall('xen_version', [0]))).toBe('EPERM');
+      });
+
+      test('the restriction is checked before everything else, even a zero-buffer call', () => {
+        h.restrict(g);
+        expect(code(() => h.dmopRaw(env.missingDomain, []))).toBe('EPERM');
+        expect(h.dmopRaw(g, [])).toBe(0);
+      });
+
+      test('restricting to DOMID_INVALID is refused client-side (it would be a silent no-op)', () => {
+        expect(code(() => h.restrict(0x7ff4))).toBe('EINVAL');
+        expect(h.restrictedTo).toBeNull();
+      });
+
+      test('restrictAsync', async () => {
+        await h.restrictAsync(g);
+        expect(h.restrictedTo).toBe(g);
+        await expect(h.restrictAsync(g + 1)).rejects.toMatchObject({ code: 'EINVAL' });
+      });
+    });
+
+    describe('DM_OP buffer rules (driver, then Xen)', () => {
+      test('zero buffers: 0, without asking Xen (any domain)', () => {
+        expect(h.dmopRaw(env.missingDomain, [])).toBe(0);
+      });
+
+      test('3..16 buffers pass the driver and Xen says E2BIG; 17 the driver says E2BIG', () => {
+        const b = () => encodeDmop({ op: 'nr_vcpus' })[0]!;
+        expect(code(() => h.dmopRaw(g, [b(), b(), b()]))).toBe('E2BIG');
+        expect(code(() => h.dmopRaw(g, Array.from({ length: 16 }, b)))).toBe('E2BIG');
+        expect(code(() => h.dmopRaw(g, Array.from({ length: 17 }, b)))).toBe('E2BIG');
+      });
+
+      test('a buffer over 4096 bytes is E2BIG; 4096 is fine', () => {
+        const big = new Uint8Array(4096);
+        big.set(encodeDmop({ op: 'nr_vcpus' })[0]!);
+        expect(h.dmopRaw(g, [big])).toBe(0);
+        expect(new DataView(big.buffer).getUint32(8, true)).toBe(env.vcpus);
+        const bigger = new Uint8Array(4097);
+        bigger.set(encodeDmop({ op: 'nr_vcpus' })[0]!);
+        expect(code(() => h.dmopRaw(g, [bigger]))).toBe('E2BIG');
+      });
+
+      test('buffer 0 shorter than the header, or than header + the op, is EFAULT', () => {
+        expect(code(() => h.dmopRaw(g, [new Uint8Array(0)]))).toBe('EFAULT');
+        expect(code(() => h.dmopRaw(g, [new Uint8Array(7)]))).toBe('EFAULT');
+        const op = encodeDmop({ op: 'get_ioreq_server_info', id: 0 })[0]!;
+        expect(code(() => h.dmopRaw(g, [op.subarray(0, 8 + 23)]))).toBe('EFAULT');
+      });
+
+      test('only the op\'s own size is needed: header + op size exactly is enough', () => {
+        const op = encodeDmop({ op: 'nr_vcpus' })[0]!.slice(0, 8 + 4);
+        expect(h.dmopRaw(g, [op])).toBe(0);
+        expect(new DataView(op.buffer).getUint32(8, true)).toBe(env.vcpus);
+      });
+
+      test('unknown ops are EOPNOTSUPP: 0, 21, 0xffffffff, and 19 (set_irq_level is Arm-only)', () => {
+        for (const op of [0, 21, 0xffffffff, 19]) {
+          const b = new Uint8Array(32);
+          new DataView(b.buffer).setUint32(0, op, true);
+          expect({ op, code: code(() => h.dmopRaw(g, [b])) }).toEqual({ op, code: 'EOPNOTSUPP' });
+        }
+      });
+
+      test('a non-zero header pad is EINVAL', () => {
+        expect(code(() => h.dmopRaw(g, raw({ op: 'nr_vcpus' }, (v) => v.setUint32(4, 1, true))))).toBe('EINVAL');
+      });
+
+      test('Xen answers even with a second, unused buffer', () => {
+        const [b0] = encodeDmop({ op: 'nr_vcpus' });
+        expect(h.dmopRaw(g, [b0!, new Uint8Array(16)])).toBe(0);
+      });
+
+      when(caps.rawPointers, 'needs raw pointers into caller memory')('caller memory the kernel cannot use: kernel-range and unmapped buffers are EFAULT', () => {
+        const p = env.rawPointers!;
+        expect(code(() => h.dmopRaw(g, [{ addr: p.kernel, size: 32 }]))).toBe('EFAULT');
+        expect(code(() => h.dmopRaw(g, [{ addr: p.unmapped, size: 32 }]))).toBe('EFAULT');
+        expect(code(() => h.dmopRaw(g, [{ addr: 0n, size: 0 }]))).toBe('EFAULT'); // pins nothing; Xen: < 8 bytes
+        expect(code(() => h.dmopRaw(g, [{ addr: p.unmapped + 1n, size: 0 }]))).toBe('EFAULT'); // unaligned: pins a missing page
+      });
+    });
+
+    describe('target domain', () => {
+      test('a missing domain is ESRCH; DOMID_SELF is not resolved (ESRCH)', () => {
+        expect(code(() => h.dmop(env.missingDomain, { op: 'nr_vcpus' }))).toBe('ESRCH');
+        expect(code(() => h.dmop(0x7ff0, { op: 'nr_vcpus' }))).toBe('ESRCH');
+      });
+
+      test('the caller\'s own domain is EPERM', () => {
+        expect(code(() => h.dmop(env.selfDomain, { op: 'nr_vcpus' }))).toBe('EPERM');
+      });
+
+      when(caps.pvDomain, 'no PV domain on this platform')('a PV domain is EINVAL', () => {
+        expect(code(() => h.dmop(env.pvDomain!, { op: 'nr_vcpus' }))).toBe('EINVAL');
+      });
+
+      test('nr_vcpus reports the domain\'s vCPUs; async too', async () => {
+        expect(h.dmop(g, { op: 'nr_vcpus' })).toEqual({ vcpus: env.vcpus });
+        await expect(h.dmopAsync(g, { op: 'nr_vcpus' })).resolves.toEqual({ vcpus: env.vcpus });
+        await expect(h.dmopAsync(env.missingDomain, { op: 'nr_vcpus' })).rejects.toMatchObject({ code: 'ESRCH', syscall: 'ioctl' });
+      });
+    });
+
+    describe('ioreq server lifecycle', () => {
+      test('create, info, map, enable, unmap, disable, destroy', () => {
+        const { id } = h.dmop(g, { op: 'create_ioreq_server', handleBufioreq: 'atomic' });
+        const info = h.dmop(g, { op: 'get_ioreq_server_info', id });
+        expect(info.ioreqGfn).not.toBe(info.bufioreqGfn);
+        expect(h.dmop(g, { op: 'get_ioreq_server_info', id })).toEqual(info); // stable once mapped
+        h.dmop(g, { op: 'map_io_range_to_ioreq_server', id, type: 'port', start: 0x3f8n, end: 0x3ffn });
+        h.dmop(g, { op: 'map_io_range_to_ioreq_server', id, type: 'memory', start: 0xfebf0000n, end: 0xfebf0fffn });
+        h.dmop(g, { op: 'map_io_range_to_ioreq_server', id, type: 'pci', start: 0x18n, end: 0x18n });
+        h.dmop(g, { op: 'set_ioreq_server_state', id, enabled: true });
+        h.dmop(g, { op: 'unmap_io_range_from_ioreq_server', id, type: 'port', start: 0x3f8n, end: 0x3ffn });
+        h.dmop(g, { op: 'set_ioreq_server_state', id, enabled: false });
+        h.dmop(g, { op: 'destroy_ioreq_server', id });
+        expect(code(() => h.dmop(g, { op: 'get_ioreq_server_info', id }))).toBe('ENOENT');
+        expect(code(() => h.dmop(g, { op: 'destroy_ioreq_server', id }))).toBe('ENOENT');
+      });
+
+      test('eight servers per domain, then ENOSPC; ids are reused after destroy', () => {
+        const ids = Array.from({ length: 8 }, () => h.dmop(g, { op: 'create_ioreq_server' }).id);
+        expect(new Set(ids).size).toBe(8);
+        expect(code(() => h.dmop(g, { op: 'create_ioreq_server' }))).toBe('ENOSPC');
+        h.dmop(g, { op: 'destroy_ioreq_server', id: ids[3]! });
+        expect(h.dmop(g, { op: 'create_ioreq_server' }).id).toBe(ids[3]);
+        for (const id of ids) h.dmop(g, { op: 'destroy_ioreq_server', id });
+      });
+
+      test('create: handle_bufioreq above 2 or a non-zero pad is EINVAL', () => {
+        expect(code(() => h.dmop(g, { op: 'create_ioreq_server', handleBufioreq: 3 }))).toBe('EINVAL');
+        expect(code(() => h.dmopRaw(g, raw({ op: 'create_ioreq_server' }, (v) => v.setUint8(9, 1))))).toBe('EINVAL');
+      });
+
+      test('get_ioreq_server_info: unknown flags EINVAL, unknown id ENOENT, no_gfns leaves the gfns alone', () => {
+        const { id } = h.dmop(g, { op: 'create_ioreq_server', handleBufioreq: 0 });
+        expect(code(() => h.dmop(g, { op: 'get_ioreq_server_info', id, flags: 2 }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'get_ioreq_server_info', id: 7 }))).toBe('ENOENT');
+        expect(code(() => h.dmop(g, { op: 'get_ioreq_server_info', id: 200 }))).toBe('ENOENT');
+        const r = h.dmop(g, { op: 'get_ioreq_server_info', id, flags: 1 });
+        expect(r).toEqual({ bufioreqPort: 0, ioreqGfn: 0n, bufioreqGfn: 0n });
+        h.dmop(g, { op: 'destroy_ioreq_server', id });
+      });
+
+      test('ranges: start > end and unknown types EINVAL; overlaps EEXIST; unmapping what is not mapped ENOENT', () => {
+        const { id } = h.dmop(g, { op: 'create_ioreq_server' });
+        expect(code(() => h.dmop(g, { op: 'map_io_range_to_ioreq_server', id, type: 'port', start: 2n, end: 1n }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'map_io_range_to_ioreq_server', id, type: 3, start: 1n, end: 2n }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'map_io_range_to_ioreq_server', id: 6, type: 'port', start: 1n, end: 2n }))).toBe('ENOENT');
+        h.dmop(g, { op: 'map_io_range_to_ioreq_server', id, type: 'port', start: 0x60n, end: 0x64n });
+        expect(code(() => h.dmop(g, { op: 'map_io_range_to_ioreq_server', id, type: 'port', start: 0x64n, end: 0x70n }))).toBe('EEXIST');
+        h.dmop(g, { op: 'map_io_range_to_ioreq_server', id, type: 'memory', start: 0x64n, end: 0x70n }); // other type: fine
+        expect(code(() => h.dmop(g, { op: 'unmap_io_range_from_ioreq_server', id, type: 'port', start: 0x60n, end: 0x65n }))).toBe('ENOENT');
+        h.dmop(g, { op: 'unmap_io_range_from_ioreq_server', id, type: 'port', start: 0x61n, end: 0x62n }); // a split
+        expect(code(() => h.dmopRaw(g, raw({ op: 'map_io_range_to_ioreq_server', id, type: 0, start: 1n, end: 1n }, (v) => v.setUint16(10, 1, true))))).toBe('EINVAL');
+        h.dmop(g, { op: 'destroy_ioreq_server', id });
+      });
+
+      test('set_ioreq_server_state and destroy: non-zero pad EINVAL, unknown id ENOENT', () => {
+        const { id } = h.dmop(g, { op: 'create_ioreq_server' });
+        expect(code(() => h.dmopRaw(g, raw({ op: 'set_ioreq_server_state', id, enabled: 1 }, (v) => v.setUint8(11, 1))))).toBe('EINVAL');
+        expect(code(() => h.dmopRaw(g, raw({ op: 'destroy_ioreq_server', id }, (v) => v.setUint16(10, 1, true))))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'set_ioreq_server_state', id: 5, enabled: 1 }))).toBe('ENOENT');
+        h.dmop(g, { op: 'destroy_ioreq_server', id });
+      });
+    });
+
+    describe('interrupts', () => {
+      test('set_isa_irq_level: IRQ 0..15, level 0/1', () => {
+        h.dmop(g, { op: 'set_isa_irq_level', isaIrq: 15, level: 1 });
+        h.dmop(g, { op: 'set_isa_irq_level', isaIrq: 15, level: false });
+        expect(code(() => h.dmop(g, { op: 'set_isa_irq_level', isaIrq: 16, level: 1 }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'set_isa_irq_level', isaIrq: 1, level: 2 }))).toBe('EINVAL');
+      });
+
+      test('set_pci_intx_level: segment 0, bus 0, device <= 31, INTA..INTD, level 0/1', () => {
+        h.dmop(g, { op: 'set_pci_intx_level', domain: 0, bus: 0, device: 31, intx: 3, level: 1 });
+        h.dmop(g, { op: 'set_pci_intx_level', domain: 0, bus: 0, device: 31, intx: 3, level: 0 });
+        for (const bad of [{ domain: 1 }, { bus: 1 }, { device: 32 }, { intx: 4 }, { level: 2 }]) {
+          const req = { op: 'set_pci_intx_level' as const, domain: 0, bus: 0, device: 3, intx: 0, level: 1, ...bad };
+          expect({ bad, code: code(() => h.dmop(g, req)) }).toEqual({ bad, code: 'EINVAL' });
+        }
+      });
+
+      test('set_pci_link_route: link 0..3, ISA IRQ 0..15', () => {
+        h.dmop(g, { op: 'set_pci_link_route', link: 3, isaIrq: 11 });
+        h.dmop(g, { op: 'set_pci_link_route', link: 3, isaIrq: 0 });
+        expect(code(() => h.dmop(g, { op: 'set_pci_link_route', link: 4, isaIrq: 5 }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'set_pci_link_route', link: 0, isaIrq: 16 }))).toBe('EINVAL');
+      });
+
+      test('inject_event: vCPU range EINVAL; a second event while one is pending EBUSY; pads EINVAL', () => {
+        expect(code(() => h.dmop(g, { op: 'inject_event', vcpuid: env.vcpus, vector: 14, type: 'hw_exc' }))).toBe('EINVAL');
+        h.dmop(g, { op: 'inject_event', vcpuid: 0, vector: 14, type: 'hw_exc', errorCode: 2, cr2: 0x1000n });
+        expect(code(() => h.dmop(g, { op: 'inject_event', vcpuid: 0, vector: 2, type: 'nmi' }))).toBe('EBUSY');
+        expect(code(() => h.dmopRaw(g, raw({ op: 'inject_event', vcpuid: 1, vector: 2, type: 2 }, (v) => v.setUint8(15, 1))))).toBe('EINVAL');
+      });
+
+      test('inject_msi: a non-zero pad is EINVAL', () => {
+        expect(code(() => h.dmopRaw(g, raw({ op: 'inject_msi', addr: 0xfee00000n, data: 0x4031 }, (v) => v.setUint32(12, 1, true))))).toBe('EINVAL');
+      });
+    });
+
+    describe('memory', () => {
+      const memType = (hh: Privcmd, domid: number, pfn: bigint): number => {
+        const arg = hh.hypercallBuffer(16);
+        const dv = new DataView(arg.view.buffer, arg.view.byteOffset, 16);
+        dv.setUint16(0, domid, true);
+        dv.setBigUint64(8, pfn, true);
+        hh.hypercall('hvm_op', [15, arg.addr]);
+        const t = dv.getUint16(2, true);
+        hh.freeHypercallBuffer(arg);
+        return t;
+      };
+
+      test('set_mem_type: ram_rw <-> ram_ro, seen through HVMOP_get_mem_type', () => {
+        expect(memType(h, g, 5n)).toBe(0);
+        h.dmop(g, { op: 'set_mem_type', memType: 'ram_ro', firstPfn: 5n, nr: 2 });
+        expect([memType(h, g, 4n), memType(h, g, 5n), memType(h, g, 6n), memType(h, g, 7n)]).toEqual([0, 1, 1, 0]);
+        h.dmop(g, { op: 'set_mem_type', memType: 'ram_rw', firstPfn: 5n, nr: 2 });
+        expect(memType(h, g, 5n)).toBe(0);
+        expect(memType(h, g, BigInt(env.memoryPages + 10))).toBe(2); // a hole reads as mmio_dm
+      });
+
+      test('set_mem_type: empty or out-of-range ranges, unused and unknown types, no ioreq claim: EINVAL', () => {
+        const last = BigInt(env.memoryPages - 1);
+        expect(code(() => h.dmop(g, { op: 'set_mem_type', memType: 0, firstPfn: 1n, nr: 0 }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'set_mem_type', memType: 0, firstPfn: last, nr: 2 }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'set_mem_type', memType: 'unused', firstPfn: 1n, nr: 1 }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'set_mem_type', memType: 5, firstPfn: 1n, nr: 1 }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'set_mem_type', memType: 'ioreq_server', firstPfn: 1n, nr: 1 }))).toBe('EINVAL');
+        expect(code(() => h.dmopRaw(g, raw({ op: 'set_mem_type', memType: 0, firstPfn: 1n, nr: 1 }, (v) => v.setUint16(14, 1, true))))).toBe('EINVAL');
+      });
+
+      test('map_mem_type_to_ioreq_server: claim, second claim EBUSY, pages become ioreq_server, release resets them', () => {
+        const { id } = h.dmop(g, { op: 'create_ioreq_server' });
+        const { id: other } = h.dmop(g, { op: 'create_ioreq_server' });
+        expect(code(() => h.dmop(g, { op: 'map_mem_type_to_ioreq_server', id, type: 'ram_rw', flags: 2 }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'map_mem_type_to_ioreq_server', id, type: 'ioreq_server', flags: 1 }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'map_mem_type_to_ioreq_server', id: 7, type: 'ioreq_server', flags: 2 }))).toBe('ENOENT');
+        h.dmop(g, { op: 'map_mem_type_to_ioreq_server', id, type: 'ioreq_server', flags: 2 });
+        expect(code(() => h.dmop(g, { op: 'map_mem_type_to_ioreq_server', id: other, type: 'ioreq_server', flags: 2 }))).toBe('EBUSY');
+        expect(code(() => h.dmop(g, { op: 'map_mem_type_to_ioreq_server', id: other, type: 'ioreq_server', flags: 0 }))).toBe('EINVAL');
+        h.dmop(g, { op: 'set_mem_type', memType: 'ioreq_server', firstPfn: 8n, nr: 1 });
+        expect(memType(h, g, 8n)).toBe(4);
+        expect(code(() => h.dmop(g, { op: 'set_mem_type', memType: 'ram_ro', firstPfn: 8n, nr: 1 }))).toBe('EINVAL');
+        h.dmop(g, { op: 'map_mem_type_to_ioreq_server', id, type: 'ioreq_server', flags: 0 });
+        expect(memType(h, g, 8n)).toBe(0);
+        h.dmop(g, { op: 'destroy_ioreq_server', id });
+        h.dmop(g, { op: 'destroy_ioreq_server', id: other });
+      });
+
+      test('track_dirty_vram: a new range reads all dirty, then clean; size and buffer checks', () => {
+        const first = h.dmop(g, { op: 'track_dirty_vram', firstPfn: 16n, nr: 12 }).bitmap;
+        expect([...first]).toEqual([0xff, 0x0f]);
+        expect([...h.dmop(g, { op: 'track_dirty_vram', firstPfn: 16n, nr: 12 }).bitmap]).toEqual([0, 0]);
+        h.dmop(g, { op: 'track_dirty_vram', firstPfn: 0n, nr: 0 }); // stop tracking
+        const one = encodeDmop({ op: 'track_dirty_vram', firstPfn: 0n, nr: 8 });
+        expect(code(() => h.dmopRaw(g, [one[0]!]))).toBe('EINVAL'); // no bitmap buffer
+        expect(code(() => h.dmopRaw(g, [one[0]!, new Uint8Array(0)]))).toBe('EINVAL'); // bitmap too small
+        const huge = encodeDmop({ op: 'track_dirty_vram', firstPfn: 0n, nr: 8 })[0]!;
+        new DataView(huge.buffer).setUint32(8, 262145, true);
+        expect(code(() => h.dmopRaw(g, [huge, new Uint8Array(4096)]))).toBe('EINVAL'); // more than 1 GiB of pages
+        expect(code(() => h.dmopRaw(g, raw({ op: 'track_dirty_vram', firstPfn: 0n, nr: 8 }, (v) => v.setUint32(12, 1, true))))).toBe('EINVAL'); // pad
+      });
+
+      test('modified_memory: bad extents are EINVAL (when in log-dirty mode, else ignored)', () => {
+        // Not in log-dirty mode: Xen returns 0 without looking at the extents.
+        expect(h.dmop(g, { op: 'modified_memory', extents: [{ firstPfn: 1n << 40n, nr: 1 }] })).toEqual({});
+        h.dmop(g, { op: 'track_dirty_vram', firstPfn: 0n, nr: 8 }); // turns log-dirty mode on
+        h.dmop(g, { op: 'modified_memory', extents: [{ firstPfn: 1n, nr: 3 }, { firstPfn: 10n, nr: 1 }] });
+        expect(code(() => h.dmop(g, { op: 'modified_memory', extents: [{ firstPfn: 1n << 40n, nr: 1 }] }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'modified_memory', extents: [{ firstPfn: 1n, nr: 0 }] }))).toBe('EINVAL');
+        const [b0, ext] = encodeDmop({ op: 'modified_memory', extents: [{ firstPfn: 1n, nr: 1 }] });
+        new DataView(ext!.buffer).setUint32(4, 1, true);
+        expect(code(() => h.dmopRaw(g, [b0!, ext!]))).toBe('EINVAL'); // extent pad
+        const [c0] = encodeDmop({ op: 'modified_memory', extents: [{ firstPfn: 1n, nr: 1 }, { firstPfn: 2n, nr: 1 }] });
+        expect(code(() => h.dmopRaw(g, [c0!, new Uint8Array(16)]))).toBe('EINVAL'); // 2 extents announced, 1 present
+      });
+
+      test('relocate_memory moves pages; a hole as source is EINVAL; pad EINVAL', () => {
+        const hole = BigInt(env.memoryPages + 64);
+        h.dmop(g, { op: 'relocate_memory', size: 2, srcGfn: 20n, dstGfn: hole });
+        expect([memType(h, g, 20n), memType(h, g, hole), memType(h, g, hole + 1n)]).toEqual([2, 0, 0]);
+        expect(code(() => h.dmop(g, { op: 'relocate_memory', size: 1, srcGfn: 20n, dstGfn: 30n }))).toBe('EINVAL');
+        expect(code(() => h.dmopRaw(g, raw({ op: 'relocate_memory', size: 1, srcGfn: 21n, dstGfn: 30n }, (v) => v.setUint32(12, 1, true))))).toBe('EINVAL');
+      });
+
+      test('pin_memory_cacheattr: pin, retype, overlap EBUSY, delete, delete again ENOENT, bad input EINVAL', () => {
+        h.dmop(g, { op: 'pin_memory_cacheattr', start: 0xa0n, end: 0xbfn, type: 'uc' });
+        h.dmop(g, { op: 'pin_memory_cacheattr', start: 0xa0n, end: 0xbfn, type: 'wc' });
+        expect(code(() => h.dmop(g, { op: 'pin_memory_cacheattr', start: 0xb0n, end: 0xc0n, type: 'wb' }))).toBe('EBUSY');
+        h.dmop(g, { op: 'pin_memory_cacheattr', start: 0xa0n, end: 0xbfn, type: 'delete' });
+        expect(code(() => h.dmop(g, { op: 'pin_memory_cacheattr', start: 0xa0n, end: 0xbfn, type: 'delete' }))).toBe('ENOENT');
+        expect(code(() => h.dmop(g, { op: 'pin_memory_cacheattr', start: 2n, end: 1n, type: 'wb' }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'pin_memory_cacheattr', start: 1n, end: 2n, type: 2 }))).toBe('EINVAL');
+        expect(code(() => h.dmopRaw(g, raw({ op: 'pin_memory_cacheattr', start: 1n, end: 2n, type: 6 }, (v) => v.setUint32(28, 1, true))))).toBe('EINVAL');
+      });
+    });
+
+    describe('raw hypercalls', () => {
+      test('xen_version: 4.17; extraversion and capabilities land in hypercall memory', () => {
+        expect(h.hypercall('xen_version', [0])).toBe((4n << 16n) | 17n);
+        const buf = h.hypercallBuffer(1024);
+        expect(h.hypercall('xen_version', [1, buf.addr])).toBe(0n);
+        expect(buf.view.toString('latin1', 0, buf.view.indexOf(0))).toMatch(/^[.\w+-]*$/);
+        expect(h.hypercall('xen_version', [3, buf.addr])).toBe(0n);
+        expect(buf.view.toString('latin1', 0, buf.view.indexOf(0))).toContain('hvm-3.0-x86_64');
+        expect(h.hypercall(17, [7])).toBe(4096n);
+        h.freeHypercallBuffer(buf);
+      });
+
+      test('unknown sub-commands and hypercalls are ENOSYS; ops past the hypercall page EINVAL', () => {
+        expect(code(() => h.hypercall('xen_version', [99]))).toBe('ENOSYS');
+        expect(code(() => h.hypercall(60, []))).toBe('ENOSYS');
+        expect(code(() => h.hypercall(128, []))).toBe('EINVAL');
+      });
+
+      test('dm_op as a raw hypercall: Xen\'s own checks (more than 2 buffers E2BIG, bad pointer EFAULT)', () => {
+        const mem = h.hypercallBuffer(64);
+        const op = mem; // buffer 0 inside hypercall memory, then the descriptor
+        op.view.set(encodeDmop({ op: 'nr_vcpus' })[0]!);
+        const desc = h.hypercallBuffer(48);
+        const dv = new DataView(desc.view.buffer, desc.view.byteOffset, 48);
+        dv.setBigUint64(0, op.addr, true);
+        dv.setBigUint64(8, 32n, true);
+        expect(h.hypercall('dm_op', [g, 1, desc.addr])).toBe(0n);
+        expect(op.view.readUInt32LE(8)).toBe(env.vcpus);
+        expect(code(() => h.hypercall('dm_op', [g, 3, desc.addr]))).toBe('E2BIG');
+        expect(code(() => h.hypercall('dm_op', [g, 1, 0n]))).toBe('EFAULT');
+        h.freeHypercallBuffer(mem);
+        h.freeHypercallBuffer(desc);
+      });
+
+      test('hvm_op get/set_param: index past HVM_NR_PARAMS EINVAL, missing domain ESRCH', () => {
+        const arg = h.hypercallBuffer(16);
+        const dv = new DataView(arg.view.buffer, arg.view.byteOffset, 16);
+        dv.setUint16(0, g, true);
+        dv.setUint32(4, 33, true); // HVM_PARAM_NR_IOREQ_SERVER_PAGES
+        expect(h.hypercall('hvm_op', [1, arg.addr])).toBe(0n);
+        expect(dv.getBigUint64(8, true)).toBeGreaterThan(0n);
+        dv.setUint32(4, 39, true);
+        expect(code(() => h.hypercall('hvm_op', [1, arg.addr]))).toBe('EINVAL');
+        dv.setUint16(0, env.missingDomain, true);
+        dv.setUint32(4, 1, true);
+        expect(code(() => h.hypercall('hvm_op', [1, arg.addr]))).toBe('ESRCH');
+        h.freeHypercallBuffer(arg);
+      });
+    });
+
+    describe('handle lifecycle and arguments', () => {
+      test('every use of a closed handle is EBADF; closing twice is harmless', async () => {
+        h.close();
+        expect(h.closed).toBe(true);
+        expect(code(() => h.dmop(g, { op: 'nr_vcpus' }))).toBe('EBADF');
+        expect(code(() => h.dmopRaw(g, []))).toBe('EBADF');
+        expect(code(() => h.restrict(g))).toBe('EBADF');
+        expect(code(() => h.hypercall('xen_version', [0]))).toBe('EBADF');
+        await expect(h.dmopAsync(g, { op: 'nr_vcpus' })).rejects.toMatchObject({ code: 'EBADF' });
+        expect(() => h.close()).not.toThrow();
+      });
+
+      test('bad arguments are EINVAL before anything reaches the kernel', () => {
+        for (const bad of [-1, 65536, 1.5, '1', null]) {
+          expect({ bad, code: code(() => h.dmop(bad as number, { op: 'nr_vcpus' })) }).toEqual({ bad, code: 'EINVAL' });
+        }
+        expect(code(() => h.dmop(g, { op: 'nope' } as never))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'nr_vcpus', extra: 1 } as never))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'set_isa_irq_level', isaIrq: 256, level: 0 }))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'set_isa_irq_level', isaIrq: 1 } as never))).toBe('EINVAL');
+        expect(code(() => h.dmop(g, { op: 'track_dirty_vram', firstPfn: -1n, nr: 1 }))).toBe('EINVAL');
+        expect(code(() => h.dmopRaw(g, [[1, 2] as unknown as Uint8Array]))).toBe('EINVAL');
+        expect(code(() => h.hypercall('nope' as never, []))).toBe('EINVAL');
+        expect(code(() => h.hypercall(17, [0, 0, 0, 0, 0, 0]))).toBe('EINVAL');
+        expect(code(() => h.hypercall(17, [-1]))).toBe('EINVAL');
+      });
+    });
+  });
+}
