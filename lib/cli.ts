@@ -1,14 +1,30 @@
 #!/usr/bin/env node
-// privcmd-shim command line. `selfcheck` (the default for now) verifies the
-// native core against the privcmd and Xen rules it implements.
+// privcmd-shim command line: `demo` (the default) runs a device model on a
+// simulated Xen host; `selfcheck` checks the native core.
+import { runDemo } from './demo';
 import { runSelfCheck } from './selfcheck';
 
 const USAGE = `usage: privcmd-shim [command]
 
 commands:
-  selfcheck   check the native core's address space, buffer validation and copy helpers (default)
+  demo        a device model's life on a simulated Xen host: restrict, ioreq server,
+              I/O ranges, IRQs, dirty VRAM, and what the restriction refuses (default)
+  selfcheck   check the native core's address space, buffer validation and copy helpers
   help        this text
 `;
+
+function demo(): number {
+  const { steps, summary } = runDemo();
+  console.log('privcmd-shim demo: a device model on a simulated Xen 4.17 host\n');
+  steps.forEach((s, i) => console.log(`${s.ok ? ' ok ' : 'FAIL'} ${String(i + 1).padStart(2)}. ${s.what}\n        ${s.detail}`));
+  const failed = steps.filter((s) => !s.ok).length;
+  console.log('\nsummary:');
+  for (const line of summary) console.log(`  ${line}`);
+  console.log(failed === 0
+    ? `  all ${steps.length} steps behaved as Xen and Linux do; the restricted handle refused what it must`
+    : `  ${failed} of ${steps.length} steps FAILED`);
+  return failed === 0 ? 0 : 1;
+}
 
 function selfcheck(): number {
   const { results, native } = runSelfCheck();
@@ -20,8 +36,10 @@ function selfcheck(): number {
 }
 
 export function main(argv: string[]): number {
-  const cmd = argv[0] ?? 'selfcheck';
+  const cmd = argv[0] ?? 'demo';
   switch (cmd) {
+    case 'demo':
+      return demo();
     case 'selfcheck':
       return selfcheck();
     case 'help':

@@ -6,7 +6,8 @@
 //     through the public API against TypedArray#set;
 //   - validation cost per buffer descriptor (goal <= 20 ns), natively and
 //     through Node-API;
-//   - an empty native call, the floor of every call from JS.
+//   - an empty native call, the floor of every call from JS;
+//   - a simulated nr_vcpus DMOP through the public API (goal <= 10x the floor).
 // Usage: npm run bench   (builds dist/ and the addon first if needed)
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -87,6 +88,22 @@ async function main() {
   rows.push(['JS: validate 1 / 16 descriptors', `${fmt(v1)} / ${fmt(v16)}`, `${(v1 / floor).toFixed(1)}x floor for 1`, `${perDescJs.toFixed(2)} ns per descriptor`]);
   goal('validation per descriptor (through Node-API)', `${perDescJs.toFixed(2)} ns`, perDescJs <= 20, '<= 20 ns');
   space.close();
+
+  // ---- the public API on the simulated host --------------------------------
+  const host = lib.createSimulatedHost();
+  const guest = host.createDomain({ type: 'hvm', vcpus: 2 });
+  const h = lib.open({ host });
+  const NR_VCPUS = { op: 'nr_vcpus' };
+  if (h.dmop(guest, NR_VCPUS).vcpus !== 2) throw new Error('nr_vcpus answered wrongly');
+  const dmop = await ns(() => do_not_optimize(h.dmop(guest, NR_VCPUS)));
+  const dmopRatio = dmop / floor;
+  rows.push(['simulated nr_vcpus DMOP (public API)', fmt(dmop), `${Math.round(1e9 / dmop).toLocaleString('en')} ops/s`, `${dmopRatio.toFixed(1)}x floor`]);
+  goal('simulated nr_vcpus DMOP vs empty native call', `${dmopRatio.toFixed(1)}x`, dmopRatio <= 10, '<= 10x');
+  const raw = lib.encodeDmop(NR_VCPUS);
+  const rawT = await ns(() => do_not_optimize(h.dmopRaw(guest, raw)));
+  rows.push(['simulated nr_vcpus, pre-encoded dmopRaw', fmt(rawT), `${Math.round(1e9 / rawT).toLocaleString('en')} ops/s`, `${(rawT / floor).toFixed(1)}x floor`]);
+  h.close();
+  host.close();
 
   const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => String(r[i]).length)));
   for (const r of rows) console.log(r.map((c, i) => String(c).padEnd(w[i])).join('  '));

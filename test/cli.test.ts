@@ -12,6 +12,15 @@ test('selfcheck passes every check and says what it verified', () => {
   expect(r.stdout).not.toContain('FAIL');
 });
 
+test('demo (the default command) runs every step and ends with a summary', () => {
+  const r = run();
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/all \d+ steps behaved as Xen and Linux do/);
+  expect(r.stdout).toMatch(/DMOP to the bystander d\d+ is refused\n\s+EPERM/);
+  expect(r.stdout).toMatch(/a raw hypercall is refused\n\s+EPERM/);
+  expect(r.stdout).not.toContain('FAIL');
+});
+
 test('an unknown command exits 2 with usage on stderr', () => {
   const r = run('frobnicate');
   expect(r.status).toBe(2);

@@ -86,8 +86,10 @@ test('import and require share one implementation (no dual-package hazard)', () 
   expect(r.count).toBeGreaterThan(10);
 });
 
-test('the installed CLI runs its self-check', () => {
-  const out = runIsolated(path.join('node_modules', 'privcmd-shim', 'dist', 'cli.js'));
+test('the installed CLI runs the demo and its self-check', () => {
+  const cli = path.join(consumer, 'node_modules', 'privcmd-shim', 'dist', 'cli.js');
+  expect(runIsolated(cli)).toMatch(/all \d+ steps behaved as Xen and Linux do/);
+  const out = execFileSync(path.join(work, 'bin', 'node'), [cli, 'selfcheck'], { cwd: consumer, encoding: 'utf8', env: { PATH: path.join(work, 'bin'), HOME: work } });
   expect(out).toMatch(/all \d+ checks passed/);
   expect(out).toContain('prebuilds/linux-x64/privcmd-shim.node');
 });
