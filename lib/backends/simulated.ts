@@ -17,7 +17,11 @@ export class SimulatedBackend implements Backend {
   readonly file: SimPrivcmdFile;
   readonly #space: AddressSpace;
   #descs: Allocation;
+  #descsAddr: number;
   #descView: DataView;
+  // Views this backend handed out (scratch) -> their address: the hot path
+  // of typed DMOPs finds buffer 0 here without a WeakMap or a BigInt.
+  readonly #known = new Map<Uint8Array, number>();
   readonly #staging: (Allocation | undefined)[] = [];
   readonly #owned: Allocation[] = [];
 
@@ -26,6 +30,7 @@ export class SimulatedBackend implements Backend {
     this.file = new SimPrivcmdFile(host, process);
     this.#space = process.space;
     this.#descs = this.#space.alloc(16 * DESC);
+    this.#descsAddr = Number(this.#descs.addr);
     this.#descView = new DataView(this.#descs.view.buffer, this.#descs.view.byteOffset, this.#descs.view.byteLength);
   }
 
@@ -57,6 +62,7 @@ export class SimulatedBackend implements Backend {
     if (n * DESC > this.#descs.size) {
       this.#space.free(this.#descs);
       this.#descs = this.#space.alloc(n * DESC);
+      this.#descsAddr = Number(this.#descs.addr);
       this.#descView = new DataView(this.#descs.view.buffer, this.#descs.view.byteOffset, this.#descs.view.byteLength);
     }
     const dv = this.#descView;
@@ -64,10 +70,21 @@ export class SimulatedBackend implements Backend {
     for (let i = 0; i < n; i++) {
       const b = buffers[i] as BufferArg;
       if (b instanceof Uint8Array) {
-        const inPlace = this.#space.addressOf(b);
-        const addr = inPlace ?? this.#stage(i, b);
-        if (inPlace === undefined) staged = true;
-        dv.setBigUint64(i * DESC, typeof addr === 'bigint' ? addr : BigInt(addr), true);
+        let addr: number | bigint | undefined = this.#known.get(b);
+        if (addr === undefined) {
+          addr = this.#space.addressOf(b);
+          if (addr === undefined) {
+            addr = this.#stage(i, b);
+            staged = true;
+          }
+        }
+        if (typeof addr === 'number') {
+          // Simulated user addresses are below 2^47: two u32 halves, no BigInt.
+          dv.setUint32(i * DESC, addr >>> 0, true);
+          dv.setUint32(i * DESC + 4, Math.floor(addr / 0x100000000), true);
+        } else {
+          dv.setBigUint64(i * DESC, addr, true);
+        }
         dv.setUint32(i * DESC + 8, b.byteLength, true);
         dv.setUint32(i * DESC + 12, 0, true);
       } else {
@@ -77,11 +94,13 @@ export class SimulatedBackend implements Backend {
         dv.setBigUint64(i * DESC + 8, size, true);
       }
     }
-    const rc = this.file.dmOp(domid, n, this.#descs.addr);
+    const rc = this.file.dmOp(domid, n, this.#descsAddr);
     if (staged) {
       for (let i = 0; i < n; i++) {
         const b = buffers[i];
-        if (b instanceof Uint8Array && this.#space.addressOf(b) === undefined) b.set((this.#staging[i] as Allocation).view.subarray(0, b.byteLength));
+        if (b instanceof Uint8Array && !this.#known.has(b) && this.#space.addressOf(b) === undefined) {
+          b.set((this.#staging[i] as Allocation).view.subarray(0, b.byteLength));
+        }
       }
     }
     return rc;
@@ -102,6 +121,7 @@ export class SimulatedBackend implements Backend {
   scratch(size: number): Uint8Array {
     const a = this.#space.alloc(size);
     this.#owned.push(a);
+    this.#known.set(a.view, Number(a.addr));
     return a.view;
   }
 
@@ -111,6 +131,7 @@ export class SimulatedBackend implements Backend {
     this.#staging.length = 0;
     for (const a of this.#owned) this.#space.free(a);
     this.#owned.length = 0;
+    this.#known.clear();
     this.#space.free(this.#descs);
   }
 }

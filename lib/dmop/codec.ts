@@ -89,21 +89,31 @@ function value(op: string, f: FieldPlan, raw: unknown): number | bigint {
   return v;
 }
 
-function put(dv: DataView, at: number, type: Scalar, v: number | bigint): void {
-  switch (type) {
-    case 'u8': dv.setUint8(at, v as number); break;
-    case 'u16': dv.setUint16(at, v as number, true); break;
-    case 'u32': dv.setUint32(at, v as number, true); break;
-    case 'u64': dv.setBigUint64(at, typeof v === 'bigint' ? v : BigInt(v), true); break;
+// Little-endian stores and loads on plain bytes: buffer 0 is often a Buffer
+// view, and neither a DataView nor Buffer#fill per call is free.
+function put(b: Uint8Array, at: number, type: Scalar, v: number | bigint): void {
+  if (type === 'u64') {
+    const lo = typeof v === 'bigint' ? Number(v & 0xffffffffn) : (v as number) >>> 0;
+    const hi = typeof v === 'bigint' ? Number(v >> 32n) : Math.floor((v as number) / 0x100000000);
+    put(b, at, 'u32', lo);
+    put(b, at + 4, 'u32', hi);
+    return;
   }
+  const n = v as number;
+  b[at] = n & 0xff;
+  if (type === 'u8') return;
+  b[at + 1] = (n >>> 8) & 0xff;
+  if (type === 'u16') return;
+  b[at + 2] = (n >>> 16) & 0xff;
+  b[at + 3] = (n >>> 24) & 0xff;
 }
 
-function get(dv: DataView, at: number, type: Scalar): number | bigint {
+function get(b: Uint8Array, at: number, type: Scalar): number | bigint {
   switch (type) {
-    case 'u8': return dv.getUint8(at);
-    case 'u16': return dv.getUint16(at, true);
-    case 'u32': return dv.getUint32(at, true);
-    case 'u64': return dv.getBigUint64(at, true);
+    case 'u8': return b[at]!;
+    case 'u16': return b[at]! | (b[at + 1]! << 8);
+    case 'u32': return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+    case 'u64': return BigInt(get(b, at, 'u32') as number) | (BigInt(get(b, at + 4, 'u32') as number) << 32n);
   }
 }
 
@@ -113,7 +123,7 @@ function planOf(request: unknown): OpPlan {
   if (typeof op !== 'string') throw invalidArgument(SYSCALL, 'a DMOP request needs an op name, e.g. { op: \'nr_vcpus\' }');
   const p = PLANS.get(op);
   if (p === undefined) throw invalidArgument(SYSCALL, `unknown DMOP '${op}' (known: ${[...PLANS.keys()].join(', ')})`);
-  for (const k of Object.keys(request)) {
+  for (const k in request) {
     if (!p.keys.has(k)) throw invalidArgument(SYSCALL, `${op}: unknown field '${k}' (fields: ${[...p.keys].filter((x) => x !== 'op').join(', ') || 'none'})`);
   }
   return p;
@@ -121,46 +131,45 @@ function planOf(request: unknown): OpPlan {
 
 /**
  * Encode a request into buf0 (32 bytes, overwritten) and return the extra
- * buffers. Every check happens before buf0 is touched, so a refused request
- * leaves it as it was.
+ * buffers. A refused request may leave buf0 partly written: it is the
+ * caller's scratch (encodeDmop always starts from a fresh one).
  */
 export function encodeDmopInto(request: DmopRequest, buf0: Uint8Array): Uint8Array[] {
   const p = planOf(request);
   const r = request as unknown as Record<string, unknown>;
-  const values = p.inputs.map((f) => value(p.info.name, f, r[f.key]));
-  let extras = NO_EXTRAS;
-  let nrExtents = 0;
+  if (!(buf0 instanceof Uint8Array) || buf0.byteLength < XEN_DM_OP_SIZE) throw invalidArgument(SYSCALL, `buffer 0 must be a Uint8Array of at least ${XEN_DM_OP_SIZE} bytes`);
+  for (let i = 0; i < XEN_DM_OP_SIZE; i++) buf0[i] = 0;
+  put(buf0, 0, 'u32', p.info.op);
+  const inputs = p.inputs;
+  let nr = 0;
+  for (let i = 0; i < inputs.length; i++) {
+    const f = inputs[i]!;
+    const v = value(p.info.name, f, r[f.key]);
+    if (f.key === 'nr') nr = v as number;
+    put(buf0, U + f.offset, f.type, v);
+  }
+  if (p.extra === undefined) return NO_EXTRAS;
   if (p.extra === 'dirty-bitmap') {
-    const nr = values[p.inputs.findIndex((f) => f.key === 'nr')] as number;
     // Xen refuses nr > 262144 and privcmd any bitmap over 4 KiB; past 1 MiB of
     // bitmap the request can only fail, so don't allocate it.
     if (nr > MAX_BITMAP_PAGES) throw invalidArgument(SYSCALL, `track_dirty_vram.nr ${nr} needs a bitmap over 1 MiB; Xen allows at most 262144 pages`);
-    extras = [new Uint8Array(Math.ceil(nr / 8))];
-  } else if (p.extra === 'extents') {
-    const list = r.extents;
-    if (!Array.isArray(list)) throw invalidArgument(SYSCALL, 'modified_memory.extents must be an array of { firstPfn, nr }');
-    const ext = new Uint8Array(list.length * EXTENT.size);
-    const dv = new DataView(ext.buffer);
-    const nrF: FieldPlan = { key: 'nr', offset: 0, type: 'u32', boolean: false };
-    const pfnF: FieldPlan = { key: 'firstPfn', offset: 8, type: 'u64', boolean: false };
-    list.forEach((e: unknown, i: number) => {
-      if (typeof e !== 'object' || e === null) throw invalidArgument(SYSCALL, `modified_memory.extents[${i}] must be { firstPfn, nr }`);
-      const x = e as Record<string, unknown>;
-      for (const k of Object.keys(x)) if (k !== 'nr' && k !== 'firstPfn') throw invalidArgument(SYSCALL, `modified_memory.extents[${i}]: unknown field '${k}'`);
-      put(dv, i * EXTENT.size + nrF.offset, 'u32', value(`modified_memory.extents[${i}]`, nrF, x.nr));
-      put(dv, i * EXTENT.size + pfnF.offset, 'u64', value(`modified_memory.extents[${i}]`, pfnF, x.firstPfn));
-    });
-    nrExtents = list.length;
-    if (nrExtents > MAX.u32) throw invalidArgument(SYSCALL, 'modified_memory: too many extents');
-    extras = [ext];
+    return [new Uint8Array(Math.ceil(nr / 8))];
   }
-  if (!(buf0 instanceof Uint8Array) || buf0.byteLength < XEN_DM_OP_SIZE) throw invalidArgument(SYSCALL, `buffer 0 must be a Uint8Array of at least ${XEN_DM_OP_SIZE} bytes`);
-  const dv = new DataView(buf0.buffer, buf0.byteOffset, XEN_DM_OP_SIZE);
-  buf0.fill(0, 0, XEN_DM_OP_SIZE);
-  dv.setUint32(0, p.info.op, true);
-  p.inputs.forEach((f, i) => put(dv, U + f.offset, f.type, values[i] as number | bigint));
-  if (p.extra === 'extents') dv.setUint32(U, nrExtents, true);
-  return extras;
+  const list = r.extents;
+  if (!Array.isArray(list)) throw invalidArgument(SYSCALL, 'modified_memory.extents must be an array of { firstPfn, nr }');
+  if (list.length > MAX.u32) throw invalidArgument(SYSCALL, 'modified_memory: too many extents');
+  const ext = new Uint8Array(list.length * EXTENT.size);
+  const nrF: FieldPlan = { key: 'nr', offset: 0, type: 'u32', boolean: false };
+  const pfnF: FieldPlan = { key: 'firstPfn', offset: 8, type: 'u64', boolean: false };
+  list.forEach((e: unknown, i: number) => {
+    if (typeof e !== 'object' || e === null) throw invalidArgument(SYSCALL, `modified_memory.extents[${i}] must be { firstPfn, nr }`);
+    const x = e as Record<string, unknown>;
+    for (const k of Object.keys(x)) if (k !== 'nr' && k !== 'firstPfn') throw invalidArgument(SYSCALL, `modified_memory.extents[${i}]: unknown field '${k}'`);
+    put(ext, i * EXTENT.size + nrF.offset, 'u32', value(`modified_memory.extents[${i}]`, nrF, x.nr));
+    put(ext, i * EXTENT.size + pfnF.offset, 'u64', value(`modified_memory.extents[${i}]`, pfnF, x.firstPfn));
+  });
+  put(buf0, U, 'u32', list.length); // nr_extents
+  return [ext];
 }
 
 /** The exact buffers the call sends: [struct xen_dm_op (32 bytes), ...extra buffers]. */
@@ -180,9 +189,10 @@ export function decodeDmop<R extends DmopRequest>(op: R['op'], buffers: readonly
   const buf0 = buffers[0];
   if (!(buf0 instanceof Uint8Array) || buf0.byteLength < XEN_DM_OP_SIZE) throw invalidArgument(SYSCALL, `buffer 0 must hold ${XEN_DM_OP_SIZE} bytes`);
   const out: Record<string, unknown> = {};
-  if (p.outputs.length > 0) {
-    const dv = new DataView(buf0.buffer, buf0.byteOffset, XEN_DM_OP_SIZE);
-    for (const f of p.outputs) out[f.key] = get(dv, U + f.offset, f.type);
+  const outputs = p.outputs;
+  for (let i = 0; i < outputs.length; i++) {
+    const f = outputs[i]!;
+    out[f.key] = get(buf0, U + f.offset, f.type);
   }
   if (p.extra === 'dirty-bitmap') out.bitmap = buffers[1];
   return out as DmopResult<R>;

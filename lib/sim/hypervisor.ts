@@ -56,7 +56,12 @@ export class Hypervisor {
   readonly #u = new Uint8Array(24);
   readonly #uView = new DataView(this.#u.buffer);
 
-  constructor(readonly host: SimulatedHost, readonly version: XenVersion) {}
+  constructor(readonly host: SimulatedHost, readonly version: XenVersion) {
+    this.#ctx = {
+      host, caller: undefined as unknown as Domain, d: undefined as unknown as Domain,
+      u: this.#uView, nrBufs: 0, bufs: this.#bufs, constOp: true, why: '',
+    };
+  }
 
   #fail(code: ErrnoName, why: string): number {
     this.why = why;
@@ -110,6 +115,17 @@ export class Hypervisor {
     return 0;
   }
 
+  // One context and one buffer accessor, reused: a DMOP runs to completion
+  // before the next starts, and allocating them per call shows in the profile.
+  #space: AddressSpace | null = null;
+  #nrBufs = 0;
+  readonly #bufs: GuestBuffers = {
+    size: (i) => (i < this.#nrBufs ? (this.#space as AddressSpace).mailbox.descSize(i) : undefined),
+    copyFrom: (i, off, len) => (i < this.#nrBufs ? this.#copyFrom(this.#space as AddressSpace, i, off, len) : errno('EFAULT')),
+    copyTo: (i, off, bytes) => (i < this.#nrBufs ? this.#copyTo(this.#space as AddressSpace, i, off, bytes) : errno('EFAULT')),
+  };
+  readonly #ctx: { -readonly [K in keyof DmopContext]: DmopContext[K] };
+
   #dmOp(caller: Domain, space: AddressSpace, domid: number, nrBufs: number, prefetched: boolean): number {
     const mb = space.mailbox;
     // rcu_lock_remote_domain_by_id: DOMID_SELF is not resolved here.
@@ -120,13 +136,13 @@ export class Hypervisor {
     if (xsmDefaultAction(XSM.DM_PRIV, caller, d) !== 0) {
       return this.#fail('EPERM', `XSM_DM_PRIV: domain ${caller.domid} is neither the control domain nor a device model targeting domain ${domid}`);
     }
-    const size0 = mb.descSize(0);
-    if (size0 < BigInt(XEN_DM_OP_HEADER_SIZE)) return this.#fail('EFAULT', `buffer 0 holds ${size0} bytes, less than the 8-byte xen_dm_op header`);
+    const size0 = mb.descSizeNumber(0);
+    if (size0 < XEN_DM_OP_HEADER_SIZE) return this.#fail('EFAULT', `buffer 0 holds ${size0} bytes, less than the 8-byte xen_dm_op header`);
     let header: Uint8Array;
     if (prefetched) {
       header = mb.data;
     } else {
-      const h = this.#copyFrom(space, 0, 0, 32 > Number(size0) ? Number(size0) : 32);
+      const h = this.#copyFrom(space, 0, 0, Math.min(size0, 32));
       if (typeof h === 'number') return this.#fail('EFAULT', 'buffer 0 is not readable');
       header = h;
     }
@@ -134,25 +150,29 @@ export class Hypervisor {
     const pad = header[4]! | header[5]! | header[6]! | header[7]!;
     if (op >= DMOP_TABLE_SIZE) return this.#fail('EOPNOTSUPP', `unknown DMOP ${op}`);
     const size = OP_SIZE[op]!;
-    if (size0 < BigInt(XEN_DM_OP_HEADER_SIZE + size)) {
+    if (size0 < XEN_DM_OP_HEADER_SIZE + size) {
       return this.#fail('EFAULT', `buffer 0 holds ${size0} bytes; ${OP_NAME[op]} needs ${XEN_DM_OP_HEADER_SIZE + size}`);
     }
-    this.#u.fill(0);
-    this.#u.set(header.subarray(XEN_DM_OP_HEADER_SIZE, XEN_DM_OP_HEADER_SIZE + size));
+    const u = this.#u;
+    u.fill(0);
+    for (let i = 0; i < size; i++) u[i] = header[XEN_DM_OP_HEADER_SIZE + i]!;
     if (pad !== 0) return this.#fail('EINVAL', 'xen_dm_op.pad must be zero');
     const handler = DMOP_HANDLERS.get(op);
     if (handler === undefined) return this.#fail('EOPNOTSUPP', `DMOP ${op}${OP_NAME[op] ? ` (${OP_NAME[op]})` : ''} is not implemented on x86`);
-    const bufs: GuestBuffers = {
-      size: (i) => (i < nrBufs ? mb.descSize(i) : undefined),
-      copyFrom: (i, off, len) => (i < nrBufs ? this.#copyFrom(space, i, off, len) : errno('EFAULT')),
-      copyTo: (i, off, bytes) => (i < nrBufs ? this.#copyTo(space, i, off, bytes) : errno('EFAULT')),
-    };
-    const ctx: DmopContext = { host: this.host, caller, d, u: this.#uView, nrBufs, bufs, constOp: true, why: '' };
+    this.#space = space;
+    this.#nrBufs = nrBufs;
+    const ctx = this.#ctx;
+    ctx.caller = caller;
+    ctx.d = d;
+    ctx.nrBufs = nrBufs;
+    ctx.constOp = true;
+    ctx.why = '';
     mb.num = nrBufs;
     const rc = handler(ctx);
     if (rc !== 0) return this.#fail(errnoName(rc), ctx.why);
     if (!ctx.constOp) {
-      mb.data.set(this.#u.subarray(0, size));
+      const data = mb.data;
+      for (let i = 0; i < size; i++) data[i] = u[i]!;
       mb.setCopy(0, XEN_DM_OP_HEADER_SIZE, size);
       if (native.mbCopyToGuest(space.id) !== 0) return this.#fail('EFAULT', 'buffer 0 is not writable for the results');
     }

@@ -53,6 +53,11 @@ export class Mailbox {
   }
 
   descAddr(i: number): bigint { return this.view.getBigUint64(L.descs + i * DESC, true); }
+  /** A descriptor's size as a number (exact below 2^53; larger sizes only compare as huge). */
+  descSizeNumber(i: number): number {
+    const at = L.descs + i * DESC + 8;
+    return this.view.getUint32(at, true) + this.view.getUint32(at + 4, true) * 0x100000000;
+  }
   /** Buffer sizes are at most a few KiB on every path that reads them as numbers. */
   descSize(i: number): bigint { return this.view.getBigUint64(L.descs + i * DESC + 8, true); }
 
