@@ -20,8 +20,8 @@ export type NativeToken = object;
  */
 export interface NativeBinding {
   noop(): void;
-  /** [id, token, mailbox] | -errno */
-  spaceCreate(base: bigint, size: number): [number, NativeToken, ArrayBuffer] | number;
+  /** [id, token, mailbox, the mailbox calls bound to this space] | -errno */
+  spaceCreate(base: bigint, size: number): [number, NativeToken, ArrayBuffer, MailboxCalls] | number;
   spaceAlloc(id: number, len: number, flags: number): NativeAllocation | number;
   spaceFree(id: number, addr: bigint): number;
   spaceRead(id: number, addr: bigint, dst: Uint8Array): number;
@@ -33,10 +33,6 @@ export interface NativeBinding {
   validateDmBuffers(id: number, ubufs: bigint, num: number, maxNum: number, maxSize: number, out: Uint8Array): number;
   copyDmBufferFromGuest(id: number, dst: Uint8Array, bufs: Uint8Array, idx: number, offset: bigint | number, mode: number): number;
   copyDmBufferToGuest(id: number, bufs: Uint8Array, idx: number, offset: bigint | number, src: Uint8Array, mode: number): number;
-  /** Mailbox calls (see lib/sim/mailbox.ts): arguments and results in the space's mailbox. */
-  mbDmOpPrologue(id: number): number;
-  mbCopyFromGuest(id: number): number;
-  mbCopyToGuest(id: number): number;
   constants: {
     pageSize: number;
     mmapMinAddr: bigint;
@@ -45,6 +41,16 @@ export interface NativeBinding {
     dmBufDescSize: number;
     mailbox: MailboxLayout;
   };
+}
+
+/** Calls bound to one space: arguments and results in its mailbox (lib/sim/mailbox.ts). */
+export interface MailboxCalls {
+  /** The driver's DM_OP buffer checks, then buffer 0's first 32 bytes: pages | -errno. */
+  prologue(): number;
+  /** Buffer idx -> data area: 0 | -errno. */
+  copyFrom(): number;
+  /** Data area -> buffer idx: 0 | -errno. */
+  copyTo(): number;
 }
 
 export interface MailboxLayout {

@@ -149,13 +149,17 @@ struct Space {
   MailboxRef mailbox;  // shared with the ArrayBuffer JS holds
 };
 
+using SpaceRef = std::shared_ptr<Space>;
+
 struct AddonData {
-  std::vector<std::unique_ptr<Space>> spaces;  // index = id; null = free slot
+  std::vector<SpaceRef> spaces;  // index = id; null = free slot
 };
 
 struct Token {
   uint32_t id;
 };
+
+Napi::Object BindMailboxCalls(Napi::Env env, const SpaceRef& space);
 
 Space* Lookup(const Napi::CallbackInfo& info) {
   uint32_t id;
@@ -186,7 +190,7 @@ Napi::Value SpaceCreate(const Napi::CallbackInfo& info) {
   if (id == data->spaces.size()) data->spaces.emplace_back();
   MailboxRef mailbox(new (std::nothrow) uint8_t[mb::kSize](), std::default_delete<uint8_t[]>());
   if (!mailbox) return Status(env, pcs::kENOMEM);
-  data->spaces[id].reset(new Space{CoreRef(std::move(core)), {}, mailbox});
+  data->spaces[id] = std::make_shared<Space>(Space{CoreRef(std::move(core)), {}, mailbox});
   auto* token = new Token{id};
   Napi::External<Token> ext = Napi::External<Token>::New(env, token, [](Napi::Env e, Token* t) {
     AddonData* d = e.GetInstanceData<AddonData>();
@@ -195,10 +199,11 @@ Napi::Value SpaceCreate(const Napi::CallbackInfo& info) {
   });
   Napi::ArrayBuffer box = Napi::ArrayBuffer::New(
       env, mailbox.get(), mb::kSize, [](Napi::Env, void*, MailboxRef* h) { delete h; }, new MailboxRef(mailbox));
-  Napi::Array result = Napi::Array::New(env, 3);
+  Napi::Array result = Napi::Array::New(env, 4);
   result.Set(uint32_t{0}, Napi::Number::New(env, id));
   result.Set(uint32_t{1}, ext);
   result.Set(uint32_t{2}, box);
+  result.Set(uint32_t{3}, BindMailboxCalls(env, data->spaces[id]));
   return result;
 }
 
@@ -386,19 +391,21 @@ void MbLoadDescs(const uint8_t* box, uint64_t nr, DmBuf* out) {
   }
 }
 
-// mbDmOpPrologue(id) -> pages | -errno. The driver's validation with
-// ubufs/num/maxNum/maxSize from the mailbox (maxNum <= 16); on success the
-// descriptors go to the mailbox and, if num > 0, the first min(size, 32)
-// bytes of buffer 0 to its data area. The pages were just checked, so this
-// read is the one the hypervisor would make and cannot fault.
-Napi::Value MbDmOpPrologue(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Space* sp = Lookup(info);
-  if (sp == nullptr) return Status(env, pcs::kEBADF);
+// The mailbox calls. Each space gets its own three functions bound to it (the
+// function's data is a reference to the space), so a call passes nothing at
+// all: no id to unpack or look up. A bound function keeps its space alive;
+// after close() it answers EBADF.
+
+// prologue() -> pages | -errno. The driver's validation with ubufs/num/maxNum/
+// maxSize from the mailbox (maxNum <= 16); on success the descriptors go to
+// the mailbox and, if num > 0, the first min(size, 32) bytes of buffer 0 to
+// its data area. The pages were just checked, so this read is the one the
+// hypervisor would make and cannot fault.
+int MbDmOpPrologue(Space* sp) {
   uint8_t* box = sp->mailbox.get();
   uint32_t num = MbLoad<uint32_t>(box, mb::kNum);
   uint32_t max_num = MbLoad<uint32_t>(box, mb::kMaxNum);
-  if (max_num > mb::kMaxDescs) return Status(env, pcs::kEINVAL);
+  if (max_num > mb::kMaxDescs) return pcs::kEINVAL;
   DmBuf bufs[mb::kMaxDescs];
   pcs::DmValidation v;
   int rc = pcs::ValidateDmBuffers(*sp->core, MbLoad<uint64_t>(box, mb::kUbufs), num, max_num,
@@ -406,7 +413,7 @@ Napi::Value MbDmOpPrologue(const Napi::CallbackInfo& info) {
   if (rc != pcs::kOk) {
     MbStore<uint32_t>(box, mb::kStep, static_cast<uint32_t>(v.failed_step));
     MbStore<uint32_t>(box, mb::kIndex, v.failed_index);
-    return Status(env, rc);
+    return rc;
   }
   for (uint32_t i = 0; i < num; ++i) {
     MbStore<uint64_t>(box, mb::kDescs + i * pcs::kDmBufDescSize, bufs[i].addr);
@@ -415,9 +422,9 @@ Napi::Value MbDmOpPrologue(const Napi::CallbackInfo& info) {
   if (num > 0) {
     uint64_t n = bufs[0].size < mb::kHeaderCopy ? bufs[0].size : mb::kHeaderCopy;
     rc = pcs::CopyDmBufferFromGuest(*sp->core, box + mb::kData, n, bufs, num, 0, 0, CopyMode::kStrict);
-    if (rc != pcs::kOk) return Status(env, rc);
+    if (rc != pcs::kOk) return rc;
   }
-  return Napi::Number::New(env, static_cast<double>(v.pages));
+  return static_cast<int>(v.pages < INT32_MAX ? v.pages : INT32_MAX);
 }
 
 // Shared unpacking of a mailbox copy: descriptors (nr = num), idx, offset, len, mode.
@@ -439,26 +446,51 @@ bool MbLoadCopy(const uint8_t* box, MbCopy* c) {
   return true;
 }
 
-// mbCopyFromGuest(id) -> 0 | -errno: buffer idx -> mailbox data[0..len).
-Napi::Value MbCopyFromGuest(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Space* sp = Lookup(info);
-  if (sp == nullptr) return Status(env, pcs::kEBADF);
+// copyFrom() -> 0 | -errno: buffer idx -> mailbox data[0..len).
+int MbCopyFromGuest(Space* sp) {
   uint8_t* box = sp->mailbox.get();
   MbCopy c;
-  if (!MbLoadCopy(box, &c)) return Status(env, pcs::kEINVAL);
-  return Status(env, pcs::CopyDmBufferFromGuest(*sp->core, box + mb::kData, c.len, c.bufs, c.nr, c.idx, c.offset, c.mode));
+  if (!MbLoadCopy(box, &c)) return pcs::kEINVAL;
+  return pcs::CopyDmBufferFromGuest(*sp->core, box + mb::kData, c.len, c.bufs, c.nr, c.idx, c.offset, c.mode);
 }
 
-// mbCopyToGuest(id) -> 0 | -errno: mailbox data[0..len) -> buffer idx.
-Napi::Value MbCopyToGuest(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Space* sp = Lookup(info);
-  if (sp == nullptr) return Status(env, pcs::kEBADF);
+// copyTo() -> 0 | -errno: mailbox data[0..len) -> buffer idx.
+int MbCopyToGuest(Space* sp) {
   uint8_t* box = sp->mailbox.get();
   MbCopy c;
-  if (!MbLoadCopy(box, &c)) return Status(env, pcs::kEINVAL);
-  return Status(env, pcs::CopyDmBufferToGuest(*sp->core, c.bufs, c.nr, c.idx, c.offset, box + mb::kData, c.len, c.mode));
+  if (!MbLoadCopy(box, &c)) return pcs::kEINVAL;
+  return pcs::CopyDmBufferToGuest(*sp->core, c.bufs, c.nr, c.idx, c.offset, box + mb::kData, c.len, c.mode);
+}
+
+// A raw napi_callback per call: node-addon-api's CallbackInfo would fetch
+// arguments these functions never take.
+template <int (*Call)(Space*)>
+napi_value BoundMailboxCall(napi_env env, napi_callback_info info) {
+  void* data = nullptr;
+  size_t argc = 0;
+  napi_value result;
+  int rc = pcs::kEBADF;
+  if (napi_get_cb_info(env, info, &argc, nullptr, nullptr, &data) == napi_ok && data != nullptr) {
+    Space* sp = static_cast<SpaceRef*>(data)->get();
+    if (sp->core) rc = Call(sp);
+  }
+  napi_create_int32(env, rc, &result);
+  return result;
+}
+
+Napi::Object BindMailboxCalls(Napi::Env env, const SpaceRef& space) {
+  Napi::Object calls = Napi::Object::New(env);
+  auto bind = [&](const char* name, napi_callback cb) {
+    auto* ref = new SpaceRef(space);
+    napi_value fn;
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, ref, &fn);
+    napi_add_finalizer(env, fn, ref, [](napi_env, void* d, void*) { delete static_cast<SpaceRef*>(d); }, nullptr, nullptr);
+    calls.Set(name, Napi::Value(env, fn));
+  };
+  bind("prologue", BoundMailboxCall<MbDmOpPrologue>);
+  bind("copyFrom", BoundMailboxCall<MbCopyFromGuest>);
+  bind("copyTo", BoundMailboxCall<MbCopyToGuest>);
+  return calls;
 }
 
 // An empty call: the floor every benchmark ratio is measured against.
@@ -481,9 +513,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("validateDmBuffers", ValidateDmBuffers);
   fn("copyDmBufferFromGuest", CopyFromGuest);
   fn("copyDmBufferToGuest", CopyToGuest);
-  fn("mbDmOpPrologue", MbDmOpPrologue);
-  fn("mbCopyFromGuest", MbCopyFromGuest);
-  fn("mbCopyToGuest", MbCopyToGuest);
 
   Napi::Object c = Napi::Object::New(env);
   c.Set("pageSize", Napi::Number::New(env, static_cast<double>(pcs::kPageSize)));

@@ -71,10 +71,10 @@ export class AddressSpace {
   // handed back to us can be used in place (zero-copy) by the simulator.
   readonly #views = new WeakMap<ArrayBufferLike, { addr: bigint; size: number }>();
 
-  private constructor(id: number, token: NativeToken, box: ArrayBuffer, base: bigint, size: number) {
+  private constructor(id: number, token: NativeToken, mailbox: Mailbox, base: bigint, size: number) {
     this.#id = id;
     this.#token = token;
-    this.mailbox = new Mailbox(box);
+    this.mailbox = mailbox;
     this.base = base;
     this.size = size;
   }
@@ -88,7 +88,7 @@ export class AddressSpace {
       throw errnoError(r, 'mmap', `cannot create a ${size}-byte address space at 0x${base.toString(16)}: ` +
         'base and size must be page-aligned, base >= 0x10000, size >= 2 pages, and the region must end at or below 2^47');
     }
-    return new AddressSpace(r[0], r[1], r[2], base, size);
+    return new AddressSpace(r[0], r[1], new Mailbox(r[2], r[3]), base, size);
   }
 
   /** The native id, for the simulator's hot paths (statuses, no throws). */

@@ -4,7 +4,6 @@
 // buffer 0 run natively over the process's simulated address space.
 import { DOMID } from '../abi/domids';
 import { ERRNO } from '../abi/errno';
-import { native } from '../native';
 import type { SimProcess, SimulatedHost } from './host';
 
 /** privcmd_call refuses ops past the hypercall page: PAGE_SIZE / 32 entries. */
@@ -51,7 +50,7 @@ export class SimPrivcmdFile {
     const { dmOpMaxNrBufs: maxNum, dmOpBufMaxSize: maxSize } = this.host.privcmdParams;
     const mb = space.mailbox;
     mb.setValidation(ubufs, num, maxNum, maxSize);
-    const rc = native.mbDmOpPrologue(space.id);
+    const rc = mb.prologue();
     if (rc < 0) {
       this.why = `IOCTL_PRIVCMD_DM_OP: ${STEP_WHY[mb.failedStep]?.(mb.failedIndex, maxNum, maxSize, num) ?? 'buffers refused'}`;
       return rc;

@@ -96,7 +96,7 @@ export class Hypervisor {
     for (let at = 0; at < len; at += MAILBOX_DATA_SIZE) {
       const n = Math.min(MAILBOX_DATA_SIZE, len - at);
       mb.setCopy(idx, offset + at, n);
-      const rc = native.mbCopyFromGuest(space.id);
+      const rc = mb.copyFrom();
       if (rc !== 0) return rc;
       out.set(mb.data.subarray(0, n), at);
     }
@@ -109,7 +109,7 @@ export class Hypervisor {
       const n = Math.min(MAILBOX_DATA_SIZE, bytes.length - at);
       mb.data.set(bytes.subarray(at, at + n));
       mb.setCopy(idx, offset + at, n);
-      const rc = native.mbCopyToGuest(space.id);
+      const rc = mb.copyTo();
       if (rc !== 0) return rc;
     }
     return 0;
@@ -174,7 +174,7 @@ export class Hypervisor {
       const data = mb.data;
       for (let i = 0; i < size; i++) data[i] = u[i]!;
       mb.setCopy(0, XEN_DM_OP_HEADER_SIZE, size);
-      if (native.mbCopyToGuest(space.id) !== 0) return this.#fail('EFAULT', 'buffer 0 is not writable for the results');
+      if (mb.copyTo() !== 0) return this.#fail('EFAULT', 'buffer 0 is not writable for the results');
     }
     return 0;
   }

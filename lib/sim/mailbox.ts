@@ -1,8 +1,8 @@
-// The JS side of a space's mailbox: the native fast calls (mbDmOpPrologue,
-// mbCopyFromGuest, mbCopyToGuest) take their arguments from it and leave
-// their results in it, so each call passes only the space id. Offsets come
+// The JS side of a space's mailbox: the native fast calls (prologue,
+// copyFrom, copyTo, bound to the space) take their arguments from it and
+// leave their results in it, so a call passes no arguments at all. Offsets come
 // from the addon (native/binding.cc, namespace mb), never typed twice.
-import { native } from '../native';
+import { native, type MailboxCalls } from '../native';
 
 const L = native.constants.mailbox;
 const DESC = native.constants.dmBufDescSize;
@@ -16,7 +16,17 @@ export class Mailbox {
   /** The data area: buffer 0's header after a prologue; copy source/target. */
   readonly data: Uint8Array;
 
-  constructor(box: ArrayBuffer) {
+  /** The driver's DM_OP buffer checks, then buffer 0's first 32 bytes: pages | -errno. */
+  readonly prologue: () => number;
+  /** Buffer idx -> data[0..len): 0 | -errno. */
+  readonly copyFrom: () => number;
+  /** data[0..len) -> buffer idx: 0 | -errno. */
+  readonly copyTo: () => number;
+
+  constructor(box: ArrayBuffer, calls: MailboxCalls) {
+    this.prologue = calls.prologue;
+    this.copyFrom = calls.copyFrom;
+    this.copyTo = calls.copyTo;
     this.view = new DataView(box);
     this.bytes = new Uint8Array(box);
     this.data = new Uint8Array(box, L.data, L.dataSize);
