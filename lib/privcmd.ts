@@ -46,12 +46,14 @@ export class Privcmd {
   #backend: Backend | null;
   #restrictedTo: number | null = null;
   readonly #buf0: Uint8Array;
+  readonly #words: Uint32Array;
   readonly #one: Uint8Array[];
 
   /** @internal Use open(). */
   constructor(backend: Backend) {
     this.#backend = backend;
     this.#buf0 = backend.scratch(XEN_DM_OP_SIZE);
+    this.#words = new Uint32Array(this.#buf0.buffer, this.#buf0.byteOffset, XEN_DM_OP_SIZE / 4);
     this.#one = [this.#buf0];
   }
 
@@ -97,7 +99,7 @@ export class Privcmd {
   dmop<R extends DmopRequest>(domid: number, request: R): DmopResult<R> {
     const b = this.#live('ioctl');
     checkDomid('ioctl', domid);
-    const extras = encodeDmopInto(request, this.#buf0);
+    const extras = encodeDmopInto(request, this.#buf0, this.#words);
     const bufs = extras.length === 0 ? this.#one : [this.#buf0, ...extras];
     const rc = b.dmOp(domid, bufs);
     if (rc < 0) throw this.#fail(rc, `DM_OP ${request.op} on domain ${domid} refused`);

@@ -121,8 +121,11 @@ export class SimulatedBackend implements Backend {
   scratch(size: number): Uint8Array {
     const a = this.#space.alloc(size);
     this.#owned.push(a);
-    this.#known.set(a.view, Number(a.addr));
-    return a.view;
+    // A plain Uint8Array over the allocation: element access on a Buffer
+    // subclass is measurably slower on the hot path.
+    const view = new Uint8Array(a.view.buffer, a.view.byteOffset, size);
+    this.#known.set(view, Number(a.addr));
+    return view;
   }
 
   close(): void {

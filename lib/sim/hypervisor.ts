@@ -54,6 +54,7 @@ export class Hypervisor {
   /** Why the last call failed, for error messages. */
   why = '';
   readonly #u = new Uint8Array(24);
+  readonly #uWords = new Uint32Array(this.#u.buffer);
   readonly #uView = new DataView(this.#u.buffer);
 
   constructor(readonly host: SimulatedHost, readonly version: XenVersion) {
@@ -154,7 +155,8 @@ export class Hypervisor {
       return this.#fail('EFAULT', `buffer 0 holds ${size0} bytes; ${OP_NAME[op]} needs ${XEN_DM_OP_HEADER_SIZE + size}`);
     }
     const u = this.#u;
-    u.fill(0);
+    const w = this.#uWords;
+    w[0] = 0; w[1] = 0; w[2] = 0; w[3] = 0; w[4] = 0; w[5] = 0;
     for (let i = 0; i < size; i++) u[i] = header[XEN_DM_OP_HEADER_SIZE + i]!;
     if (pad !== 0) return this.#fail('EINVAL', 'xen_dm_op.pad must be zero');
     const handler = DMOP_HANDLERS.get(op);
