@@ -33,6 +33,9 @@ export interface NativeBinding {
   validateDmBuffers(id: number, ubufs: bigint, num: number, maxNum: number, maxSize: number, out: Uint8Array): number;
   copyDmBufferFromGuest(id: number, dst: Uint8Array, bufs: Uint8Array, idx: number, offset: bigint | number, mode: number): number;
   copyDmBufferToGuest(id: number, bufs: Uint8Array, idx: number, offset: bigint | number, src: Uint8Array, mode: number): number;
+  deviceOpen(path: string): NativeDevice | number;
+  hypercallBufferAlloc(size: number): { addr: bigint; buffer: ArrayBuffer; fromDevice: boolean } | number;
+  hypercallBufferFree(buffer: ArrayBuffer): number;
   constants: {
     pageSize: number;
     mmapMinAddr: bigint;
@@ -51,6 +54,17 @@ export interface MailboxCalls {
   copyFrom(): number;
   /** Data area -> buffer idx: 0 | -errno. */
   copyTo(): number;
+}
+
+/** One open /dev/xen/privcmd; methods bound to it. Results: value or -errno. */
+export interface NativeDevice {
+  restrict(domid: number): number;
+  /** Entries: the caller's Uint8Arrays, or null where raw[2i], raw[2i+1] give {addr, size} (test-only). */
+  dmOp(dom: number, buffers: (Uint8Array | null)[], raw: BigUint64Array | null): number;
+  dmOpAsync(dom: number, buffers: (Uint8Array | null)[], raw: BigUint64Array | null): Promise<number>;
+  hypercall(op: number, args: BigUint64Array): bigint | number;
+  hypercallAsync(op: number, args: BigUint64Array): Promise<bigint | number>;
+  close(): number;
 }
 
 export interface MailboxLayout {

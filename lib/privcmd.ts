@@ -1,24 +1,28 @@
 // The public handle: open(), restrict(), dmop(), dmopRaw(), hypercall(),
 // close(), sync and async. Argument checks and encoding happen here, once,
 // for every backend; the backend does the ioctl.
-import { existsSync } from 'fs';
 import { DOMID } from './abi/domids';
 import { HYPERCALLS, type HypercallName } from './abi/hypercalls';
 import { codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
-import { decodeDmop, encodeDmopInto, XEN_DM_OP_SIZE } from './dmop/codec';
+import { decodeDmop, encodeDmop, encodeDmopInto, XEN_DM_OP_SIZE } from './dmop/codec';
 import type { DmopRequest, DmopResult } from './dmop/types';
 import type { Backend, BufferArg } from './backends/backend';
 import { SimulatedBackend } from './backends/simulated';
+import { DeviceBackend, PRIVCMD_DEVICE } from './backends/device';
 import type { Allocation } from './sim/address-space';
 import type { SimulatedHost } from './sim/host';
 
-export const PRIVCMD_DEVICE = '/dev/xen/privcmd';
+export { PRIVCMD_DEVICE };
 
 export interface OpenOptions {
   /** Open a handle on a simulated host instead of /dev/xen/privcmd. */
   host?: SimulatedHost;
   /** On a simulated host: the domain the opening process runs in (default 0). */
   domain?: number;
+  /** The device to open instead of /dev/xen/privcmd. */
+  device?: string;
+  /** Test-only: on a device, allow DM_OP buffers as { addr, size } (kernel-range, unmapped...). */
+  testOnlyRawPointers?: boolean;
 }
 
 const HYPERCALL_NAMES = new Map<number, string>(Object.entries(HYPERCALLS).map(([k, v]) => [v, k]));
@@ -28,6 +32,21 @@ function checkDomid(syscall: string, domid: unknown): number {
     throw invalidArgument(syscall, `domid must be an integer in [0, 65535] (domid_t), got ${String(domid)}`);
   }
   return domid;
+}
+
+function hypercallArgs(op: number | HypercallName, args: readonly (bigint | number)[]): [number, bigint[]] {
+  const num = typeof op === 'string' ? HYPERCALLS[op] : op;
+  if (typeof num !== 'number' || !Number.isInteger(num) || num < 0 || num > 0xffffffff) {
+    throw invalidArgument('ioctl', `unknown hypercall ${String(op)}`);
+  }
+  if (!Array.isArray(args) || args.length > 5) throw invalidArgument('ioctl', 'a hypercall takes at most five arguments');
+  const a = args.map((v, i) => {
+    const x = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : v;
+    if (typeof x !== 'bigint' || x < 0n || x >= 1n << 64n) throw invalidArgument('ioctl', `hypercall argument ${i} must be a u64, got ${String(v)}`);
+    return x;
+  });
+  while (a.length < 5) a.push(0n);
+  return [num, a];
 }
 
 function later<T>(fn: () => T): Promise<T> {
@@ -112,34 +131,28 @@ export class Privcmd {
    */
   dmopRaw(domid: number, buffers: readonly BufferArg[]): number {
     const b = this.#live('ioctl');
-    checkDomid('ioctl', domid);
-    if (!Array.isArray(buffers)) throw invalidArgument('ioctl', 'buffers must be an array');
-    if (buffers.length > 0xffff) throw invalidArgument('ioctl', `privcmd_dm_op.num is a u16; ${buffers.length} buffers cannot be passed`);
-    buffers.forEach((x, i) => {
-      if (x instanceof Uint8Array) return;
-      if (b.kind !== 'simulated' || typeof x !== 'object' || x === null || typeof (x as { addr?: unknown }).addr !== 'bigint') {
-        throw invalidArgument('ioctl', `buffer ${i} must be a Uint8Array${b.kind === 'simulated' ? ' or { addr: bigint, size }' : ''}`);
-      }
-    });
+    this.#checkRaw(b, domid, buffers);
     const rc = b.dmOp(domid, buffers);
     if (rc < 0) throw this.#fail(rc, `DM_OP with ${buffers.length} buffers on domain ${domid} refused`);
     return rc;
   }
 
+  #checkRaw(b: Backend, domid: number, buffers: readonly BufferArg[]): void {
+    checkDomid('ioctl', domid);
+    if (!Array.isArray(buffers)) throw invalidArgument('ioctl', 'buffers must be an array');
+    if (buffers.length > 0xffff) throw invalidArgument('ioctl', `privcmd_dm_op.num is a u16; ${buffers.length} buffers cannot be passed`);
+    buffers.forEach((x, i) => {
+      if (x instanceof Uint8Array) return;
+      if (!b.rawPointers || typeof x !== 'object' || x === null || typeof (x as { addr?: unknown }).addr !== 'bigint') {
+        throw invalidArgument('ioctl', `buffer ${i} must be a Uint8Array${b.rawPointers ? ' or { addr: bigint, size }' : ''}`);
+      }
+    });
+  }
+
   /** A raw hypercall (IOCTL_PRIVCMD_HYPERCALL): five 64-bit arguments; Xen's result. */
   hypercall(op: number | HypercallName, args: readonly (bigint | number)[] = []): bigint {
     const b = this.#live('ioctl');
-    const num = typeof op === 'string' ? HYPERCALLS[op] : op;
-    if (typeof num !== 'number' || !Number.isInteger(num) || num < 0 || num > 0xffffffff) {
-      throw invalidArgument('ioctl', `unknown hypercall ${String(op)}`);
-    }
-    if (!Array.isArray(args) || args.length > 5) throw invalidArgument('ioctl', 'a hypercall takes at most five arguments');
-    const a = args.map((v, i) => {
-      const x = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : v;
-      if (typeof x !== 'bigint' || x < 0n || x >= 1n << 64n) throw invalidArgument('ioctl', `hypercall argument ${i} must be a u64, got ${String(v)}`);
-      return x;
-    });
-    while (a.length < 5) a.push(0n);
+    const [num, a] = hypercallArgs(op, args);
     const r = b.hypercall(num, a);
     if (r < 0n) throw this.#fail(Number(r), `HYPERCALL ${HYPERCALL_NAMES.get(num) ?? num} refused`);
     return r;
@@ -158,16 +171,33 @@ export class Privcmd {
     return later(() => this.restrict(domid));
   }
 
-  dmopAsync<R extends DmopRequest>(domid: number, request: R): Promise<DmopResult<R>> {
-    return later(() => this.dmop(domid, request));
+  /**
+   * dmop on the thread pool (device) or a later turn (simulated host). Each
+   * call encodes into buffers of its own, so concurrent calls never share one.
+   */
+  async dmopAsync<R extends DmopRequest>(domid: number, request: R): Promise<DmopResult<R>> {
+    const b = this.#live('ioctl');
+    checkDomid('ioctl', domid);
+    const bufs = encodeDmop(request);
+    const rc = await b.dmOpAsync(domid, bufs);
+    if (rc < 0) throw this.#fail(rc, `DM_OP ${request.op} on domain ${domid} refused`);
+    return decodeDmop<R>(request.op, bufs);
   }
 
-  dmopRawAsync(domid: number, buffers: readonly BufferArg[]): Promise<number> {
-    return later(() => this.dmopRaw(domid, buffers));
+  async dmopRawAsync(domid: number, buffers: readonly BufferArg[]): Promise<number> {
+    const b = this.#live('ioctl');
+    this.#checkRaw(b, domid, buffers);
+    const rc = await b.dmOpAsync(domid, buffers);
+    if (rc < 0) throw this.#fail(rc, `DM_OP with ${buffers.length} buffers on domain ${domid} refused`);
+    return rc;
   }
 
-  hypercallAsync(op: number | HypercallName, args: readonly (bigint | number)[] = []): Promise<bigint> {
-    return later(() => this.hypercall(op, args));
+  async hypercallAsync(op: number | HypercallName, args: readonly (bigint | number)[] = []): Promise<bigint> {
+    const b = this.#live('ioctl');
+    const [num, a] = hypercallArgs(op, args);
+    const r = await b.hypercallAsync(num, a);
+    if (r < 0n) throw this.#fail(Number(r), `HYPERCALL ${HYPERCALL_NAMES.get(num) ?? num} refused`);
+    return r;
   }
 
   /** Close the handle; any later use is EBADF. Closing twice is harmless. */
@@ -190,9 +220,8 @@ export function open(options: OpenOptions = {}): Privcmd {
     return new Privcmd(new SimulatedBackend(options.host, domain));
   }
   if (options.domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
-  if (!existsSync(PRIVCMD_DEVICE)) {
-    throw codedError('ENOENT', 'open', `${PRIVCMD_DEVICE} does not exist: this is not a Xen dom0 or driver domain ` +
-      "(or the xen_privcmd module is not loaded). To run against a simulated host: open({ host: createSimulatedHost() })");
-  }
-  throw codedError('ENOSYS', 'open', `${PRIVCMD_DEVICE} exists but this build has no device backend yet; use open({ host: createSimulatedHost() })`);
+  return new Privcmd(new DeviceBackend({
+    ...(options.device !== undefined ? { path: options.device } : {}),
+    testOnlyRawPointers: options.testOnlyRawPointers === true,
+  }));
 }

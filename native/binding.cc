@@ -14,6 +14,7 @@
 #include "core/address_space.h"
 #include "core/dm_buffers.h"
 #include "core/layout.h"
+#include "device_binding.h"
 
 namespace {
 
@@ -538,6 +539,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   m.Set("size", Napi::Number::New(env, mb::kSize));
   c.Set("mailbox", m);
   exports.Set("constants", c);
+  InitDevice(env, exports);
   return exports;
 }
 

@@ -19,7 +19,7 @@ const tests = fs.readdirSync(path.join(root, 'native', 'test')).filter((f) => f.
 const exe = path.join(out, 'core_test');
 const cxx = process.env.CXX || 'g++';
 const flags = ['-std=c++17', '-g', '-O1', '-Wall', '-Wextra', '-Werror', '-fno-omit-frame-pointer',
-  '-fsanitize=address,undefined', '-fno-sanitize-recover=all'];
+  '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-D__XEN_TOOLS__'];
 
 function run(cmd, args, env) {
   console.log(`$ ${cmd} ${args.join(' ')}`);

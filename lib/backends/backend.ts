@@ -10,6 +10,8 @@ export type BufferArg = Uint8Array | { readonly addr: bigint; readonly size: big
 
 export interface Backend {
   readonly kind: 'simulated' | 'device';
+  /** Whether DM_OP buffers may be given as { addr, size } (simulated host; test-only on a device). */
+  readonly rawPointers: boolean;
   /** The reason for the last failure, if the backend knows one. */
   readonly why: string;
   /** IOCTL_PRIVCMD_RESTRICT: 0 or -errno. */
@@ -18,6 +20,9 @@ export interface Backend {
   dmOp(domid: number, buffers: readonly BufferArg[]): number;
   /** IOCTL_PRIVCMD_HYPERCALL: Xen's result (negative = -errno). */
   hypercall(op: number, args: readonly bigint[]): bigint;
+  /** The same ioctls off the event loop (the thread pool on a device); buffers stay alive until done. */
+  dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<number>;
+  hypercallAsync(op: number, args: readonly bigint[]): Promise<bigint>;
   /** Memory a hypercall may dereference (hypercall-safe on a real host). */
   allocHypercallBuffer(size: number): Allocation;
   freeHypercallBuffer(buffer: Allocation): void;

@@ -10,10 +10,23 @@ import type { SimulatedHost } from '../sim/host';
 import type { Backend, BufferArg } from './backend';
 
 const DESC = 16;
+
+function later<T>(fn: () => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    setImmediate(() => {
+      try {
+        resolve(fn());
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
 const PAGE = 4096;
 
 export class SimulatedBackend implements Backend {
   readonly kind = 'simulated' as const;
+  readonly rawPointers = true;
   readonly file: SimPrivcmdFile;
   readonly #space: AddressSpace;
   #descs: Allocation;
@@ -108,6 +121,16 @@ export class SimulatedBackend implements Backend {
 
   hypercall(op: number, args: readonly bigint[]): bigint {
     return this.file.hypercall(op, args);
+  }
+
+  // The simulated kernel has no thread pool: the call runs on a later turn of
+  // the event loop, as a thread-pool completion would arrive.
+  dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<number> {
+    return later(() => this.dmOp(domid, buffers));
+  }
+
+  hypercallAsync(op: number, args: readonly bigint[]): Promise<bigint> {
+    return later(() => this.hypercall(op, args));
   }
 
   allocHypercallBuffer(size: number): Allocation {

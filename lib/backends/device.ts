@@ -1,0 +1,178 @@
+// The device backend: the real /dev/xen/privcmd. Caller buffers are used in
+// place (the kernel pins them); raw-hypercall pointers must point into
+// hypercall buffers (mmap'd from /dev/xen/hypercall), never the V8 heap.
+import { existsSync, readFileSync } from 'fs';
+import { DOMID } from '../abi/domids';
+import { ERRNO } from '../abi/errno';
+import { codedError, errnoError } from '../errors';
+import { native, type NativeDevice } from '../native';
+import type { Allocation } from '../sim/address-space';
+import type { Backend, BufferArg } from './backend';
+
+export const PRIVCMD_DEVICE = '/dev/xen/privcmd';
+export const PRIVCMD_PARAMETERS = '/sys/module/xen_privcmd/parameters';
+
+export interface DeviceOptions {
+  path?: string;
+  /** Test-only: allow DM_OP buffers as { addr, size } (kernel-range, unmapped...). */
+  testOnlyRawPointers?: boolean;
+}
+
+/** What the kernel can say about a failed ioctl, when it says only an errno. */
+const HINTS: Record<string, Partial<Record<string, string>>> = {
+  dm_op: {
+    EPERM: 'the handle is restricted to another domain, or Xen\'s XSM refused the caller (dm_op needs the control domain or the target\'s device model)',
+    E2BIG: 'more buffers than dm_op_max_nr_bufs or than Xen\'s 2, or a buffer over dm_op_buf_max_size',
+    EFAULT: 'a buffer is not readable/writable user memory, or buffer 0 is too short for the op',
+    ESRCH: 'no such domain',
+    EINVAL: 'an argument the op does not accept (a pad, a range, a level), or a PV target',
+    EOPNOTSUPP: 'Xen does not implement this op here',
+    ENOTTY: 'the kernel\'s privcmd has no IOCTL_PRIVCMD_DM_OP',
+  },
+  hypercall: {
+    EPERM: 'the handle is restricted (raw hypercalls are refused), or Xen refused the caller',
+    ENOSYS: 'Xen does not implement this hypercall or sub-command',
+    EFAULT: 'an argument pointer is not hypercall-safe memory',
+  },
+  restrict: {
+    EINVAL: 'the handle is already restricted to another domain',
+    ENOTTY: 'the kernel\'s privcmd has no IOCTL_PRIVCMD_RESTRICT',
+  },
+};
+
+function hint(kind: keyof typeof HINTS, rc: number | bigint): string {
+  const name = Object.entries(ERRNO).find(([, v]) => v === -Number(rc))?.[0] ?? '';
+  return HINTS[kind]?.[name] ?? '';
+}
+
+export interface DeviceProbe {
+  /** DM_OP with no buffers and DOMID_INVALID answered 0 (libxendevicemodel's probe). */
+  dmOp: boolean;
+  /** The kernel restricted this handle before we did (XSA-482, in a domU). */
+  restrictedByKernel: boolean;
+}
+
+export class DeviceBackend implements Backend {
+  readonly kind = 'device' as const;
+  readonly rawPointers: boolean;
+  readonly probe: DeviceProbe;
+  why = '';
+  #dev: NativeDevice | null;
+  readonly #buffers = new Set<Allocation>();
+
+  constructor(options: DeviceOptions = {}) {
+    const path = options.path ?? PRIVCMD_DEVICE;
+    this.rawPointers = options.testOnlyRawPointers === true;
+    const r = native.deviceOpen(path);
+    if (typeof r === 'number') {
+      if (-r === ERRNO.ENOENT && !existsSync(path)) {
+        throw codedError('ENOENT', 'open', `${path} does not exist: this is not a Xen dom0 or driver domain ` +
+          '(or the xen_privcmd module is not loaded). To run against a simulated host: open({ host: createSimulatedHost() })');
+      }
+      throw errnoError(r, 'open', `cannot open ${path}`);
+    }
+    this.#dev = r;
+    const rc = r.dmOp(DOMID.INVALID, [], null);
+    if (rc === -ERRNO.ENOTTY) {
+      r.close();
+      this.#dev = null;
+      throw codedError('ENOTTY', 'ioctl', `${path} has no IOCTL_PRIVCMD_DM_OP (kernel too old, or not privcmd)`);
+    }
+    this.probe = { dmOp: rc === 0, restrictedByKernel: rc === -ERRNO.EPERM };
+  }
+
+  #live(): NativeDevice {
+    if (this.#dev === null) throw codedError('EBADF', 'ioctl', 'the privcmd handle is closed');
+    return this.#dev;
+  }
+
+  restrict(domid: number): number {
+    const rc = this.#live().restrict(domid);
+    this.why = rc < 0 ? hint('restrict', rc) : '';
+    return rc;
+  }
+
+  #unpack(buffers: readonly BufferArg[]): [(Uint8Array | null)[], BigUint64Array | null] {
+    let raw: BigUint64Array | null = null;
+    const list = buffers.map((b, i) => {
+      if (b instanceof Uint8Array) return b;
+      raw ??= new BigUint64Array(buffers.length * 2);
+      raw[2 * i] = b.addr;
+      raw[2 * i + 1] = BigInt(b.size);
+      return null;
+    });
+    return [list, raw];
+  }
+
+  dmOp(domid: number, buffers: readonly BufferArg[]): number {
+    const [list, raw] = this.#unpack(buffers);
+    const rc = this.#live().dmOp(domid, list, raw);
+    this.why = rc < 0 ? hint('dm_op', rc) : '';
+    return rc;
+  }
+
+  async dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<number> {
+    const [list, raw] = this.#unpack(buffers);
+    const rc = await this.#live().dmOpAsync(domid, list, raw);
+    this.why = rc < 0 ? hint('dm_op', rc) : '';
+    return rc;
+  }
+
+  hypercall(op: number, args: readonly bigint[]): bigint {
+    const r = this.#live().hypercall(op, BigUint64Array.from(args));
+    this.why = typeof r === 'number' ? hint('hypercall', r) : '';
+    return typeof r === 'number' ? BigInt(r) : r;
+  }
+
+  async hypercallAsync(op: number, args: readonly bigint[]): Promise<bigint> {
+    const r = await this.#live().hypercallAsync(op, BigUint64Array.from(args));
+    this.why = typeof r === 'number' ? hint('hypercall', r) : '';
+    return typeof r === 'number' ? BigInt(r) : r;
+  }
+
+  allocHypercallBuffer(size: number): Allocation {
+    this.#live();
+    const r = native.hypercallBufferAlloc(size);
+    if (typeof r === 'number') throw errnoError(r, 'mmap', `cannot allocate a ${size}-byte hypercall buffer`);
+    const a = { addr: r.addr, size, view: Buffer.from(r.buffer, 0, size) };
+    this.#buffers.add(a);
+    return a;
+  }
+
+  freeHypercallBuffer(buffer: Allocation): void {
+    if (!this.#buffers.has(buffer)) throw codedError('EINVAL', 'munmap', 'not a hypercall buffer of this handle (or already freed)');
+    const rc = native.hypercallBufferFree(buffer.view.buffer as ArrayBuffer);
+    if (rc !== 0) throw errnoError(rc, 'munmap', 'cannot free the hypercall buffer');
+    this.#buffers.delete(buffer);
+  }
+
+  scratch(size: number): Uint8Array {
+    return new Uint8Array(size);
+  }
+
+  close(): void {
+    if (this.#dev === null) return;
+    for (const b of this.#buffers) native.hypercallBufferFree(b.view.buffer as ArrayBuffer);
+    this.#buffers.clear();
+    this.#dev.close();
+    this.#dev = null;
+  }
+}
+
+/** The privcmd module's DM_OP limits, if the driver exposes them. */
+export function privcmdParameters(): { dmOpMaxNrBufs?: number; dmOpBufMaxSize?: number } {
+  const read = (name: string): number | undefined => {
+    try {
+      const v = Number(readFileSync(`${PRIVCMD_PARAMETERS}/${name}`, 'utf8').trim());
+      return Number.isFinite(v) ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const out: { dmOpMaxNrBufs?: number; dmOpBufMaxSize?: number } = {};
+  const n = read('dm_op_max_nr_bufs');
+  const s = read('dm_op_buf_max_size');
+  if (n !== undefined) out.dmOpMaxNrBufs = n;
+  if (s !== undefined) out.dmOpBufMaxSize = s;
+  return out;
+}

@@ -1,0 +1,82 @@
+// The real /dev/xen/privcmd and /dev/xen/hypercall, mechanically: open, the
+// three ioctls the library uses, and hypercall-safe memory. RAII for the fd
+// and the mappings; every failure is a negative errno, never an exception.
+// Struct layouts are the Linux uAPI's (x86-64), defined here and checked
+// against xen/sys/privcmd.h by the native tests.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace pcs {
+
+// include/uapi/xen/privcmd.h (x86-64).
+struct PrivcmdHypercall {
+  uint64_t op;
+  uint64_t arg[5];
+};
+struct PrivcmdDmOpBuf {
+  uint64_t uptr;  // void __user *
+  uint64_t size;  // size_t
+};
+struct PrivcmdDmOp {
+  uint16_t dom;
+  uint16_t num;
+  uint32_t pad_;  // alignment padding of the uAPI struct, always zero here
+  uint64_t ubufs;  // const struct privcmd_dm_op_buf __user *
+};
+static_assert(sizeof(PrivcmdHypercall) == 48, "privcmd_hypercall is 48 bytes");
+static_assert(sizeof(PrivcmdDmOpBuf) == 16, "privcmd_dm_op_buf is 16 bytes");
+static_assert(sizeof(PrivcmdDmOp) == 16, "privcmd_dm_op is 16 bytes");
+
+// _IOC(_IOC_NONE, 'P', nr, size) as the uAPI defines them (lib/abi/ioctls.ts
+// holds the same numbers; both are checked against the header).
+constexpr unsigned long kIoctlHypercall = 0x00305000;
+constexpr unsigned long kIoctlDmOp = 0x00105005;
+constexpr unsigned long kIoctlRestrict = 0x00025006;
+
+class PrivcmdDevice {
+ public:
+  // open(path, O_RDWR | O_CLOEXEC). 0 or -errno.
+  static int Open(const char* path, std::unique_ptr<PrivcmdDevice>* out);
+  PrivcmdDevice(const PrivcmdDevice&) = delete;
+  PrivcmdDevice& operator=(const PrivcmdDevice&) = delete;
+  ~PrivcmdDevice();
+
+  // IOCTL_PRIVCMD_RESTRICT. 0 or -errno.
+  int Restrict(uint16_t domid) const;
+  // IOCTL_PRIVCMD_DM_OP over num descriptors. The ioctl's result or -errno.
+  long DmOp(uint16_t dom, uint16_t num, const PrivcmdDmOpBuf* bufs) const;
+  // IOCTL_PRIVCMD_HYPERCALL. Xen's (non-negative) result or -errno.
+  long Hypercall(uint64_t op, const uint64_t args[5]) const;
+
+  int fd() const { return fd_; }
+
+ private:
+  explicit PrivcmdDevice(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// Memory a hypercall may dereference: mmap'd from /dev/xen/hypercall, or, on
+// kernels without it, anonymous memory locked in RAM and kept out of forks
+// (what libxencall does). Unmapped in the destructor.
+class HypercallBuffer {
+ public:
+  // size is rounded up to whole pages. 0 or -errno.
+  static int Allocate(size_t size, std::unique_ptr<HypercallBuffer>* out);
+  HypercallBuffer(const HypercallBuffer&) = delete;
+  HypercallBuffer& operator=(const HypercallBuffer&) = delete;
+  ~HypercallBuffer();
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool from_device() const { return from_device_; }
+
+ private:
+  HypercallBuffer(uint8_t* data, size_t size, bool from_device) : data_(data), size_(size), from_device_(from_device) {}
+  uint8_t* data_;
+  size_t size_;
+  bool from_device_;
+};
+
+}  // namespace pcs

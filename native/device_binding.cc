@@ -1,0 +1,315 @@
+// Node-API surface of the real privcmd device. deviceOpen returns an object
+// whose methods are bound to that one open file (the function's data is a
+// shared reference to it), so calls carry no handle to look up or forge.
+// Failures are negative errno numbers; the TypeScript layer makes errors.
+// Async variants run the ioctl on the libuv thread pool; the device and every
+// buffer stay referenced until the ioctl returns.
+#include <napi.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/privcmd_device.h"
+#include "device_binding.h"
+
+namespace {
+
+using pcs::PrivcmdDevice;
+using pcs::PrivcmdDmOpBuf;
+
+struct DeviceHolder {
+  std::shared_ptr<PrivcmdDevice> dev;  // null once closed
+};
+using HolderRef = std::shared_ptr<DeviceHolder>;
+
+Napi::Value Errno(Napi::Env env, long rc) { return Napi::Number::New(env, static_cast<double>(rc)); }
+
+std::shared_ptr<PrivcmdDevice> DeviceOf(const Napi::CallbackInfo& info) {
+  auto* ref = static_cast<HolderRef*>(info.Data());
+  return ref ? (*ref)->dev : nullptr;
+}
+
+bool ToU16(const Napi::Value& v, uint16_t* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 65535 || d != static_cast<double>(static_cast<uint16_t>(d))) return false;
+  *out = static_cast<uint16_t>(d);
+  return true;
+}
+
+// The buffers of a DM_OP: an array whose entries are Uint8Arrays (the
+// caller's memory, used in place) or null, in which case `raw` (a
+// BigUint64Array of [addr, size] pairs; the test-only raw-pointer path) gives
+// the descriptor. Fills descs and, for async calls, references to keep.
+bool UnpackBuffers(Napi::Env env, const Napi::Value& list, const Napi::Value& raw, std::vector<PrivcmdDmOpBuf>* descs,
+                   std::vector<Napi::ObjectReference>* keep) {
+  if (!list.IsArray()) return false;
+  Napi::Array arr = list.As<Napi::Array>();
+  uint32_t n = arr.Length();
+  if (n > 0xffff) return false;
+  uint64_t* pairs = nullptr;
+  size_t npairs = 0;
+  if (raw.IsTypedArray()) {
+    napi_typedarray_type t;
+    size_t len;
+    void* data;
+    if (napi_get_typedarray_info(env, raw, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_biguint64_array) return false;
+    pairs = static_cast<uint64_t*>(data);
+    npairs = len / 2;
+  }
+  descs->resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    Napi::Value v = arr.Get(i);
+    napi_typedarray_type t;
+    size_t len;
+    void* data;
+    if (v.IsTypedArray()) {
+      if (napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_uint8_array) return false;
+      (*descs)[i] = {reinterpret_cast<uint64_t>(data), len};
+      if (keep) keep->push_back(Napi::Persistent(v.As<Napi::Object>()));
+    } else if (v.IsNull() && i < npairs) {
+      (*descs)[i] = {pairs[2 * i], pairs[2 * i + 1]};
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// dmOp(dom, buffers, raw|null) -> ioctl result | -errno
+Napi::Value DmOp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto dev = DeviceOf(info);
+  if (!dev) return Errno(env, -EBADF);
+  uint16_t dom;
+  std::vector<PrivcmdDmOpBuf> descs;
+  if (info.Length() < 3 || !ToU16(info[0], &dom) || !UnpackBuffers(env, info[1], info[2], &descs, nullptr)) return Errno(env, -EINVAL);
+  return Errno(env, dev->DmOp(dom, static_cast<uint16_t>(descs.size()), descs.data()));
+}
+
+class DmOpWorker : public Napi::AsyncWorker {
+ public:
+  DmOpWorker(Napi::Env env, std::shared_ptr<PrivcmdDevice> dev, uint16_t dom, std::vector<PrivcmdDmOpBuf> descs,
+             std::vector<Napi::ObjectReference> keep)
+      : Napi::AsyncWorker(env, "privcmd:dm_op"), deferred_(Napi::Promise::Deferred::New(env)), dev_(std::move(dev)),
+        dom_(dom), descs_(std::move(descs)), keep_(std::move(keep)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { rc_ = dev_->DmOp(dom_, static_cast<uint16_t>(descs_.size()), descs_.data()); }
+  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(rc_))); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<PrivcmdDevice> dev_;
+  uint16_t dom_;
+  std::vector<PrivcmdDmOpBuf> descs_;
+  std::vector<Napi::ObjectReference> keep_;  // the caller's buffers, alive until the ioctl returns
+  long rc_ = 0;
+};
+
+// dmOpAsync(dom, buffers, raw|null) -> Promise<ioctl result | -errno>
+Napi::Value DmOpAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto dev = DeviceOf(info);
+  uint16_t dom = 0;
+  std::vector<PrivcmdDmOpBuf> descs;
+  std::vector<Napi::ObjectReference> keep;
+  long early = 0;
+  if (!dev) early = -EBADF;
+  else if (info.Length() < 3 || !ToU16(info[0], &dom) || !UnpackBuffers(env, info[1], info[2], &descs, &keep)) early = -EINVAL;
+  if (early) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Resolve(Errno(env, early));
+    return d.Promise();
+  }
+  auto* w = new DmOpWorker(env, std::move(dev), dom, std::move(descs), std::move(keep));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+bool UnpackHypercall(const Napi::CallbackInfo& info, uint64_t* op, uint64_t args[5]) {
+  if (info.Length() < 2) return false;
+  if (!info[0].IsNumber()) return false;
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 4294967295.0 || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
+  *op = static_cast<uint64_t>(d);
+  napi_typedarray_type t;
+  size_t len;
+  void* data;
+  if (napi_get_typedarray_info(info.Env(), info[1], &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_biguint64_array || len != 5)
+    return false;
+  std::memcpy(args, data, 5 * sizeof(uint64_t));
+  return true;
+}
+
+Napi::Value HypercallResult(Napi::Env env, long rc) {
+  if (rc < 0) return Errno(env, rc);
+  return Napi::BigInt::New(env, static_cast<uint64_t>(rc));
+}
+
+// hypercall(op, args: BigUint64Array(5)) -> bigint result | -errno
+Napi::Value Hypercall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto dev = DeviceOf(info);
+  if (!dev) return Errno(env, -EBADF);
+  uint64_t op, args[5];
+  if (!UnpackHypercall(info, &op, args)) return Errno(env, -EINVAL);
+  return HypercallResult(env, dev->Hypercall(op, args));
+}
+
+class HypercallWorker : public Napi::AsyncWorker {
+ public:
+  HypercallWorker(Napi::Env env, std::shared_ptr<PrivcmdDevice> dev, uint64_t op, const uint64_t args[5])
+      : Napi::AsyncWorker(env, "privcmd:hypercall"), deferred_(Napi::Promise::Deferred::New(env)), dev_(std::move(dev)), op_(op) {
+    std::memcpy(args_, args, sizeof args_);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { rc_ = dev_->Hypercall(op_, args_); }
+  void OnOK() override { deferred_.Resolve(HypercallResult(Env(), rc_)); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<PrivcmdDevice> dev_;
+  uint64_t op_;
+  uint64_t args_[5];
+  long rc_ = 0;
+};
+
+// hypercallAsync(op, args) -> Promise<bigint | -errno>. Pointer arguments must
+// point at hypercall buffers, which live until freed, not at JS memory.
+Napi::Value HypercallAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto dev = DeviceOf(info);
+  uint64_t op = 0, args[5] = {0, 0, 0, 0, 0};
+  long early = !dev ? -EBADF : (!UnpackHypercall(info, &op, args) ? -EINVAL : 0);
+  if (early) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Resolve(Errno(env, early));
+    return d.Promise();
+  }
+  auto* w = new HypercallWorker(env, std::move(dev), op, args);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// restrict(domid) -> 0 | -errno
+Napi::Value Restrict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto dev = DeviceOf(info);
+  if (!dev) return Errno(env, -EBADF);
+  uint16_t domid;
+  if (info.Length() < 1 || !ToU16(info[0], &domid)) return Errno(env, -EINVAL);
+  return Errno(env, dev->Restrict(domid));
+}
+
+// close() -> 0 | -EBADF. The fd closes once no async call still uses it.
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  auto* ref = static_cast<HolderRef*>(info.Data());
+  if (!ref || !(*ref)->dev) return Errno(info.Env(), -EBADF);
+  (*ref)->dev.reset();
+  return Errno(info.Env(), 0);
+}
+
+// deviceOpen(path) -> { restrict, dmOp, dmOpAsync, hypercall, hypercallAsync, close } | -errno
+Napi::Value DeviceOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return Errno(env, -EINVAL);
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::unique_ptr<PrivcmdDevice> dev;
+  int rc = PrivcmdDevice::Open(path.c_str(), &dev);
+  if (rc < 0) return Errno(env, rc);
+  auto holder = std::make_shared<DeviceHolder>(DeviceHolder{std::shared_ptr<PrivcmdDevice>(std::move(dev))});
+  Napi::Object calls = Napi::Object::New(env);
+  auto bind = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
+    auto* ref = new HolderRef(holder);
+    Napi::Function f = Napi::Function::New(env, fn, name, ref);
+    f.AddFinalizer([](Napi::Env, HolderRef* r) { delete r; }, ref);
+    calls.Set(name, f);
+  };
+  bind("restrict", Restrict);
+  bind("dmOp", DmOp);
+  bind("dmOpAsync", DmOpAsync);
+  bind("hypercall", Hypercall);
+  bind("hypercallAsync", HypercallAsync);
+  bind("close", Close);
+  return calls;
+}
+
+// ---- hypercall buffers ------------------------------------------------------
+
+// Live buffers by a generation id, not by address: an address can be mapped
+// again after a free, and a late finalizer of the old ArrayBuffer must not
+// unmap the new buffer.
+std::mutex buffers_mutex;
+uint64_t next_buffer_id = 1;
+std::map<uint64_t, std::unique_ptr<pcs::HypercallBuffer>> buffers;
+
+// hypercallBufferAlloc(size) -> { addr: bigint, buffer: ArrayBuffer, fromDevice } | -errno
+Napi::Value HypercallBufferAlloc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return Errno(env, -EINVAL);
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 1073741824.0 || d != static_cast<double>(static_cast<size_t>(d))) return Errno(env, -EINVAL);
+  size_t size = static_cast<size_t>(d);
+  std::unique_ptr<pcs::HypercallBuffer> buf;
+  int rc = pcs::HypercallBuffer::Allocate(size, &buf);
+  if (rc < 0) return Errno(env, rc);
+  uint8_t* data = buf->data();
+  bool from_device = buf->from_device();
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(buffers_mutex);
+    id = next_buffer_id++;
+    buffers[id] = std::move(buf);
+  }
+  // Collected without free(): unmap then.
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
+      env, data, size,
+      [](Napi::Env, void*, uint64_t* gen) {
+        {
+          std::lock_guard<std::mutex> lock(buffers_mutex);
+          buffers.erase(*gen);
+        }
+        delete gen;
+      },
+      new uint64_t(id));
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("addr", Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data))));
+  r.Set("buffer", ab);
+  r.Set("fromDevice", Napi::Boolean::New(env, from_device));
+  return r;
+}
+
+// hypercallBufferFree(arrayBuffer) -> 0 | -errno: detach every view, then unmap.
+Napi::Value HypercallBufferFree(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) return Errno(env, -EINVAL);
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  if (ab.IsDetached()) return Errno(env, -EINVAL);
+  void* data = ab.Data();
+  std::unique_ptr<pcs::HypercallBuffer> victim;
+  {
+    std::lock_guard<std::mutex> lock(buffers_mutex);
+    auto it = buffers.begin();
+    while (it != buffers.end() && it->second->data() != data) ++it;
+    if (it == buffers.end()) return Errno(env, -EINVAL);
+    ab.Detach();
+    if (!ab.IsDetached()) return Errno(env, -EBUSY);
+    victim = std::move(it->second);
+    buffers.erase(it);
+  }
+  return Errno(env, 0);  // victim unmaps here, after every view is detached
+}
+
+}  // namespace
+
+void InitDevice(Napi::Env env, Napi::Object exports) {
+  exports.Set("deviceOpen", Napi::Function::New(env, DeviceOpen, "deviceOpen"));
+  exports.Set("hypercallBufferAlloc", Napi::Function::New(env, HypercallBufferAlloc, "hypercallBufferAlloc"));
+  exports.Set("hypercallBufferFree", Napi::Function::New(env, HypercallBufferFree, "hypercallBufferFree"));
+}
