@@ -3,15 +3,36 @@
 // simulated Xen host; `selfcheck` checks the native core.
 import { runDemo } from './demo';
 import { runSelfCheck } from './selfcheck';
+import { probe } from './probe';
 
 const USAGE = `usage: privcmd-shim [command]
 
 commands:
   demo        a device model's life on a simulated Xen host: restrict, ioreq server,
               I/O ranges, IRQs, dirty VRAM, and what the restriction refuses (default)
+  probe       what this machine's /dev/xen/privcmd offers (exits 1 where there is no Xen)
   selfcheck   check the native core's address space, buffer validation and copy helpers
   help        this text
 `;
+
+function probeCommand(args: string[]): number {
+  const r = probe(args.find((a) => !a.startsWith('--')));
+  if (args.includes('--json')) {
+    console.log(JSON.stringify(r, null, 2));
+    return r.available ? 0 : 1;
+  }
+  if (!r.available) {
+    console.log(`privcmd-shim probe: no usable ${r.device}\n  ${r.reason}`);
+    return 1;
+  }
+  const x = r.xen && 'version' in r.xen ? `Xen ${r.xen.version}${r.xen.capabilities ? ` (${r.xen.capabilities})` : ''}` : `Xen unknown: ${(r.xen as { error: string }).error}`;
+  console.log(`privcmd-shim probe: ${r.device}
+  DM_OP ioctl:       ${r.dmOp ? 'yes' : 'no'}${r.restrictedByKernel ? ' (this handle starts restricted by the kernel: XSA-482 domU behaviour)' : ''}
+  driver limits:     dm_op_max_nr_bufs = ${r.limits?.dmOpMaxNrBufs ?? 'unknown'}, dm_op_buf_max_size = ${r.limits?.dmOpBufMaxSize ?? 'unknown'}
+  hypervisor:        ${x}
+  restriction:       ${r.restrictedTo === null ? 'none (unrestricted handle)' : `domain ${r.restrictedTo}`}`);
+  return 0;
+}
 
 function demo(): number {
   const { steps, summary } = runDemo();
@@ -42,6 +63,8 @@ export function main(argv: string[]): number {
       return demo();
     case 'selfcheck':
       return selfcheck();
+    case 'probe':
+      return probeCommand(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':

@@ -33,3 +33,13 @@ test('help prints usage', () => {
   expect(r.status).toBe(0);
   expect(r.stdout).toContain('selfcheck');
 });
+
+test('probe on a machine without Xen says so and exits 1', () => {
+  if (require('fs').existsSync('/dev/xen/privcmd')) return; // a Xen host: the real-host harness covers probe
+  const r = run('probe');
+  expect(r.status).toBe(1);
+  expect(r.stdout).toContain('this is not a Xen dom0');
+  const j = run('probe', '--json');
+  expect(j.status).toBe(1);
+  expect(JSON.parse(j.stdout)).toMatchObject({ device: '/dev/xen/privcmd', available: false });
+});
