@@ -19,3 +19,25 @@ export type { DomainConfig, DomainType } from './sim/domain';
 export { encodeDmop, decodeDmop, XEN_DM_OP_SIZE } from './dmop/codec';
 export { HVMMEM, IOREQ_BUFIOREQ, IO_RANGE, DMOP_EVENT, SHUTDOWN, MEM_CACHEATTR, IOREQ_MEM_ACCESS, XEN_DMOP_NO_GFNS, pciSbdf } from './dmop/ops';
 export type { DmopRequest, DmopResult, DmopRequests, DmopResults, DmopName } from './dmop/types';
+// Policy: roles, the hypercall filter and its table, altp2m.
+export {
+  XSM, xsmDefaultAction, xsmActionName, HW_PRIV_VARIANTS,
+  type XsmAction, type XsmSubject, type HwPrivVariant,
+} from './sim/xsm';
+export {
+  createFilter, HypercallFilter,
+  type FilterOptions, type FilterContext, type RuleVerdict, type VerdictKind, type VerdictSource,
+} from './policy/filter';
+export {
+  XSM_RULES, xsmRule, hypercallRule, dmopRule, classifyHypercall, readArg, ruleAction,
+  type XsmRule, type ArgLoc, type TargetLoc, type FieldLoc, type ArgReader,
+} from './policy/xsm-actions';
+export { ROLES, roleSubject, roleLabel, describeRole, type RoleName, type RoleSpec } from './policy/roles';
+export {
+  HVMOP_ALTP2M, HVMOP_ALTP2M_INTERFACE_VERSION, HVM_PARAM_ALTP2M, ALTP2M_MODES, MAX_ALTP2M, XENMEM_ACCESS, ALTP2M_STRUCTS,
+  ALTP2M_CMDS, ALTP2M_MIXED_MODE_CLASSIFICATION, altp2mCmd, altp2mModeName, altp2mXsmAction, altp2mGuestDenyList, altp2mRuleName,
+  encodeAltp2mOp, decodeAltp2mOp, altp2mOp,
+  type Altp2mModeName, type Altp2mCmdName, type Altp2mCmdInfo, type Altp2mRequest, type Altp2mRequests, type Altp2mResult,
+  type Altp2mResults, type Altp2mGuestClass,
+} from './policy/altp2m';
+export type { Altp2mSnapshot } from './sim/host';

@@ -58,6 +58,10 @@ export interface MailboxCalls {
 
 /** One open /dev/xen/privcmd; methods bound to it. Results: value or -errno. */
 export interface NativeDevice {
+  /** 256 bytes: [0, 248) buffer 0 of dmOpMailbox(); u16 domain at 248, u32 length at 252. */
+  readonly mailbox: ArrayBuffer;
+  /** DM_OP with one buffer, the mailbox's first `length` bytes, for its domain. */
+  dmOpMailbox(): number;
   restrict(domid: number): number;
   /** Entries: the caller's Uint8Arrays, or null where raw[2i], raw[2i+1] give {addr, size} (test-only). */
   dmOp(dom: number, buffers: (Uint8Array | null)[], raw: BigUint64Array | null): number;

@@ -11,6 +11,8 @@ import { SimulatedBackend } from './backends/simulated';
 import { DeviceBackend, PRIVCMD_DEVICE } from './backends/device';
 import type { Allocation } from './sim/address-space';
 import type { SimulatedHost } from './sim/host';
+import { native } from './native';
+import { HypercallFilter, type FilterContext } from './policy/filter';
 
 export { PRIVCMD_DEVICE };
 
@@ -23,6 +25,15 @@ export interface OpenOptions {
   device?: string;
   /** Test-only: on a device, allow DM_OP buffers as { addr, size } (kernel-range, unmapped...). */
   testOnlyRawPointers?: boolean;
+  /** A hypercall filter (createFilter()): consulted before every DMOP and hypercall goes out. */
+  filter?: HypercallFilter;
+}
+
+/** The DMOP number in a raw buffer 0, or -1 when it cannot be seen. */
+function rawDmopNumber(buffers: readonly BufferArg[]): number {
+  const b = buffers[0];
+  if (!(b instanceof Uint8Array) || b.byteLength < 4) return -1;
+  return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
 }
 
 const HYPERCALL_NAMES = new Map<number, string>(Object.entries(HYPERCALLS).map(([k, v]) => [v, k]));
@@ -67,13 +78,37 @@ export class Privcmd {
   readonly #buf0: Uint8Array;
   readonly #words: Uint32Array;
   readonly #one: Uint8Array[];
+  readonly #filter: HypercallFilter | null;
+  readonly #filterCtx: FilterContext;
 
   /** @internal Use open(). */
-  constructor(backend: Backend) {
+  constructor(backend: Backend, filter?: HypercallFilter | null) {
+    if (filter !== undefined && filter !== null && !(filter instanceof HypercallFilter)) {
+      throw invalidArgument('open', 'filter must be made by createFilter()');
+    }
     this.#backend = backend;
     this.#buf0 = backend.scratch(XEN_DM_OP_SIZE);
     this.#words = new Uint32Array(this.#buf0.buffer, this.#buf0.byteOffset, XEN_DM_OP_SIZE / 4);
     this.#one = [this.#buf0];
+    this.#filter = filter ?? null;
+    // What the filter may know of the caller: on a simulated host its domain
+    // and its memory (to read a sub-op or domid from an argument struct, as
+    // Xen does). On a device the domain is unknown (the filter's `self`
+    // option can name it) and only this handle's hypercall buffers can be
+    // read; the filter refuses the calls it cannot judge.
+    if (backend instanceof SimulatedBackend) {
+      const id = backend.space.id;
+      this.#filterCtx = { self: backend.file.process.domain.domid, read: (addr, out) => native.spaceRead(id, addr, out) === 0 };
+    } else if (backend instanceof DeviceBackend) {
+      this.#filterCtx = { self: null, read: (addr, out) => backend.readHypercallMemory(addr, out) };
+    } else {
+      this.#filterCtx = { self: null, read: null };
+    }
+  }
+
+  /** The filter this handle consults, or null. */
+  get filter(): HypercallFilter | null {
+    return this.#filter;
   }
 
   /** 'simulated' or 'device'. */
@@ -119,6 +154,7 @@ export class Privcmd {
     const b = this.#live('ioctl');
     checkDomid('ioctl', domid);
     const extras = encodeDmopInto(request, this.#buf0, this.#words);
+    if (this.#filter !== null) this.#filter.checkDmop(domid, this.#words[0] as number, this.#filterCtx);
     const bufs = extras.length === 0 ? this.#one : [this.#buf0, ...extras];
     const rc = b.dmOp(domid, bufs);
     if (rc < 0) throw this.#fail(rc, `DM_OP ${request.op} on domain ${domid} refused`);
@@ -132,6 +168,7 @@ export class Privcmd {
   dmopRaw(domid: number, buffers: readonly BufferArg[]): number {
     const b = this.#live('ioctl');
     this.#checkRaw(b, domid, buffers);
+    if (this.#filter !== null) this.#filter.checkDmop(domid, rawDmopNumber(buffers), this.#filterCtx);
     const rc = b.dmOp(domid, buffers);
     if (rc < 0) throw this.#fail(rc, `DM_OP with ${buffers.length} buffers on domain ${domid} refused`);
     return rc;
@@ -153,6 +190,7 @@ export class Privcmd {
   hypercall(op: number | HypercallName, args: readonly (bigint | number)[] = []): bigint {
     const b = this.#live('ioctl');
     const [num, a] = hypercallArgs(op, args);
+    if (this.#filter !== null) this.#filter.checkHypercall(num, a, this.#filterCtx);
     const r = b.hypercall(num, a);
     if (r < 0n) throw this.#fail(Number(r), `HYPERCALL ${HYPERCALL_NAMES.get(num) ?? num} refused`);
     return r;
@@ -179,6 +217,7 @@ export class Privcmd {
     const b = this.#live('ioctl');
     checkDomid('ioctl', domid);
     const bufs = encodeDmop(request);
+    if (this.#filter !== null) this.#filter.checkDmop(domid, rawDmopNumber(bufs), this.#filterCtx);
     const rc = await b.dmOpAsync(domid, bufs);
     if (rc < 0) throw this.#fail(rc, `DM_OP ${request.op} on domain ${domid} refused`);
     return decodeDmop<R>(request.op, bufs);
@@ -187,6 +226,7 @@ export class Privcmd {
   async dmopRawAsync(domid: number, buffers: readonly BufferArg[]): Promise<number> {
     const b = this.#live('ioctl');
     this.#checkRaw(b, domid, buffers);
+    if (this.#filter !== null) this.#filter.checkDmop(domid, rawDmopNumber(buffers), this.#filterCtx);
     const rc = await b.dmOpAsync(domid, buffers);
     if (rc < 0) throw this.#fail(rc, `DM_OP with ${buffers.length} buffers on domain ${domid} refused`);
     return rc;
@@ -195,6 +235,7 @@ export class Privcmd {
   async hypercallAsync(op: number | HypercallName, args: readonly (bigint | number)[] = []): Promise<bigint> {
     const b = this.#live('ioctl');
     const [num, a] = hypercallArgs(op, args);
+    if (this.#filter !== null) this.#filter.checkHypercall(num, a, this.#filterCtx);
     const r = await b.hypercallAsync(num, a);
     if (r < 0n) throw this.#fail(Number(r), `HYPERCALL ${HYPERCALL_NAMES.get(num) ?? num} refused`);
     return r;
@@ -217,11 +258,11 @@ export function open(options: OpenOptions = {}): Privcmd {
   if (options.host !== undefined) {
     const domain = options.domain ?? 0;
     checkDomid('open', domain);
-    return new Privcmd(new SimulatedBackend(options.host, domain));
+    return new Privcmd(new SimulatedBackend(options.host, domain), options.filter);
   }
   if (options.domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
   return new Privcmd(new DeviceBackend({
     ...(options.device !== undefined ? { path: options.device } : {}),
     testOnlyRawPointers: options.testOnlyRawPointers === true,
-  }));
+  }), options.filter);
 }

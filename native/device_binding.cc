@@ -21,8 +21,23 @@ namespace {
 using pcs::PrivcmdDevice;
 using pcs::PrivcmdDmOpBuf;
 
+// The single-buffer fast path: a small native-owned mailbox that JS views.
+// Bytes [0, kMailboxData) are buffer 0 of a DM_OP; the tail holds the target
+// domain (u16 at kMailboxDom) and buffer 0's size (u32 at kMailboxLen), so
+// dmOpMailbox() takes no arguments to unpack. Shared by the holder and the
+// ArrayBuffer, so a view that outlives close() still points at live memory.
+constexpr size_t kMailboxSize = 256;
+constexpr size_t kMailboxData = 248;
+constexpr size_t kMailboxDom = 248;
+constexpr size_t kMailboxLen = 252;
+struct alignas(64) Mailbox {
+  uint8_t bytes[kMailboxSize] = {};
+};
+using MailboxRef = std::shared_ptr<Mailbox>;
+
 struct DeviceHolder {
   std::shared_ptr<PrivcmdDevice> dev;  // null once closed
+  MailboxRef mailbox;
 };
 using HolderRef = std::shared_ptr<DeviceHolder>;
 
@@ -41,10 +56,14 @@ bool ToU16(const Napi::Value& v, uint16_t* out) {
   return true;
 }
 
+// Writable, 16-byte aligned: &kEmptyBuffer[1] is never page-aligned.
+alignas(16) uint8_t kEmptyBuffer[16];
+
 // The buffers of a DM_OP: an array whose entries are Uint8Arrays (the
 // caller's memory, used in place) or null, in which case `raw` (a
 // BigUint64Array of [addr, size] pairs; the test-only raw-pointer path) gives
 // the descriptor. Fills descs and, for async calls, references to keep.
+
 bool UnpackBuffers(Napi::Env env, const Napi::Value& list, const Napi::Value& raw, std::vector<PrivcmdDmOpBuf>* descs,
                    std::vector<Napi::ObjectReference>* keep) {
   if (!list.IsArray()) return false;
@@ -69,7 +88,11 @@ bool UnpackBuffers(Napi::Env env, const Napi::Value& list, const Napi::Value& ra
     void* data;
     if (v.IsTypedArray()) {
       if (napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_uint8_array) return false;
-      (*descs)[i] = {reinterpret_cast<uint64_t>(data), len};
+      // An empty array points one byte into writable memory of ours. V8's
+      // pointer for it may be NULL or a read-only sentinel, and Linux 6.1
+      // fails a zero-size buffer at an aligned address (or NULL) with EFAULT
+      // because it pins no page; an unaligned one pins its page and passes.
+      (*descs)[i] = {len == 0 ? reinterpret_cast<uint64_t>(&kEmptyBuffer[1]) : reinterpret_cast<uint64_t>(data), len};
       if (keep) keep->push_back(Napi::Persistent(v.As<Napi::Object>()));
     } else if (v.IsNull() && i < npairs) {
       (*descs)[i] = {pairs[2 * i], pairs[2 * i + 1]};
@@ -197,6 +220,22 @@ Napi::Value HypercallAsync(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// dmOpMailbox() -> ioctl result | -errno: one buffer, the mailbox's first
+// `len` bytes, for the domain in its tail.
+Napi::Value DmOpMailbox(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* ref = static_cast<HolderRef*>(info.Data());
+  if (!ref || !(*ref)->dev) return Errno(env, -EBADF);
+  Mailbox& m = *(*ref)->mailbox;
+  uint16_t dom;
+  uint32_t len;
+  std::memcpy(&dom, m.bytes + kMailboxDom, sizeof dom);
+  std::memcpy(&len, m.bytes + kMailboxLen, sizeof len);
+  if (len == 0 || len > kMailboxData) return Errno(env, -EINVAL);
+  PrivcmdDmOpBuf buf{reinterpret_cast<uint64_t>(m.bytes), len};
+  return Errno(env, (*ref)->dev->DmOp(dom, 1, &buf));
+}
+
 // restrict(domid) -> 0 | -errno
 Napi::Value Restrict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -215,7 +254,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return Errno(info.Env(), 0);
 }
 
-// deviceOpen(path) -> { restrict, dmOp, dmOpAsync, hypercall, hypercallAsync, close } | -errno
+// deviceOpen(path) -> { mailbox, restrict, dmOp, dmOpAsync, dmOpMailbox, hypercall, hypercallAsync, close } | -errno
 Napi::Value DeviceOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) return Errno(env, -EINVAL);
@@ -223,8 +262,13 @@ Napi::Value DeviceOpen(const Napi::CallbackInfo& info) {
   std::unique_ptr<PrivcmdDevice> dev;
   int rc = PrivcmdDevice::Open(path.c_str(), &dev);
   if (rc < 0) return Errno(env, rc);
-  auto holder = std::make_shared<DeviceHolder>(DeviceHolder{std::shared_ptr<PrivcmdDevice>(std::move(dev))});
+  MailboxRef mailbox(new (std::nothrow) Mailbox());
+  if (!mailbox) return Errno(env, -ENOMEM);
+  auto holder = std::make_shared<DeviceHolder>(DeviceHolder{std::shared_ptr<PrivcmdDevice>(std::move(dev)), mailbox});
   Napi::Object calls = Napi::Object::New(env);
+  calls.Set("mailbox", Napi::ArrayBuffer::New(
+                           env, mailbox->bytes, kMailboxSize, [](Napi::Env, void*, MailboxRef* r) { delete r; },
+                           new MailboxRef(mailbox)));
   auto bind = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
     auto* ref = new HolderRef(holder);
     Napi::Function f = Napi::Function::New(env, fn, name, ref);
@@ -234,6 +278,7 @@ Napi::Value DeviceOpen(const Napi::CallbackInfo& info) {
   bind("restrict", Restrict);
   bind("dmOp", DmOp);
   bind("dmOpAsync", DmOpAsync);
+  bind("dmOpMailbox", DmOpMailbox);
   bind("hypercall", Hypercall);
   bind("hypercallAsync", HypercallAsync);
   bind("close", Close);

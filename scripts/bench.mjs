@@ -7,7 +7,8 @@
 //   - validation cost per buffer descriptor (goal <= 20 ns), natively and
 //     through Node-API;
 //   - an empty native call, the floor of every call from JS;
-//   - a simulated nr_vcpus DMOP through the public API (goal <= 10x the floor).
+//   - a simulated nr_vcpus DMOP through the public API (goal <= 10x the floor);
+//   - one hypercall-filter decision, a table lookup (goal <= 50 ns).
 // Usage: npm run bench   (builds dist/ and the addon first if needed)
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -104,6 +105,36 @@ async function main() {
   rows.push(['simulated nr_vcpus, pre-encoded dmopRaw', fmt(rawT), `${Math.round(1e9 / rawT).toLocaleString('en')} ops/s`, `${(rawT / floor).toFixed(1)}x floor`]);
   h.close();
   host.close();
+
+  // ---- policy: one filter decision (a table lookup) -------------------------
+  // The filter alone, off any handle: what it adds to every call before the
+  // backend. Register-only decisions carry the goal; reading a domid from an
+  // argument struct costs one read of the caller's memory on top (shown).
+  const dmFilter = lib.createFilter({ role: 'device-model', target: 5 });
+  const noMemory = { self: 7, read: null };
+  const dmDecision = await ns(() => dmFilter.checkDmop(5, 20, noMemory));
+  rows.push(['policy: filter decision, DMOP (device-model)', fmt(dmDecision), '', `${(dmDecision / floor).toFixed(2)}x floor`]);
+  const hcArgs = [0n, 0n, 0n, 0n, 0n];
+  const hcDecision = await ns(() => dmFilter.checkHypercall(17, hcArgs, noMemory));
+  rows.push(['policy: filter decision, hypercall (xen_version)', fmt(hcDecision), '', `${(hcDecision / floor).toFixed(2)}x floor`]);
+  const ctlFilter = lib.createFilter({ role: 'control' });
+  const ctlArgs = [0x1000n, 0n, 0n, 0n, 0n];
+  const ctlDecision = await ns(() => ctlFilter.checkHypercall(36, ctlArgs, noMemory));
+  rows.push(['policy: filter decision, domctl (control)', fmt(ctlDecision), '', `${(ctlDecision / floor).toFixed(2)}x floor`]);
+  const worst = Math.max(dmDecision, hcDecision, ctlDecision);
+  goal('filter decision (table lookup, worst of the three)', fmt(worst), worst <= 50, '<= 50 ns');
+  const agentFilter = lib.createFilter({ role: 'guest' });
+  const phost = lib.createSimulatedHost();
+  const pg = phost.createDomain({ type: 'hvm' });
+  const pspace = phost.process(pg).space;
+  const parg = pspace.alloc(16);
+  parg.view.writeUInt16LE(0x7ff0, 0); // DOMID_SELF
+  const pargs = [1n, parg.addr, 0n, 0n, 0n];
+  const pctx = { self: pg, read: (addr, out) => native.spaceRead(pspace.id, addr, out) === 0 };
+  agentFilter.checkHypercall(34, pargs, pctx); // must pass
+  const memDecision = await ns(() => agentFilter.checkHypercall(34, pargs, pctx));
+  rows.push(['policy: decision reading a domid (guest, get_param)', fmt(memDecision), '', `${(memDecision / floor).toFixed(2)}x floor`]);
+  phost.close();
 
   const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => String(r[i]).length)));
   for (const r of rows) console.log(r.map((c, i) => String(c).padEnd(w[i])).join('  '));

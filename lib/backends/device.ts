@@ -12,6 +12,10 @@ import type { Backend, BufferArg } from './backend';
 export const PRIVCMD_DEVICE = '/dev/xen/privcmd';
 export const PRIVCMD_PARAMETERS = '/sys/module/xen_privcmd/parameters';
 
+/** The native device mailbox (native/device_binding.cc): data bytes, then domain and length. */
+const MAILBOX_DATA = 248;
+const MAILBOX_DOM = 248;
+
 export interface DeviceOptions {
   path?: string;
   /** Test-only: allow DM_OP buffers as { addr, size } (kernel-range, unmapped...). */
@@ -59,6 +63,10 @@ export class DeviceBackend implements Backend {
   why = '';
   #dev: NativeDevice | null;
   readonly #buffers = new Set<Allocation>();
+  // The fast path for single-buffer DMOPs: the handle's scratch buffer 0
+  // lives in the native mailbox, whose tail carries the domain and length.
+  #mailbox: Uint8Array | null = null;
+  #mailboxTail: Uint32Array | null = null;
 
   constructor(options: DeviceOptions = {}) {
     const path = options.path ?? PRIVCMD_DEVICE;
@@ -72,6 +80,7 @@ export class DeviceBackend implements Backend {
       throw errnoError(r, 'open', `cannot open ${path}`);
     }
     this.#dev = r;
+    this.#mailboxTail = new Uint32Array(r.mailbox, MAILBOX_DOM, 2);
     const rc = r.dmOp(DOMID.INVALID, [], null);
     if (rc === -ERRNO.ENOTTY) {
       r.close();
@@ -105,8 +114,17 @@ export class DeviceBackend implements Backend {
   }
 
   dmOp(domid: number, buffers: readonly BufferArg[]): number {
+    const dev = this.#live();
+    if (buffers.length === 1 && buffers[0] === this.#mailbox && this.#mailbox !== null) {
+      const tail = this.#mailboxTail as Uint32Array;
+      tail[0] = domid; // u16 domain, then 2 bytes of padding
+      tail[1] = this.#mailbox.byteLength;
+      const rc = dev.dmOpMailbox();
+      this.why = rc < 0 ? hint('dm_op', rc) : '';
+      return rc;
+    }
     const [list, raw] = this.#unpack(buffers);
-    const rc = this.#live().dmOp(domid, list, raw);
+    const rc = dev.dmOp(domid, list, raw);
     this.why = rc < 0 ? hint('dm_op', rc) : '';
     return rc;
   }
@@ -146,7 +164,29 @@ export class DeviceBackend implements Backend {
     this.#buffers.delete(buffer);
   }
 
+  /**
+   * Copy [addr, addr + out.length) out of one of this handle's hypercall
+   * buffers; false if no buffer holds it all. The filter reads sub-ops and
+   * domids this way, so on a device it can judge only calls whose argument
+   * structs live in hypercall buffers of the same handle.
+   */
+  readHypercallMemory(addr: bigint, out: Uint8Array): boolean {
+    for (const b of this.#buffers) {
+      if (addr >= b.addr && addr - b.addr + BigInt(out.length) <= BigInt(b.size)) {
+        const at = Number(addr - b.addr);
+        out.set(b.view.subarray(at, at + out.length));
+        return true;
+      }
+    }
+    return false;
+  }
+
   scratch(size: number): Uint8Array {
+    // The first scratch buffer that fits is the mailbox (the handle's buffer 0).
+    if (this.#mailbox === null && this.#dev !== null && size > 0 && size <= MAILBOX_DATA) {
+      this.#mailbox = new Uint8Array(this.#dev.mailbox, 0, size);
+      return this.#mailbox;
+    }
     return new Uint8Array(size);
   }
 

@@ -83,7 +83,10 @@ export class SimulatedBackend implements Backend {
     for (let i = 0; i < n; i++) {
       const b = buffers[i] as BufferArg;
       if (b instanceof Uint8Array) {
-        let addr: number | bigint | undefined = this.#known.get(b);
+        // Empty buffers point one byte into a page of our own, as the device
+        // backend passes them: the driver pins that page, where an aligned
+        // or NULL zero-size buffer would pin nothing and fail with EFAULT.
+        let addr: number | bigint | undefined = b.byteLength === 0 ? this.#descsAddr + 1 : this.#known.get(b);
         if (addr === undefined) {
           addr = this.#space.addressOf(b);
           if (addr === undefined) {
@@ -111,7 +114,7 @@ export class SimulatedBackend implements Backend {
     if (staged) {
       for (let i = 0; i < n; i++) {
         const b = buffers[i];
-        if (b instanceof Uint8Array && !this.#known.has(b) && this.#space.addressOf(b) === undefined) {
+        if (b instanceof Uint8Array && b.byteLength > 0 && !this.#known.has(b) && this.#space.addressOf(b) === undefined) {
           b.set((this.#staging[i] as Allocation).view.subarray(0, b.byteLength));
         }
       }

@@ -82,7 +82,7 @@ const STEP_WHY: Record<number, (i: number, lim: { maxBufs: number; maxBufSize: n
   2: (_i, _lim, num) => `the array of ${num} buffer descriptors is not readable user memory`,
   3: (i, lim) => `buffer ${i} is larger than dm_op_buf_max_size (${lim.maxBufSize} bytes)`,
   4: (i) => `buffer ${i} is not wholly in the user address range (access_ok)`,
-  5: (i) => `a page of buffer ${i} is not mapped writable (pin_user_pages)`,
+  5: (i) => `buffer ${i} cannot be pinned for writing (pin_user_pages: a page is unmapped or read-only, or the buffer is zero-size at a page-aligned address, which pins nothing)`,
 };
 
 /**

@@ -3,6 +3,7 @@
 // (lib/sim/hypervisor.ts, lib/sim/dmops/*) and the host's domctl-like controls.
 import { RangeSet } from './rangeset';
 import type { XsmSubject } from './xsm';
+import { ALTP2M_MODES, INVALID_ALTP2M, MAX_ALTP2M, type Altp2mModeName } from '../policy/altp2m';
 
 export type DomainType = 'hvm' | 'pvh' | 'pv';
 /** p2m types the simulator distinguishes; an absent pfn is p2m_invalid (a hole). */
@@ -23,6 +24,8 @@ export interface IoreqServer {
   ioreqGfn: bigint | null;
   bufioreqGfn: bigint | null;
   bufioreqPort: number | null;
+  /** The per-vCPU ioreq event channels. */
+  readonly vcpuPorts: number[];
 }
 
 export interface InjectedEvent {
@@ -32,6 +35,38 @@ export interface InjectedEvent {
   insnLen: number;
   errorCode: number;
   cr2: bigint;
+}
+
+/** One page's entry in an altp2m view (or, for view 0, the host p2m). */
+export interface Altp2mEntry {
+  /** xenmem_access_t of the entry. */
+  access: number;
+  suppressVe: boolean;
+  /** The gfn whose frame the entry maps (itself unless change_gfn remapped it). */
+  frame: number;
+}
+
+/** An altp2m view (struct p2m_domain of d->arch.altp2m_p2m[i]). */
+export interface Altp2mView {
+  /** xenmem_access_t the view was created with (what propagated entries get). */
+  readonly defaultAccess: number;
+  /** In altp2m_visible_eptp: switchable to (and by VMFUNC). */
+  visible: boolean;
+  /** Entries written into the view (the guest does not run, so none are propagated by faults). */
+  readonly entries: Map<number, Altp2mEntry>;
+}
+
+/** d->arch altp2m state: the views, each vCPU's active view and #VE page. */
+export interface Altp2mState {
+  active: boolean;
+  /** MAX_ALTP2M slots (null: altp2m_eptp[i] == INVALID_MFN). */
+  readonly views: (Altp2mView | null)[];
+  /** The host p2m's access and suppress-#VE bits where they differ from rwx / suppressed. */
+  readonly host: Map<number, Altp2mEntry>;
+  /** vcpu_altp2m(v).p2midx (INVALID_ALTP2M while altp2m is off). */
+  readonly vcpuView: number[];
+  /** The #VE information page of each vCPU (vcpu_enable_notify), or null. */
+  readonly veInfoGfn: (bigint | null)[];
 }
 
 export interface DomainConfig {
@@ -49,6 +84,8 @@ export interface DomainConfig {
   isXenstore?: boolean;
   /** Security label (for policies that use one). */
   label?: string;
+  /** HVM_PARAM_ALTP2M as the toolstack sets it at build (HVM/PVH only). Default disabled. */
+  altp2m?: Altp2mModeName;
 }
 
 export class Domain implements XsmSubject {
@@ -75,7 +112,8 @@ export class Domain implements XsmSubject {
   p2mIoreq: { server: number; flags: number } | null = null;
   /** Free ioreq gfns (from HVM_PARAM_IOREQ_SERVER_PFN / NR_IOREQ_SERVER_PAGES). */
   ioreqGfnMask = 0;
-  nextEventPort = 1;
+  /** Event channel ports in use (Xen hands out the lowest free one). */
+  readonly usedPorts = new Set<number>();
 
   readonly isaIrqLevel: number[] = new Array<number>(NR_ISA_IRQS).fill(0);
   /** "device:intx" -> asserted. */
@@ -94,6 +132,7 @@ export class Domain implements XsmSubject {
   readonly injectedMsis: { addr: bigint; data: number }[] = [];
   readonly cacheattrPins: { start: bigint; end: bigint; type: number }[] = [];
   readonly params: bigint[] = new Array<bigint>(HVM_NR_PARAMS).fill(0n);
+  readonly altp2m: Altp2mState;
 
   constructor(domid: number, cfg: DomainConfig) {
     this.domid = domid;
@@ -105,6 +144,14 @@ export class Domain implements XsmSubject {
     this.isXenstore = cfg.isXenstore ?? false;
     this.target = cfg.target ?? null;
     this.label = cfg.label ?? (this.isControl ? 'dom0_t' : 'domU_t');
+    this.altp2m = {
+      active: false,
+      views: new Array<Altp2mView | null>(MAX_ALTP2M).fill(null),
+      host: new Map(),
+      vcpuView: new Array<number>(this.maxVcpus).fill(INVALID_ALTP2M),
+      veInfoGfn: new Array<bigint | null>(this.maxVcpus).fill(null),
+    };
+    if (cfg.altp2m !== undefined) this.params[35] = BigInt(ALTP2M_MODES[cfg.altp2m]);
     this.pendingEvent = new Array<InjectedEvent | null>(this.maxVcpus).fill(null);
   }
 

@@ -6,15 +6,12 @@ import { DOMID } from '../abi/domids';
 import { ERRNO } from '../abi/errno';
 import type { SimProcess, SimulatedHost } from './host';
 
-/** privcmd_call refuses ops past the hypercall page: PAGE_SIZE / 32 entries. */
-const HYPERCALL_PAGE_ENTRIES = 128;
-
 const STEP_WHY: Record<number, (i: number, max: number, maxSize: number, num: number) => string> = {
   1: (_i, max, _s, num) => `${num} buffers exceed dm_op_max_nr_bufs (${max})`,
   2: (_i, _m, _s, num) => `the array of ${num} buffer descriptors is not readable user memory`,
   3: (i, _m, maxSize) => `buffer ${i} is larger than dm_op_buf_max_size (${maxSize} bytes)`,
   4: (i) => `buffer ${i} is not wholly in the user address range (access_ok)`,
-  5: (i) => `a page of buffer ${i} is not mapped writable (pin_user_pages)`,
+  5: (i) => `buffer ${i} cannot be pinned for writing (pin_user_pages: a page is unmapped or read-only, or the buffer is zero-size at a page-aligned address, which pins nothing)`,
 };
 
 export class SimPrivcmdFile {
@@ -67,10 +64,6 @@ export class SimPrivcmdFile {
     if (this.domid !== DOMID.INVALID) {
       this.why = `the handle is restricted to domain ${this.domid}: raw hypercalls are refused`;
       return BigInt(-ERRNO.EPERM);
-    }
-    if (op < 0 || op >= HYPERCALL_PAGE_ENTRIES) {
-      this.why = `hypercall ${op} is past the hypercall page`;
-      return BigInt(-ERRNO.EINVAL);
     }
     const hv = this.host.hypervisor;
     const r = hv.hypercall(this.process.domain, this.process.space, op, args);

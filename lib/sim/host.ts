@@ -9,6 +9,8 @@ import { codedError, invalidArgument } from '../errors';
 import { AddressSpace, type AddressSpaceOptions } from './address-space';
 import { Domain, type DomainConfig, type DomainType } from './domain';
 import { Hypervisor, type XenVersion } from './hypervisor';
+import { HW_PRIV_VARIANTS, type HwPrivVariant } from './xsm';
+import { ALTP2M_MODES, INVALID_ALTP2M } from '../policy/altp2m';
 
 export interface SimulatedHostOptions {
   /** The privcmd module's dm_op_max_nr_bufs / dm_op_buf_max_size (16 / 4096). */
@@ -25,6 +27,20 @@ export interface SimulatedHostOptions {
    * xenstore domain at once.
    */
   dom0?: { isControl?: boolean; isHardware?: boolean; isXenstore?: boolean };
+  /**
+   * The XSM default policy the hypervisor enforces: 'none' (default) is Xen
+   * 4.17 as released; 'exclusive' / 'non-exclusive' the 2025 XSM_HW_PRIV
+   * split (see lib/sim/xsm.ts). Give the hardware role to a domain that is
+   * not the control domain with `dom0: { isHardware: false }` and
+   * createDomain({ isHardware: true }).
+   */
+  hwPriv?: HwPrivVariant;
+  /**
+   * hvm_altp2m_supported(): Xen booted with `altp2m=1` on VMX with EPT.
+   * Default false, as Xen 4.17 boots by default (every HVMOP_altp2m is then
+   * EOPNOTSUPP).
+   */
+  altp2m?: boolean;
 }
 
 export interface SimProcess {
@@ -32,8 +48,11 @@ export interface SimProcess {
   readonly space: AddressSpace;
 }
 
-/** libxl's ioreq server page pool: NR_IOREQ_SERVER_PAGES gfns below the special pages. */
-const IOREQ_SERVER_PFN = 0xfeff8n;
+/**
+ * libxl's ioreq server page pool: NR_IOREQ_SERVER_PAGES gfns just below the 8
+ * special pages that end at X86_HVM_END_SPECIAL_REGION (0xff000).
+ */
+const IOREQ_SERVER_PFN = 0xfeff0n;
 const NR_IOREQ_SERVER_PAGES = 8;
 
 export interface IoreqServerSnapshot {
@@ -73,11 +92,26 @@ export interface DomainSnapshot {
   injectedMsis: { addr: bigint; data: number }[];
   cacheattrPins: { start: bigint; end: bigint; type: number }[];
   params: bigint[];
+  altp2m: Altp2mSnapshot;
+}
+
+/** altp2m state: the mode, whether it is active, the live views and each vCPU's view. */
+export interface Altp2mSnapshot {
+  /** HVM_PARAM_ALTP2M. */
+  mode: number;
+  active: boolean;
+  /** Live views by index; entries are the pages written into the view: gfn -> { access, suppressVe, frame }. */
+  views: { index: number; defaultAccess: number; visible: boolean; entries: Record<number, { access: number; suppressVe: boolean; frame: number }> }[];
+  /** Host p2m pages (view 0 of the sub-ops) whose access or suppress-#VE bit was changed. */
+  host: Record<number, { access: number; suppressVe: boolean }>;
+  /** Each vCPU's active view (null while altp2m is off) and #VE information page. */
+  vcpus: { view: number | null; veInfoGfn: bigint | null }[];
 }
 
 const DEFAULT_VERSION: XenVersion = {
   major: 4, minor: 17, extra: '.7',
-  capabilities: 'xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64',
+  // As Xen 4.17.7 reports it on the real host, trailing space included.
+  capabilities: 'xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64 ',
 };
 
 function checkCount(syscall: string, what: string, v: unknown, min: number, max: number): number {
@@ -89,6 +123,8 @@ export class SimulatedHost {
   readonly hypervisor: Hypervisor;
   readonly privcmdParams: { dmOpMaxNrBufs: number; dmOpBufMaxSize: number };
   readonly paddrBits: number;
+  readonly hwPriv: HwPrivVariant;
+  readonly altp2mSupported: boolean;
   readonly #domains = new Map<number, Domain>();
   readonly #processes = new Map<number, SimProcess>();
   readonly #memory: AddressSpaceOptions;
@@ -101,6 +137,10 @@ export class SimulatedHost {
       dmOpBufMaxSize: checkCount('init', 'dmOpBufMaxSize', options.dmOpBufMaxSize ?? 4096, 0, 0xffffffff),
     };
     this.paddrBits = checkCount('init', 'paddrBits', options.paddrBits ?? 40, 32, 52);
+    const hwPriv = options.hwPriv ?? 'none';
+    if (!HW_PRIV_VARIANTS.includes(hwPriv)) throw invalidArgument('init', `hwPriv must be one of ${HW_PRIV_VARIANTS.join(', ')}, got ${String(hwPriv)}`);
+    this.hwPriv = hwPriv;
+    this.altp2mSupported = options.altp2m === true;
     this.hypervisor = new Hypervisor(this, { ...DEFAULT_VERSION, ...options.xenVersion });
     this.#memory = options.memory ?? {};
     const roles = options.dom0 ?? {};
@@ -120,15 +160,26 @@ export class SimulatedHost {
     checkCount(syscall, 'vcpus', config.vcpus ?? 1, 1, 128);
     const pages = checkCount(syscall, 'memoryPages', config.memoryPages ?? 256, 0, 1 << 20);
     if (config.target !== undefined && !this.#domains.has(config.target)) throw codedError('ESRCH', syscall, `target domain ${config.target} does not exist`);
+    if (config.altp2m !== undefined) {
+      if (!(config.altp2m in ALTP2M_MODES)) throw invalidArgument(syscall, `altp2m must be one of ${Object.keys(ALTP2M_MODES).join(', ')}, got ${String(config.altp2m)}`);
+      if (type === 'pv') throw invalidArgument(syscall, 'altp2m needs an HVM or PVH domain');
+    }
+    if (config.isHardware === true) {
+      // Xen has one hardware domain (hardware_domain).
+      const hw = [...this.#domains.values()].find((x) => x.isHardware);
+      if (hw !== undefined) throw codedError('EEXIST', syscall, `domain ${hw.domid} is already the hardware domain (create dom0 with { dom0: { isHardware: false } } to give the role to another)`);
+    }
     if (this.#nextDomid >= DOMID.FIRST_RESERVED) throw codedError('ENOSPC', syscall, 'no free domain ids');
     const domid = this.#nextDomid++;
     const d = new Domain(domid, { ...config, type });
     for (let pfn = 0; pfn < pages; pfn++) d.populate(pfn);
     if (d.isHvm) {
-      // What libxl sets up for an HVM guest's ioreq servers.
+      // What libxl sets up for an HVM guest's ioreq servers: the gfn pool,
+      // populated (Xen maps ioreq pages onto existing guest pages).
       d.params[32] = IOREQ_SERVER_PFN;
       d.params[33] = BigInt(NR_IOREQ_SERVER_PAGES);
       d.ioreqGfnMask = (1 << NR_IOREQ_SERVER_PAGES) - 1;
+      for (let i = 0; i < NR_IOREQ_SERVER_PAGES; i++) d.populate(Number(IOREQ_SERVER_PFN) + i);
     }
     this.#domains.set(domid, d);
     return domid;
@@ -273,6 +324,16 @@ export class SimulatedHost {
       injectedMsis: d.injectedMsis.map((m) => ({ ...m })),
       cacheattrPins: d.cacheattrPins.map((p) => ({ ...p })),
       params: [...d.params],
+      altp2m: {
+        mode: Number(d.params[35]),
+        active: d.altp2m.active,
+        views: d.altp2m.views.flatMap((v, index) => (v === null ? [] : [{
+          index, defaultAccess: v.defaultAccess, visible: v.visible,
+          entries: Object.fromEntries([...v.entries].map(([g, e]) => [g, { ...e }])),
+        }])),
+        host: Object.fromEntries([...d.altp2m.host].map(([g, e]) => [g, { access: e.access, suppressVe: e.suppressVe }])),
+        vcpus: d.altp2m.vcpuView.map((view, i) => ({ view: view === INVALID_ALTP2M ? null : view, veInfoGfn: d.altp2m.veInfoGfn[i] ?? null })),
+      },
     };
   }
 

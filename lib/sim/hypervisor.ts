@@ -14,7 +14,10 @@ import { DMOP_HANDLERS } from './dmops';
 import type { DmopContext, GuestBuffers } from './dmops/context';
 import { HVM_NR_PARAMS, type Domain } from './domain';
 import type { SimulatedHost } from './host';
-import { XSM, xsmDefaultAction } from './xsm';
+import { xsmActionName, xsmDefaultAction, type XsmAction } from './xsm';
+import { classifyHypercall, hypercallRule, readArg, ruleAction, xsmRule, type XsmRule } from '../policy/xsm-actions';
+import { HVMOP_ALTP2M } from '../policy/altp2m';
+import { doAltp2mOp, type Altp2mEnv } from './altp2m';
 
 /** Xen's op_size[] on x86: Arm-only ops (set_irq_level) have no entry, so 0. */
 const OP_SIZE: readonly number[] = (() => {
@@ -33,7 +36,7 @@ const XEN_DM_OP_BUF_SIZE = DMOP_STRUCTS.xen_dm_op_buf.size;
 
 const XENVER = { version: 0, extraversion: 1, capabilities: 3, pagesize: 7 } as const;
 const HVMOP = { set_param: 0, get_param: 1, get_mem_type: 15 } as const;
-const HVM_PARAM = { IOREQ_SERVER_PFN: 32, NR_IOREQ_SERVER_PAGES: 33, ALTP2M: 35 } as const;
+const HVM_PARAM = { NESTEDHVM: 24, IOREQ_SERVER_PFN: 32, NR_IOREQ_SERVER_PAGES: 33, ALTP2M: 35 } as const;
 /** Parameters a guest may set on itself (hvm_allow_set_param). */
 const GUEST_SETTABLE = new Set([0, 15, 37, 19, 34, 2, 18, 36]);
 /** Parameters set once: changing a non-zero value is EEXIST. */
@@ -49,6 +52,20 @@ export interface XenVersion {
 }
 
 const errno = (code: ErrnoName) => -ERRNO[code];
+
+// The policy table's rules for the calls this hypervisor implements: their
+// XSM step asks the table, so the filter and the simulator share one answer.
+const rule = (name: string): XsmRule => {
+  const r = xsmRule(name);
+  if (r === undefined) throw new Error(`policy table has no rule ${name}`);
+  return r;
+};
+const DM_OP_RULE = rule('dm_op');
+const SET_PARAM_RULE = rule('hvm_op/set_param');
+const GET_PARAM_RULE = rule('hvm_op/get_param');
+const GET_MEM_TYPE_RULE = rule('hvm_op/get_mem_type');
+/** Parameters hvm_set_param checks again, with their own hooks (xsm_hvm_param_altp2mhvm, xsm_hvm_param_nested). */
+const PARAM_RULES = new Map<number, XsmRule>([...SET_PARAM_RULE.children].map(([k, r]) => [k, r]));
 
 export class Hypervisor {
   /** Why the last call failed, for error messages. */
@@ -134,8 +151,8 @@ export class Hypervisor {
     if (d === undefined) return this.#fail('ESRCH', `no domain ${domid}`);
     if (d === caller) return this.#fail('EPERM', `domain ${domid} is the caller's own domain`);
     if (!d.isHvm) return this.#fail('EINVAL', `domain ${domid} is PV; DMOPs need an HVM or PVH domain`);
-    if (xsmDefaultAction(XSM.DM_PRIV, caller, d) !== 0) {
-      return this.#fail('EPERM', `XSM_DM_PRIV: domain ${caller.domid} is neither the control domain nor a device model targeting domain ${domid}`);
+    if (xsmDefaultAction(DM_OP_RULE.action, caller, d, this.host.hwPriv) !== 0) {
+      return this.#fail('EPERM', `${xsmActionName(DM_OP_RULE.action)} (dm_op, dummy.h ${DM_OP_RULE.hook}): domain ${caller.domid} is neither the control domain nor a device model targeting domain ${domid}${this.host.hwPriv === 'none' ? '' : ' nor the hardware domain'}`);
     }
     const size0 = mb.descSizeNumber(0);
     if (size0 < XEN_DM_OP_HEADER_SIZE) return this.#fail('EFAULT', `buffer 0 holds ${size0} bytes, less than the 8-byte xen_dm_op header`);
@@ -186,15 +203,66 @@ export class Hypervisor {
     this.why = '';
     const a = (i: number) => args[i] ?? 0n;
     switch (op) {
-      case HYPERCALLS.xen_version:
+      case HYPERCALLS.xen_version: {
+        // xsm_xen_version first: the commands it refuses answer -EPERM.
+        const rc = this.#xsm(caller, space, op, args);
+        if (rc !== 0) return BigInt(rc);
         return this.#xenVersion(space, Number(a(0) & 0xffffffffn), a(1));
-      case HYPERCALLS.hvm_op:
-        return BigInt(this.#hvmOp(caller, space, Number(a(0) & 0xffffffffn), a(1)));
+      }
+      case HYPERCALLS.hvm_op: {
+        const cmd = Number(a(0) & 0xffffffffn);
+        if (cmd === HVMOP.set_param || cmd === HVMOP.get_param || cmd === HVMOP.get_mem_type) return BigInt(this.#hvmOp(caller, space, cmd, a(1)));
+        if (cmd === HVMOP_ALTP2M) return BigInt(doAltp2mOp(this.#altp2mEnv(), caller, space, a(1)));
+        return BigInt(this.#unimplemented(caller, space, op, args));
+      }
       case HYPERCALLS.dm_op:
         return BigInt(this.#doDmOp(caller, space, Number(a(0) & 0xffffn), Number(a(1) & 0xffffffffn), a(2)));
       default:
-        return BigInt(this.#fail('ENOSYS', `hypercall ${op} is not implemented by the simulated Xen`));
+        return BigInt(this.#unimplemented(caller, space, op, args));
     }
+  }
+
+  #altp2mEnv(): Altp2mEnv {
+    return { host: this.host, variant: this.host.hwPriv, supported: this.host.altp2mSupported, fail: (code, why) => this.#fail(code, why) };
+  }
+
+  /** The XSM check of rule `r` for caller on domain d (null: no target). */
+  #xsmCheck(r: XsmRule, action: XsmAction, caller: Domain, d: Domain | null): number {
+    if (xsmDefaultAction(action, caller, d, this.host.hwPriv) === 0) return 0;
+    return this.#fail('EPERM', `${xsmActionName(action)} (${r.name}, dummy.h ${r.hook}): domain ${caller.domid} may not${d === null ? '' : ` on domain ${d.domid}`}`);
+  }
+
+  /**
+   * The default XSM policy for any classified hypercall, as the policy table
+   * describes it: find the rule (reading the sub-op from the argument struct
+   * where the table says so), find the domain it is about, ask XSM.
+   * 0 when XSM allows; -EFAULT, -ESRCH or -EPERM otherwise.
+   */
+  #xsm(caller: Domain, space: AddressSpace, op: number, args: readonly bigint[]): number {
+    const read = (addr: bigint, out: Uint8Array) => native.spaceRead(space.id, addr, out) === 0;
+    const r = classifyHypercall(op, args, read);
+    if (r === undefined) return 0;
+    if (r === -1) return this.#fail('EFAULT', `hypercall ${op}: the argument struct is not readable`);
+    let d: Domain | null = null;
+    if (r.target !== null) {
+      const domid = readArg(r.target, args, read);
+      if (domid < 0) return this.#fail('EFAULT', `${r.name}: the argument struct is not readable`);
+      const found = r.target.self && domid === DOMID.SELF ? caller : this.host.domainById(domid);
+      if (found === undefined) return this.#fail('ESRCH', `${r.name}: no domain ${domid}`);
+      d = found;
+    }
+    const action = ruleAction(r, 0);
+    return action === null ? 0 : this.#xsmCheck(r, action, caller, d);
+  }
+
+  /** A hypercall the simulator does not implement: XSM's answer, else -ENOSYS. */
+  #unimplemented(caller: Domain, space: AddressSpace, op: number, args: readonly bigint[]): number {
+    const rc = this.#xsm(caller, space, op, args);
+    if (rc !== 0) return rc;
+    const r = hypercallRule(op);
+    return this.#fail('ENOSYS', r === undefined
+      ? `hypercall ${op} does not exist`
+      : `${classifyName(op, args, space)} is not implemented by the simulated Xen (XSM allows it)`);
   }
 
   #xenVersion(space: AddressSpace, cmd: number, arg: bigint): bigint {
@@ -214,9 +282,6 @@ export class Hypervisor {
   }
 
   #hvmOp(caller: Domain, space: AddressSpace, cmd: number, arg: bigint): number {
-    if (cmd !== HVMOP.set_param && cmd !== HVMOP.get_param && cmd !== HVMOP.get_mem_type) {
-      return this.#fail('ENOSYS', `hvm_op ${cmd} is not implemented by the simulated Xen`);
-    }
     const raw = new Uint8Array(16);
     if (native.spaceRead(space.id, arg, raw) !== 0) return this.#fail('EFAULT', `the hvm_op argument at 0x${arg.toString(16)} is not readable`);
     const dv = new DataView(raw.buffer);
@@ -225,7 +290,8 @@ export class Hypervisor {
     const d = domid === DOMID.SELF ? caller : this.host.domainById(domid);
     if (d === undefined) return this.#fail('ESRCH', `no domain ${domid}`);
     if (cmd === HVMOP.get_mem_type) {
-      if (xsmDefaultAction(XSM.TARGET, caller, d) !== 0) return this.#fail('EPERM', `XSM_TARGET: domain ${caller.domid} may not query domain ${d.domid}`);
+      const x = this.#xsmCheck(GET_MEM_TYPE_RULE, GET_MEM_TYPE_RULE.action, caller, d);
+      if (x !== 0) return x;
       if (!d.isHvm) return this.#fail('EINVAL', `domain ${d.domid} is not HVM`);
       const pfn = dv.getBigUint64(8, true);
       const t = pfn <= BigInt(Number.MAX_SAFE_INTEGER) ? d.p2m.get(Number(pfn)) : undefined;
@@ -237,9 +303,9 @@ export class Hypervisor {
     if (!d.isHvm) return this.#fail('EINVAL', `domain ${d.domid} is not HVM`);
     const index = dv.getUint32(4, true);
     if (index >= HVM_NR_PARAMS) return this.#fail('EINVAL', `HVM param ${index} does not exist (HVM_NR_PARAMS = ${HVM_NR_PARAMS})`);
-    if (xsmDefaultAction(XSM.TARGET, caller, d) !== 0) {
-      return this.#fail('EPERM', `XSM_TARGET: domain ${caller.domid} may not access domain ${d.domid}'s HVM params`);
-    }
+    const pr = cmd === HVMOP.get_param ? GET_PARAM_RULE : SET_PARAM_RULE;
+    const x = this.#xsmCheck(pr, pr.action, caller, d);
+    if (x !== 0) return x;
     if (cmd === HVMOP.get_param) {
       if (d === caller && !GUEST_READABLE.has(index)) return this.#fail('EPERM', `a guest may not read its own HVM param ${index}`);
       dv.setBigUint64(8, d.params[index]!, true);
@@ -247,20 +313,32 @@ export class Hypervisor {
     }
     const value = dv.getBigUint64(8, true);
     const old = d.params[index]!;
-    if (SET_ONCE.has(index)) {
-      if (old !== 0n && value !== old) return this.#fail('EEXIST', `HVM param ${index} is already set`);
-    } else if (!GUEST_SETTABLE.has(index) && d === caller) {
-      return this.#fail('EPERM', `a guest may not set its own HVM param ${index}`);
+    // hvm_allow_set_param: what a guest may set on itself, then the set-once parameters.
+    if (d === caller && !GUEST_SETTABLE.has(index)) return this.#fail('EPERM', `a guest may not set its own HVM param ${index}`);
+    if (SET_ONCE.has(index) && old !== 0n && value !== old) return this.#fail('EEXIST', `HVM param ${index} is already set`);
+    // hvm_set_param: parameters with a hook of their own.
+    const own = PARAM_RULES.get(index);
+    if (own !== undefined) {
+      const y = this.#xsmCheck(own, own.action, caller, d);
+      if (y !== 0) return y;
     }
     if (index === HVM_PARAM.NR_IOREQ_SERVER_PAGES) {
       if (value === 0n || value > 32n) return this.#fail('EINVAL', 'NR_IOREQ_SERVER_PAGES must be 1..32');
       d.ioreqGfnMask = Number((1n << value) - 1n);
-    } else if (index === HVM_PARAM.ALTP2M && value > 3n) {
-      return this.#fail('EINVAL', `altp2m mode ${value} is not 0..3`);
+    } else if (index === HVM_PARAM.ALTP2M && (value > 3n || (value !== 0n && d.params[HVM_PARAM.NESTEDHVM] !== 0n))) {
+      return this.#fail('EINVAL', value > 3n ? `altp2m mode ${value} is not 0..3` : 'altp2m and nested HVM exclude each other');
+    } else if (index === HVM_PARAM.NESTEDHVM && value !== 0n && (d.params[HVM_PARAM.ALTP2M] !== 0n || !d.hap)) {
+      return this.#fail('EINVAL', d.hap ? 'nested HVM and altp2m exclude each other' : 'nested HVM needs HAP');
     }
     d.params[index] = value;
     return 0;
   }
+}
+
+/** `memory_op/acquire_resource` and the like, for messages. */
+function classifyName(op: number, args: readonly bigint[], space: AddressSpace): string {
+  const r = classifyHypercall(op, args, (addr, out) => native.spaceRead(space.id, addr, out) === 0);
+  return typeof r === 'object' ? r.name : `hypercall ${op}`;
 }
 
 function errnoName(rc: number): ErrnoName {

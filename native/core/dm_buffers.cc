@@ -66,10 +66,12 @@ int ValidateDmBuffers(const AddressSpace& as, uint64_t ubufs, uint32_t num, uint
     pages += PagesSpanned(out[i].addr, out[i].size);
   }
   // 8. Pin each buffer's pages for writing, buffer by buffer, page by page.
-  //    A zero-size buffer at an unaligned address still pins its page.
+  //    A zero-size buffer at an unaligned address pins its page; one at an
+  //    aligned address (or NULL) asks for 0 pages, gets 0, and Linux 6.1's
+  //    lock_pages turns "pinned nothing" into EFAULT (seen on the real host).
   for (uint32_t i = 0; i < num; ++i) {
     uint64_t span = PagesSpanned(out[i].addr, out[i].size);
-    if (span == 0) continue;
+    if (span == 0) return fail(DmStep::kPin, i, kEFAULT);
     uint64_t first = out[i].addr & kPageMask;
     // access_ok above bounds first + span pages below TASK_SIZE_MAX + 1 page.
     rc = as.CheckPages(first, span << kPageShift, true);

@@ -178,12 +178,16 @@ static void TestValidate() {
   EXPECT_EQ(ValidateDmBuffers(*as, arr.addr, 2, 16, 4096, out, &v), kEFAULT);
   set(1, ro.addr, 8);
   EXPECT_EQ(ValidateDmBuffers(*as, arr.addr, 2, 16, 4096, out, &v), kEFAULT);
-  // Zero-size buffers: aligned or NULL pins nothing; unaligned pins its page.
+  // Zero-size buffers: aligned or NULL pins nothing, which lock_pages
+  // reports as EFAULT; unaligned pins its page.
   set(1, 0, 0);
-  EXPECT_EQ(ValidateDmBuffers(*as, arr.addr, 2, 16, 4096, out, &v), kOk);
-  EXPECT_EQ(v.pages, 1);
+  EXPECT_EQ(ValidateDmBuffers(*as, arr.addr, 2, 16, 4096, out, &v), kEFAULT);
+  EXPECT_EQ(static_cast<int>(v.failed_step), static_cast<int>(DmStep::kPin));
+  EXPECT_EQ(v.failed_index, 1u);
   set(1, 0x20000, 0);
-  EXPECT_EQ(ValidateDmBuffers(*as, arr.addr, 2, 16, 4096, out, &v), kOk);
+  EXPECT_EQ(ValidateDmBuffers(*as, arr.addr, 2, 16, 4096, out, &v), kEFAULT);
+  set(1, data.addr, 0);
+  EXPECT_EQ(ValidateDmBuffers(*as, arr.addr, 2, 16, 4096, out, &v), kEFAULT);
   set(1, 0x20001, 0);
   EXPECT_EQ(ValidateDmBuffers(*as, arr.addr, 2, 16, 4096, out, &v), kEFAULT);
   set(1, data.addr + 5, 0);

@@ -96,13 +96,17 @@ describe('validateDmBuffers: Linux privcmd_ioctl_dm_op order', () => {
       { addr: data.addr, size: 4096 },       // 1
       { addr: data.addr + 1n, size: 4096 },  // 2
       { addr: data.addr + 5n, size: 0 },     // 1: unaligned zero-size pins its page
-      { addr: data.addr, size: 0 },          // 0
-      { addr: 0n, size: 0 },                 // 0: NULL, zero-size
-      { addr: 0x20000n, size: 0 },           // 0: aligned, unmapped, zero-size
     ]);
-    const r = validate(6);
+    const r = validate(3);
     expect(r.pages).toBe(4);
     expect(r.bufs.get(1)).toEqual({ addr: data.addr + 1n, size: 4096n });
+  });
+
+  test('a zero-size buffer at a page-aligned address (or NULL) pins nothing, which lock_pages reports as EFAULT', () => {
+    for (const addr of [data.addr, 0n, 0x20000n]) {
+      put([{ addr: data.addr, size: 8 }, { addr, size: 0 }]);
+      expect(() => validate(2)).toThrow(expect.objectContaining({ code: 'EFAULT', message: expect.stringContaining('buffer 1 cannot be pinned') }));
+    }
   });
 
   test('a buffer ending exactly at TASK_SIZE_MAX passes access_ok', () => {

@@ -50,17 +50,24 @@ describe('DMOP effects on the domain', () => {
   test('dirty VRAM follows guest writes; modified_memory marks the log-dirty bitmap', () => {
     expect(host.inspect(g).logDirty).toBe(false);
     h.dmop(g, { op: 'track_dirty_vram', firstPfn: 0x80n, nr: 16 });
-    expect(host.inspect(g)).toMatchObject({ logDirty: true, dirtyVram: { firstPfn: 0x80, nr: 16 } });
+    // Tracking VRAM does not turn log-dirty mode on; the toolstack does.
+    expect(host.inspect(g)).toMatchObject({ logDirty: false, dirtyVram: { firstPfn: 0x80, nr: 16 } });
+    host.setLogDirty(g, true);
     host.guestWrite(g, 0x81);
     host.guestWrite(g, 0x8f);
     host.guestWrite(g, 0x20); // outside the VRAM range
     expect([...h.dmop(g, { op: 'track_dirty_vram', firstPfn: 0x80n, nr: 16 }).bitmap]).toEqual([0x02, 0x80]);
     expect([...h.dmop(g, { op: 'track_dirty_vram', firstPfn: 0x80n, nr: 16 }).bitmap]).toEqual([0, 0]);
     expect(host.cleanDirtyLog(g)).toEqual([0x20, 0x81, 0x8f]);
-    h.dmop(g, { op: 'modified_memory', extents: [{ firstPfn: 5n, nr: 2 }, { firstPfn: 250n, nr: 5 }] }); // 255 is past max_gpfn-exclusive? no: 250+5 = 255 <= 255
+    h.dmop(g, { op: 'modified_memory', extents: [{ firstPfn: 5n, nr: 2 }, { firstPfn: 250n, nr: 5 }] });
     expect(host.cleanDirtyLog(g)).toEqual([5, 6, 250, 251, 252, 253, 254]);
+    // Only populated pages are marked (pfn 300 is a hole).
+    h.dmop(g, { op: 'modified_memory', extents: [{ firstPfn: 299n, nr: 3 }] });
+    expect(host.cleanDirtyLog(g)).toEqual([]);
     // Xen's bound is end_pfn > max_gpfn: the highest pfn itself can never be marked.
-    expect(code(() => h.dmop(g, { op: 'modified_memory', extents: [{ firstPfn: 255n, nr: 1 }] }))).toBe('EINVAL');
+    const max = BigInt(host.inspect(g).maxGpfn);
+    h.dmop(g, { op: 'modified_memory', extents: [{ firstPfn: max - 1n, nr: 1 }] });
+    expect(code(() => h.dmop(g, { op: 'modified_memory', extents: [{ firstPfn: max, nr: 1 }] }))).toBe('EINVAL');
   });
 
   test('modified_memory outside log-dirty mode records nothing', () => {
@@ -200,10 +207,11 @@ describe('toolstack controls', () => {
   });
 
   test('populating raises the highest gpfn; removing makes holes', () => {
-    host.populatePhysmap(g, 0x1000, 2);
-    expect(host.inspect(g).maxGpfn).toBe(0x1001);
-    host.removeFromPhysmap(g, 0x1000, 1);
-    expect(code(() => host.guestWrite(g, 0x1000))).toBe('EFAULT');
+    expect(host.inspect(g).maxGpfn).toBe(0xfeff7); // the ioreq server pages libxl populates
+    host.populatePhysmap(g, 0x100000, 2);
+    expect(host.inspect(g).maxGpfn).toBe(0x100001);
+    host.removeFromPhysmap(g, 0x100000, 1);
+    expect(code(() => host.guestWrite(g, 0x100000))).toBe('EFAULT');
   });
 
   test('a closed host refuses everything with EBADF', () => {

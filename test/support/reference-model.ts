@@ -97,6 +97,7 @@ export class ReferenceModel {
     }
     for (const b of bufs) {
       const n = ((b.addr % PAGE) + b.size + PAGE - 1n) / PAGE;
+      if (n === 0n) return { rc: EFAULT }; // pin_user_pages_fast pins 0 pages: lock_pages says EFAULT
       for (let p = 0n; p < n; p++) if (!this.present(b.addr - (b.addr % PAGE) + p * PAGE, true)) return { rc: EFAULT };
     }
     return { rc: OK, pages: Number(pages), bufs };

@@ -32,14 +32,31 @@ export const createIoreqServer: DmopHandler = (ctx) => {
   if (bufioreq > 2) return fail(ctx, 'EINVAL', `create_ioreq_server: handle_bufioreq ${bufioreq} is not off (0), legacy (1) or atomic (2)`);
   const id = ctx.d.ioreqServers.indexOf(null);
   if (id < 0) return fail(ctx, 'ENOSPC', `domain ${ctx.d.domid} already has ${MAX_NR_IOREQ_SERVERS} ioreq servers (MAX_NR_IOREQ_SERVERS)`);
-  ctx.d.ioreqServers[id] = {
+  // ioreq_server_add_vcpu: an event channel per vCPU, and after vCPU 0's the
+  // buffered-ioreq one (port numbers as the real host hands them out).
+  const d = ctx.d;
+  const vcpuPorts: number[] = [];
+  let bufioreqPort: number | null = null;
+  for (let v = 0; v < d.maxVcpus; v++) {
+    vcpuPorts.push(allocPort(d));
+    if (v === 0 && bufioreq) bufioreqPort = allocPort(d);
+  }
+  d.ioreqServers[id] = {
     id, emulator: ctx.caller.domid, bufioreq, enabled: false,
     ranges: { port: new RangeSet(MAX_NR_IO_RANGES), memory: new RangeSet(MAX_NR_IO_RANGES), pci: new RangeSet(MAX_NR_IO_RANGES) },
-    ioreqGfn: null, bufioreqGfn: null, bufioreqPort: bufioreq ? ctx.d.nextEventPort++ : null,
+    ioreqGfn: null, bufioreqGfn: null, bufioreqPort, vcpuPorts,
   };
   CREATE.id!.set(u, id);
   return 0;
 };
+
+/** get_free_port: the lowest free event channel port (0 is never used). */
+function allocPort(d: Domain): number {
+  let p = 1;
+  while (d.usedPorts.has(p)) p++;
+  d.usedPorts.add(p);
+  return p;
+}
 
 /** hvm_alloc_ioreq_gfn: the lowest free gfn of the domain's ioreq page pool. */
 function allocIoreqGfn(d: Domain): bigint | null {
@@ -50,6 +67,11 @@ function allocIoreqGfn(d: Domain): bigint | null {
     }
   }
   return null;
+}
+
+function isRam(d: Domain, gfn: bigint): boolean {
+  const t = d.p2m.get(Number(gfn));
+  return t === 'ram_rw' || t === 'ram_ro';
 }
 
 function freeIoreqGfn(d: Domain, gfn: bigint | null): void {
@@ -68,14 +90,23 @@ export const getIoreqServerInfo: DmopHandler = (ctx) => {
   if (!(flags & XEN_DMOP_NO_GFNS)) {
     // ioreq_server_map_pages: allocate gfns on first use; both or neither.
     if (s.ioreqGfn === null) {
+      // hvm_map_ioreq_gfn: a gfn from the pool, which must hold a guest page
+      // (prepare_ring_for_helper), else EINVAL and the gfn goes back.
       const g = allocIoreqGfn(ctx.d);
       if (g === null) return fail(ctx, 'ENOMEM', `domain ${ctx.d.domid} has no free ioreq server gfn (HVM_PARAM_NR_IOREQ_SERVER_PAGES)`);
+      if (!isRam(ctx.d, g)) {
+        freeIoreqGfn(ctx.d, g);
+        return fail(ctx, 'EINVAL', `ioreq gfn 0x${g.toString(16)} holds no guest page (the toolstack did not populate the ioreq server pages)`);
+      }
       let b: bigint | null = null;
       if (s.bufioreq) {
         b = allocIoreqGfn(ctx.d);
-        if (b === null) {
+        if (b === null || !isRam(ctx.d, b)) {
           freeIoreqGfn(ctx.d, g);
-          return fail(ctx, 'ENOMEM', `domain ${ctx.d.domid} has no free ioreq server gfn for the buffered page`);
+          freeIoreqGfn(ctx.d, b);
+          return b === null
+            ? fail(ctx, 'ENOMEM', `domain ${ctx.d.domid} has no free ioreq server gfn for the buffered page`)
+            : fail(ctx, 'EINVAL', `ioreq gfn 0x${b.toString(16)} holds no guest page`);
         }
       }
       s.ioreqGfn = g;
@@ -134,6 +165,8 @@ export const destroyIoreqServer: DmopHandler = (ctx) => {
   if (ctx.d.p2mIoreq?.server === s.id) ctx.d.p2mIoreq = null;
   freeIoreqGfn(ctx.d, s.ioreqGfn);
   freeIoreqGfn(ctx.d, s.bufioreqGfn);
+  for (const p of s.vcpuPorts) ctx.d.usedPorts.delete(p);
+  if (s.bufioreqPort !== null) ctx.d.usedPorts.delete(s.bufioreqPort);
   ctx.d.ioreqServers[s.id] = null;
   return 0;
 };

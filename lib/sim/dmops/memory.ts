@@ -37,14 +37,14 @@ export const trackDirtyVram: DmopHandler = (ctx) => {
     d.vram = null;
     return 0;
   }
-  // hap_track_dirty_vram enables log-dirty mode itself.
-  d.logDirty = true;
+  // hap_track_dirty_vram tracks the range with p2m_ram_logdirty pages; it
+  // does not turn on the domain's log-dirty mode (seen on Xen 4.17.7).
   const bitmap = new Uint8Array(size);
   if (d.vram === null || d.vram.firstPfn !== first || d.vram.nr !== nr) {
-    // A new range: every page counts as dirty.
+    // A new range: every page counts as dirty (Xen memsets the whole bitmap,
+    // bits past nr included).
     d.vram = { firstPfn: first, nr, dirty: new Set() };
     bitmap.fill(0xff);
-    if (nr % 8) bitmap[size - 1] = (1 << (nr % 8)) - 1;
   } else {
     for (const pfn of d.vram.dirty) bitmap[(pfn - first) >> 3]! |= 1 << ((pfn - first) & 7);
     d.vram.dirty.clear();

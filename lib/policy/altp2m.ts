@@ -1,0 +1,354 @@
+// altp2m (HVMOP_altp2m, an hvm_op sub-command): the sub-op table, the
+// layout of struct xen_hvm_altp2m_op and its union members (checked against
+// xen/hvm/hvm_op.h by test/abi), the request codec, Xen's gating of who may
+// call which sub-op in each mode, and this project's audited classification
+// of the sub-ops for mixed mode (which an in-guest agent may be given).
+// Facts: ../shared/reference/xen-privcmd-facts.md §5; Xen 4.17 semantics.
+import type { Field, Scalar, StructLayout } from '../abi/layouts';
+import { camel } from '../dmop/ops';
+import { invalidArgument } from '../errors';
+import type { Privcmd } from '../privcmd';
+import { XSM, type XsmAction } from '../sim/xsm';
+
+/** hvm_op sub-command number (xen/hvm/hvm_op.h). */
+export const HVMOP_ALTP2M = 25;
+export const HVMOP_ALTP2M_INTERFACE_VERSION = 0x00000001;
+/** The per-domain mode (xen/hvm/params.h). */
+export const HVM_PARAM_ALTP2M = 35;
+/** Nested HVM and altp2m exclude each other. */
+export const HVM_PARAM_NESTEDHVM = 24;
+export const ALTP2M_MODES = { disabled: 0, mixed: 1, external: 2, limited: 3 } as const;
+export type Altp2mModeName = keyof typeof ALTP2M_MODES;
+const MODE_NAMES = Object.keys(ALTP2M_MODES) as Altp2mModeName[];
+/** Views per domain in Xen 4.17 (MAX_ALTP2M; configurable per domain since 4.21). */
+export const MAX_ALTP2M = 10;
+/** xenmem_access_t (xen/memory.h). */
+export const XENMEM_ACCESS = { n: 0, r: 1, w: 2, rw: 3, x: 4, rx: 5, wx: 6, rwx: 7, rx2rw: 8, n2rwx: 9, default: 10 } as const;
+/** vcpu_altp2m(v).p2midx of a vCPU without altp2m (INVALID_ALTP2M). */
+export const INVALID_ALTP2M = 0xffff;
+
+/** The mode's name for a value 0..3 (undefined otherwise). */
+export function altp2mModeName(mode: number): Altp2mModeName | undefined {
+  return MODE_NAMES[mode];
+}
+
+const f = (name: string, offset: number, type: Scalar, dir: Field['dir'], count?: number): Field =>
+  count === undefined ? { name, offset, type, dir } : { name, offset, type, dir, count };
+const struct = (name: string, size: number, ...fields: Field[]): StructLayout => ({ name, size, fields });
+
+/**
+ * struct xen_hvm_altp2m_op (80 bytes) and the union members Xen 4.17 uses.
+ * Handles (pfn_list, access_list) are 8-byte guest pointers on x86-64.
+ */
+export const ALTP2M_STRUCTS = {
+  xen_hvm_altp2m_op: struct('xen_hvm_altp2m_op', 80,
+    f('version', 0, 'u32', 'in'), f('cmd', 4, 'u32', 'in'), f('domain', 8, 'u16', 'in'),
+    f('pad1', 10, 'u16', 'pad'), f('pad2', 12, 'u32', 'pad'), f('u', 16, 'u8', 'inout', 64)),
+  xen_hvm_altp2m_domain_state: struct('xen_hvm_altp2m_domain_state', 1, f('state', 0, 'u8', 'inout')),
+  xen_hvm_altp2m_vcpu_enable_notify: struct('xen_hvm_altp2m_vcpu_enable_notify', 16,
+    f('vcpu_id', 0, 'u32', 'in'), f('pad', 4, 'u32', 'pad'), f('gfn', 8, 'u64', 'in')),
+  xen_hvm_altp2m_vcpu_disable_notify: struct('xen_hvm_altp2m_vcpu_disable_notify', 4, f('vcpu_id', 0, 'u32', 'in')),
+  xen_hvm_altp2m_view: struct('xen_hvm_altp2m_view', 4,
+    f('view', 0, 'u16', 'inout'), f('hvmmem_default_access', 2, 'u16', 'in')),
+  xen_hvm_altp2m_mem_access: struct('xen_hvm_altp2m_mem_access', 16,
+    f('view', 0, 'u16', 'in'), f('access', 2, 'u16', 'inout'), f('pad', 4, 'u32', 'pad'), f('gfn', 8, 'u64', 'in')),
+  xen_hvm_altp2m_change_gfn: struct('xen_hvm_altp2m_change_gfn', 24,
+    f('view', 0, 'u16', 'in'), f('pad1', 2, 'u16', 'pad'), f('pad2', 4, 'u32', 'pad'),
+    f('old_gfn', 8, 'u64', 'in'), f('new_gfn', 16, 'u64', 'in')),
+  xen_hvm_altp2m_set_mem_access_multi: struct('xen_hvm_altp2m_set_mem_access_multi', 32,
+    f('view', 0, 'u16', 'in'), f('pad', 2, 'u16', 'pad'), f('nr', 4, 'u32', 'in'), f('opaque', 8, 'u64', 'inout'),
+    f('pfn_list', 16, 'u64', 'in'), f('access_list', 24, 'u64', 'in')),
+  xen_hvm_altp2m_suppress_ve: struct('xen_hvm_altp2m_suppress_ve', 16,
+    f('view', 0, 'u16', 'in'), f('suppress_ve', 2, 'u8', 'inout'), f('pad1', 3, 'u8', 'pad'),
+    f('pad2', 4, 'u32', 'pad'), f('gfn', 8, 'u64', 'in')),
+  xen_hvm_altp2m_suppress_ve_multi: struct('xen_hvm_altp2m_suppress_ve_multi', 32,
+    f('view', 0, 'u16', 'in'), f('suppress_ve', 2, 'u8', 'in'), f('pad1', 3, 'u8', 'pad'),
+    f('first_error', 4, 'u32', 'out'), f('first_gfn', 8, 'u64', 'inout'), f('last_gfn', 16, 'u64', 'in'),
+    f('first_error_gfn', 24, 'u64', 'out')),
+  xen_hvm_altp2m_get_vcpu_p2m_idx: struct('xen_hvm_altp2m_get_vcpu_p2m_idx', 8,
+    f('vcpu_id', 0, 'u32', 'in'), f('altp2m_idx', 4, 'u16', 'out')),
+  xen_hvm_altp2m_set_visibility: struct('xen_hvm_altp2m_set_visibility', 4,
+    f('altp2m_idx', 0, 'u16', 'in'), f('visible', 2, 'u8', 'in'), f('pad', 3, 'u8', 'pad')),
+} as const;
+export type Altp2mStructName = keyof typeof ALTP2M_STRUCTS;
+
+/** Offset of the union in struct xen_hvm_altp2m_op. */
+export const ALTP2M_U = 16;
+export const ALTP2M_OP_SIZE = 80;
+
+export interface Altp2mCmdInfo {
+  readonly cmd: number;
+  /** Xen's name without the HVMOP_altp2m_ prefix. */
+  readonly name: Altp2mCmdName;
+  /** The member of xen_hvm_altp2m_op.u the command uses. */
+  readonly member: string;
+  readonly struct: Altp2mStructName;
+  /** C fields the caller fills, and C fields Xen writes back (copy_to_guest of the whole struct). */
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+export type Altp2mCmdName =
+  | 'get_domain_state' | 'set_domain_state' | 'vcpu_enable_notify' | 'create_p2m' | 'destroy_p2m' | 'switch_p2m'
+  | 'set_mem_access' | 'change_gfn' | 'set_mem_access_multi' | 'set_suppress_ve' | 'get_suppress_ve'
+  | 'get_mem_access' | 'vcpu_disable_notify' | 'get_p2m_idx' | 'set_suppress_ve_multi' | 'set_visibility';
+
+const cmd = (n: number, name: Altp2mCmdName, member: string, s: Altp2mStructName, inputs: string[], outputs: string[] = []): Altp2mCmdInfo =>
+  ({ cmd: n, name, member, struct: s, inputs, outputs });
+
+/** HVMOP_altp2m_* (xen/hvm/hvm_op.h), Xen 4.17: 1..16. */
+export const ALTP2M_CMDS: readonly Altp2mCmdInfo[] = [
+  cmd(1, 'get_domain_state', 'domain_state', 'xen_hvm_altp2m_domain_state', [], ['state']),
+  cmd(2, 'set_domain_state', 'domain_state', 'xen_hvm_altp2m_domain_state', ['state']),
+  cmd(3, 'vcpu_enable_notify', 'enable_notify', 'xen_hvm_altp2m_vcpu_enable_notify', ['vcpu_id', 'gfn']),
+  cmd(4, 'create_p2m', 'view', 'xen_hvm_altp2m_view', ['hvmmem_default_access'], ['view']),
+  cmd(5, 'destroy_p2m', 'view', 'xen_hvm_altp2m_view', ['view']),
+  cmd(6, 'switch_p2m', 'view', 'xen_hvm_altp2m_view', ['view']),
+  cmd(7, 'set_mem_access', 'mem_access', 'xen_hvm_altp2m_mem_access', ['view', 'access', 'gfn']),
+  cmd(8, 'change_gfn', 'change_gfn', 'xen_hvm_altp2m_change_gfn', ['view', 'old_gfn', 'new_gfn']),
+  cmd(9, 'set_mem_access_multi', 'set_mem_access_multi', 'xen_hvm_altp2m_set_mem_access_multi', ['view', 'nr', 'opaque', 'pfn_list', 'access_list'], ['opaque']),
+  cmd(10, 'set_suppress_ve', 'suppress_ve', 'xen_hvm_altp2m_suppress_ve', ['view', 'suppress_ve', 'gfn']),
+  cmd(11, 'get_suppress_ve', 'suppress_ve', 'xen_hvm_altp2m_suppress_ve', ['view', 'gfn'], ['suppress_ve']),
+  cmd(12, 'get_mem_access', 'mem_access', 'xen_hvm_altp2m_mem_access', ['view', 'gfn'], ['access']),
+  cmd(13, 'vcpu_disable_notify', 'disable_notify', 'xen_hvm_altp2m_vcpu_disable_notify', ['vcpu_id']),
+  cmd(14, 'get_p2m_idx', 'get_vcpu_p2m_idx', 'xen_hvm_altp2m_get_vcpu_p2m_idx', ['vcpu_id'], ['altp2m_idx']),
+  cmd(15, 'set_suppress_ve_multi', 'suppress_ve_multi', 'xen_hvm_altp2m_suppress_ve_multi', ['view', 'suppress_ve', 'first_gfn', 'last_gfn'], ['first_error', 'first_gfn', 'first_error_gfn']),
+  cmd(16, 'set_visibility', 'set_visibility', 'xen_hvm_altp2m_set_visibility', ['altp2m_idx', 'visible']),
+];
+
+const BY_NAME = new Map<string, Altp2mCmdInfo>(ALTP2M_CMDS.map((c) => [c.name, c]));
+const BY_CMD = new Map<number, Altp2mCmdInfo>(ALTP2M_CMDS.map((c) => [c.cmd, c]));
+
+/** The table entry for a command name or number. */
+export function altp2mCmd(c: Altp2mCmdName | number): Altp2mCmdInfo | undefined {
+  return typeof c === 'number' ? BY_CMD.get(c) : BY_NAME.get(c);
+}
+
+// ---- who may call what (xsm_hvm_altp2mhvm_op, dummy.h) -----------------------
+
+/**
+ * The XSM action xsm_hvm_altp2mhvm_op(XSM_OTHER, d, mode, cmd) resolves to,
+ * checked as xsm_default_action(action, current->domain, d):
+ *   mixed -> XSM_TARGET (the guest itself, its device model, the control domain);
+ *   external -> XSM_DM_PRIV (never the guest itself);
+ *   limited -> XSM_TARGET for vcpu_enable_notify only, else XSM_DM_PRIV.
+ * null for `disabled`: do_altp2m_op refuses with -EINVAL before asking XSM.
+ * An unknown command never reaches XSM (-EOPNOTSUPP first): HOOK. A mode
+ * above 3 cannot be set; dummy.h refuses it (XSM_OTHER is refused).
+ */
+export function altp2mXsmAction(mode: number, cmd: number): XsmAction | null {
+  if (!BY_CMD.has(cmd)) return XSM.HOOK;
+  switch (mode) {
+    case ALTP2M_MODES.disabled: return null;
+    case ALTP2M_MODES.mixed: return XSM.TARGET;
+    case ALTP2M_MODES.external: return XSM.DM_PRIV;
+    case ALTP2M_MODES.limited: return cmd === 3 ? XSM.TARGET : XSM.DM_PRIV;
+    default: return XSM.OTHER;
+  }
+}
+
+// ---- mixed mode, audited ------------------------------------------------------
+
+export interface Altp2mGuestClass {
+  readonly cmd: Altp2mCmdName;
+  /** Safe to let an in-guest agent call on its own domain in mixed mode. */
+  readonly safe: boolean;
+  readonly reason: string;
+}
+
+/**
+ * Beyond Xen: in mixed mode Xen lets the guest call every sub-op on itself,
+ * which lets code in the guest undo what an external monitor (VMI through
+ * altp2m views) set up. The threat considered: an in-guest agent (a process
+ * using privcmd inside the guest, or a driver) is compromised and tries to
+ * blind or escape the external monitor. A sub-op is safe when it only reads
+ * the guest's own view state, or sets up the cooperative #VE channel, and
+ * cannot weaken a protection the monitor installed. Data, shipped as is;
+ * `altp2mGuestDenyList()` turns it into filter rules.
+ */
+export const ALTP2M_MIXED_MODE_CLASSIFICATION: readonly Altp2mGuestClass[] = Object.freeze([
+  { cmd: 'get_domain_state', safe: true, reason: 'read-only: whether altp2m is active, which the guest can already observe (VMFUNC, #VE).' },
+  { cmd: 'set_domain_state', safe: false, reason: 'turning altp2m off flushes every view (p2m_flush_altp2m) and disables #VE on all vCPUs: it removes every protection the monitor built; turning it on resets the views.' },
+  { cmd: 'vcpu_enable_notify', safe: true, reason: 'registers the #VE info page of one of the guest\'s own vCPUs (the cooperative channel; the only sub-op Xen allows the guest in limited mode). #VE only reports violations on pages whose suppress-#VE bit was cleared, so it cannot take events away from the monitor while set_suppress_ve stays denied.' },
+  { cmd: 'create_p2m', safe: false, reason: 'consumes one of the MAX_ALTP2M (10) view slots, which the monitor needs, and the creator chooses the default access, so the new view can be an unrestricted one to switch into.' },
+  { cmd: 'destroy_p2m', safe: false, reason: 'destroys any inactive view, including the monitor\'s restricted views.' },
+  { cmd: 'switch_p2m', safe: false, reason: 'moves every vCPU to any visible view, e.g. out of a restricted view into an unrestricted one: escapes monitoring.' },
+  { cmd: 'set_mem_access', safe: false, reason: 'changes the access rights of a page in any view (view 0 is the host p2m): lifts the monitor\'s execute/write restrictions.' },
+  { cmd: 'change_gfn', safe: false, reason: 'remaps a gfn to another frame in a view: can redirect a protected page or hide code from the monitor.' },
+  { cmd: 'set_mem_access_multi', safe: false, reason: 'set_mem_access for a list of pages.' },
+  { cmd: 'set_suppress_ve', safe: false, reason: 'clearing the suppress-#VE bit turns EPT violations on that page into #VE in the guest instead of vm_event to the monitor: the guest swallows the monitor\'s events.' },
+  { cmd: 'get_suppress_ve', safe: true, reason: 'read-only, about the guest\'s own pages; it does reveal which pages are routed to #VE.' },
+  { cmd: 'get_mem_access', safe: true, reason: 'read-only, about the guest\'s own pages; it does reveal which pages the monitor restricts.' },
+  { cmd: 'vcpu_disable_notify', safe: false, reason: 'tears down a vCPU\'s #VE channel, silencing the in-guest handler another component relies on; Xen\'s limited mode refuses it to the guest for the same reason.' },
+  { cmd: 'get_p2m_idx', safe: true, reason: 'read-only: which view a vCPU runs in (the guest sees the EPTP index in #VE information anyway).' },
+  { cmd: 'set_suppress_ve_multi', safe: false, reason: 'set_suppress_ve for a range of pages.' },
+  { cmd: 'set_visibility', safe: false, reason: 'makes a view selectable by in-guest VMFUNC (EPTP switching) or hides the monitor\'s view: visible unrestricted views let the guest switch out of monitoring without a hypercall.' },
+].map((c) => Object.freeze(c as Altp2mGuestClass)));
+
+/** Filter rule name of a sub-op (see lib/policy/xsm-actions.ts). */
+export function altp2mRuleName(c: Altp2mCmdName): string {
+  return `hvm_op/altp2m/${c}`;
+}
+
+/** The rules to deny for an in-guest agent in mixed mode: every unsafe sub-op. */
+export function altp2mGuestDenyList(): string[] {
+  return ALTP2M_MIXED_MODE_CLASSIFICATION.filter((c) => !c.safe).map((c) => altp2mRuleName(c.cmd));
+}
+
+// ---- codec ---------------------------------------------------------------------
+
+type Access = keyof typeof XENMEM_ACCESS;
+type Flag = boolean | number;
+interface Base { domain: number }
+
+/** Requests: fields are the camelCase of the C fields; u64 fields take bigints. */
+export interface Altp2mRequests {
+  get_domain_state: Base;
+  set_domain_state: Base & { state: Flag };
+  vcpu_enable_notify: Base & { vcpuId: number; gfn: bigint };
+  create_p2m: Base & { hvmmemDefaultAccess?: Access | number };
+  destroy_p2m: Base & { view: number };
+  switch_p2m: Base & { view: number };
+  set_mem_access: Base & { view: number; access: Access | number; gfn: bigint };
+  change_gfn: Base & { view: number; oldGfn: bigint; newGfn: bigint };
+  set_mem_access_multi: Base & { view: number; nr: number; opaque?: bigint; pfnList: bigint; accessList: bigint };
+  set_suppress_ve: Base & { view: number; suppressVe: Flag; gfn: bigint };
+  get_suppress_ve: Base & { view: number; gfn: bigint };
+  get_mem_access: Base & { view: number; gfn: bigint };
+  vcpu_disable_notify: Base & { vcpuId: number };
+  get_p2m_idx: Base & { vcpuId: number };
+  set_suppress_ve_multi: Base & { view: number; suppressVe: Flag; firstGfn: bigint; lastGfn: bigint };
+  set_visibility: Base & { altp2mIdx: number; visible: Flag };
+}
+
+export interface Altp2mResults {
+  get_domain_state: { state: boolean };
+  set_domain_state: Record<string, never>;
+  vcpu_enable_notify: Record<string, never>;
+  create_p2m: { view: number };
+  destroy_p2m: Record<string, never>;
+  switch_p2m: Record<string, never>;
+  set_mem_access: Record<string, never>;
+  change_gfn: Record<string, never>;
+  set_mem_access_multi: { opaque: bigint };
+  set_suppress_ve: Record<string, never>;
+  get_suppress_ve: { suppressVe: boolean };
+  get_mem_access: { access: number };
+  vcpu_disable_notify: Record<string, never>;
+  get_p2m_idx: { altp2mIdx: number };
+  set_suppress_ve_multi: { firstError: number; firstGfn: bigint; firstErrorGfn: bigint };
+  set_visibility: Record<string, never>;
+}
+
+export type Altp2mRequest = { [K in Altp2mCmdName]: { cmd: K } & Altp2mRequests[K] }[Altp2mCmdName];
+export type Altp2mResult<R extends Altp2mRequest> = Altp2mResults[R['cmd']];
+
+const SYSCALL = 'hvm_op';
+const MAX = { u8: 0xff, u16: 0xffff, u32: 0xffffffff } as const;
+const BOOLEAN_FIELDS = new Set(['state', 'suppress_ve', 'visible']);
+const ACCESS_FIELDS = new Set(['access', 'hvmmem_default_access']);
+const DEFAULTS: Readonly<Record<string, number | bigint>> = { opaque: 0n, hvmmem_default_access: XENMEM_ACCESS.default };
+
+function layoutField(info: Altp2mCmdInfo, name: string): Field {
+  return ALTP2M_STRUCTS[info.struct].fields.find((x) => x.name === name) as Field;
+}
+
+function put(dv: DataView, at: number, type: Scalar, v: number | bigint): void {
+  switch (type) {
+    case 'u8': dv.setUint8(at, Number(v)); break;
+    case 'u16': dv.setUint16(at, Number(v), true); break;
+    case 'u32': dv.setUint32(at, Number(v), true); break;
+    case 'u64': dv.setBigUint64(at, BigInt(v), true); break;
+  }
+}
+
+function get(dv: DataView, at: number, type: Scalar): number | bigint {
+  switch (type) {
+    case 'u8': return dv.getUint8(at);
+    case 'u16': return dv.getUint16(at, true);
+    case 'u32': return dv.getUint32(at, true);
+    case 'u64': return dv.getBigUint64(at, true);
+  }
+}
+
+function fieldValue(cmdName: string, f: Field, raw: unknown): number | bigint {
+  const key = camel(f.name);
+  let v = raw === undefined ? DEFAULTS[f.name] : raw;
+  if (v === undefined) throw invalidArgument(SYSCALL, `altp2m ${cmdName}: missing field '${key}'`);
+  if (typeof v === 'string') {
+    const n = ACCESS_FIELDS.has(f.name) ? (XENMEM_ACCESS as Record<string, number>)[v] : undefined;
+    if (n === undefined) throw invalidArgument(SYSCALL, `altp2m ${cmdName}.${key}: unknown name '${v}'${ACCESS_FIELDS.has(f.name) ? ` (known: ${Object.keys(XENMEM_ACCESS).join(', ')})` : ''}`);
+    v = n;
+  } else if (typeof v === 'boolean') {
+    if (!BOOLEAN_FIELDS.has(f.name)) throw invalidArgument(SYSCALL, `altp2m ${cmdName}.${key} takes a number, not a boolean`);
+    v = v ? 1 : 0;
+  }
+  if (f.type === 'u64') {
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+    if (typeof v === 'bigint' && v >= 0n && v < 1n << 64n) return v;
+    throw invalidArgument(SYSCALL, `altp2m ${cmdName}.${key} must be a u64 (bigint), got ${String(v)}`);
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX[f.type]) {
+    throw invalidArgument(SYSCALL, `altp2m ${cmdName}.${key} must be a ${f.type} (0..${MAX[f.type]}), got ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * The 80-byte struct xen_hvm_altp2m_op for a request: version 1, the command,
+ * the domain, pads zero, the command's IN fields in the union, the rest zero.
+ */
+export function encodeAltp2mOp(request: Altp2mRequest): Uint8Array {
+  if (typeof request !== 'object' || request === null) throw invalidArgument(SYSCALL, 'an altp2m request must be an object such as { cmd: \'get_domain_state\', domain: 1 }');
+  const info = typeof request.cmd === 'string' ? BY_NAME.get(request.cmd) : undefined;
+  if (info === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command '${String(request.cmd)}' (known: ${[...BY_NAME.keys()].join(', ')})`);
+  const r = request as unknown as Record<string, unknown>;
+  const keys = new Set(['cmd', 'domain', ...info.inputs.map(camel)]);
+  for (const k in r) if (!keys.has(k)) throw invalidArgument(SYSCALL, `altp2m ${info.name}: unknown field '${k}' (fields: ${[...keys].filter((x) => x !== 'cmd').join(', ')})`);
+  const domain = r.domain;
+  if (typeof domain !== 'number' || !Number.isInteger(domain) || domain < 0 || domain > 0xffff) {
+    throw invalidArgument(SYSCALL, `altp2m ${info.name}.domain must be a domid (0..65535), got ${String(domain)}`);
+  }
+  const out = new Uint8Array(ALTP2M_OP_SIZE);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, HVMOP_ALTP2M_INTERFACE_VERSION, true);
+  dv.setUint32(4, info.cmd, true);
+  dv.setUint16(8, domain, true);
+  for (const name of info.inputs) {
+    const fl = layoutField(info, name);
+    put(dv, ALTP2M_U + fl.offset, fl.type, fieldValue(info.name, fl, r[camel(name)]));
+  }
+  return out;
+}
+
+/** The OUT fields of a command, read from the struct Xen wrote back. */
+export function decodeAltp2mOp<R extends Altp2mRequest>(c: R['cmd'], bytes: Uint8Array): Altp2mResult<R> {
+  const info = BY_NAME.get(c);
+  if (info === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command '${String(c)}'`);
+  if (bytes.byteLength < ALTP2M_OP_SIZE) throw invalidArgument(SYSCALL, `an altp2m op is ${ALTP2M_OP_SIZE} bytes, got ${bytes.byteLength}`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, ALTP2M_OP_SIZE);
+  const out: Record<string, unknown> = {};
+  for (const name of info.outputs) {
+    const fl = layoutField(info, name);
+    const v = get(dv, ALTP2M_U + fl.offset, fl.type);
+    out[camel(name)] = BOOLEAN_FIELDS.has(name) ? v !== 0 : name === 'first_error' ? (v as number) | 0 : v;
+  }
+  return out as Altp2mResult<R>;
+}
+
+/**
+ * Issue one altp2m sub-op through a handle: hvm_op(HVMOP_altp2m, arg) with
+ * the struct in hypercall memory; returns the OUT fields. Errors are the
+ * handle's (coded, with Xen's errno).
+ */
+export function altp2mOp<R extends Altp2mRequest>(h: Privcmd, request: R): Altp2mResult<R> {
+  const bytes = encodeAltp2mOp(request);
+  const buf = h.hypercallBuffer(ALTP2M_OP_SIZE);
+  try {
+    buf.view.set(bytes);
+    h.hypercall('hvm_op', [HVMOP_ALTP2M, buf.addr]);
+    return decodeAltp2mOp<R>(request.cmd, buf.view);
+  } finally {
+    h.freeHypercallBuffer(buf);
+  }
+}

@@ -1,0 +1,310 @@
+// The hypercall filter: attached to a handle, it decides before anything
+// reaches the kernel whether a hypercall or DMOP may go out, from the one
+// policy table (lib/policy/xsm-actions.ts) and the same xsmDefaultAction the
+// simulated hypervisor uses. Every verdict is computed when the filter is
+// built; a call is a table lookup (plus, for some entries, reading a sub-op
+// or a domid from the argument struct, as Xen itself would).
+//
+// On top of Xen's policy the filter refuses, by its own rules:
+// - the rules named in `deny` (and every rule under them);
+// - multicall, unless the role may do everything (a batch hides its calls);
+// - hypercall numbers outside the table, unless the role may do everything;
+// - a raw dm_op hypercall or a dmopRaw whose op it cannot see, when the deny
+//   list names a DMOP;
+// - a call it needs to read an argument of and cannot (fail closed).
+import { DOMID } from '../abi/domids';
+import { HYPERCALLS } from '../abi/hypercalls';
+import { codedError, invalidArgument, type PrivcmdError } from '../errors';
+import { HW_PRIV_VARIANTS, xsmActionName, xsmDefaultAction, type HwPrivVariant, type XsmSubject } from '../sim/xsm';
+import { ALTP2M_MODES, altp2mModeName, type Altp2mModeName } from './altp2m';
+import { roleLabel, roleSubject, type RoleName, type RoleSpec } from './roles';
+import {
+  XSM_RULES, hypercallRule, readArg, ruleAction, xsmRule,
+  type ArgLoc, type ArgReader, type TargetLoc, type XsmRule,
+} from './xsm-actions';
+
+export interface FilterOptions extends RoleSpec {
+  role: RoleName;
+  /** device-model: the domain it serves. */
+  target?: number;
+  /** The domain the caller runs in, for XSM_TARGET on itself by number (default: what the handle knows; DOMID_SELF always works). */
+  self?: number;
+  /** Which form of the XSM_HW_PRIV split to apply (default 'exclusive'; 'none' is Xen 4.17 as released). */
+  hwPriv?: HwPrivVariant;
+  /** The altp2m mode altp2m calls are judged for (default 'mixed'); Xen applies the target domain's real mode. */
+  altp2mMode?: Altp2mModeName;
+  /** Rules to refuse whatever the role (rule names, e.g. altp2mGuestDenyList()); a rule refuses everything under it. */
+  deny?: readonly string[];
+}
+
+/** What the handle knows about where it runs: its domain, and how to read its memory. */
+export interface FilterContext {
+  readonly self: number | null;
+  readonly read: ArgReader | null;
+}
+
+export type VerdictKind = 'allow' | 'deny' | 'targeted';
+/** Why a rule is refused: Xen's XSM policy, the deny list, the filter's own rules, or the altp2m mode. */
+export type VerdictSource = 'xsm' | 'deny-list' | 'filter' | 'altp2m-mode';
+
+export interface RuleVerdict {
+  readonly rule: string;
+  readonly kind: VerdictKind;
+  /** targeted: the caller's own domain passes. */
+  readonly self: boolean;
+  /** targeted: this domain passes (-1: none). */
+  readonly target: number;
+  readonly source: VerdictSource;
+}
+
+const ALLOW = 0;
+const DENY = 1;
+const TARGETED = 2;
+
+interface Verdict {
+  readonly kind: 0 | 1 | 2;
+  readonly rule: XsmRule;
+  readonly allowSelf: boolean;
+  readonly allowTarget: number;
+  readonly source: VerdictSource;
+  /** Why, for a refusal: ` (on the deny list)`, ` (it may reach domain 5 only)`... Built once, here, never on the allow path. */
+  readonly why: string;
+}
+
+interface Node {
+  /** The verdict of this rule and every rule under it, when they all agree. */
+  readonly uniform: Verdict | null;
+  readonly own: Verdict;
+  readonly key: ArgLoc | null;
+  readonly children: ReadonlyMap<number, Node>;
+}
+
+/** A domain that is nobody: not the caller, not a role's target. */
+const STRANGER: XsmSubject = { domid: -2, isControl: false, isHardware: false, isXenstore: false, target: null };
+const DM_OP_TABLE = 21;
+
+function sameTarget(a: TargetLoc | null, b: TargetLoc | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.arg === b.arg && a.self === b.self && a.mask === b.mask && (a.at?.offset ?? -1) === (b.at?.offset ?? -1);
+}
+
+function sameEffect(a: Verdict, b: Verdict): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind !== TARGETED) return true;
+  return a.allowSelf === b.allowSelf && a.allowTarget === b.allowTarget && sameTarget(a.rule.target, b.rule.target);
+}
+
+export class HypercallFilter {
+  readonly role: RoleName;
+  readonly target: number | null;
+  readonly hwPriv: HwPrivVariant;
+  readonly altp2mMode: Altp2mModeName;
+  readonly deny: readonly string[];
+  /** Whether every rule allows this role everything (dom0; control under Xen 4.17's policy). */
+  readonly allowsEverything: boolean;
+  readonly #label: string;
+  readonly #self: number | null;
+  readonly #subject: XsmSubject;
+  readonly #verdicts = new Map<XsmRule, Verdict>();
+  readonly #nodes: (Node | undefined)[] = [];
+  readonly #dmop: Verdict[] = [];
+  readonly #dmopAny: Verdict;
+
+  constructor(options: FilterOptions) {
+    if (typeof options !== 'object' || options === null) throw invalidArgument('filter', 'options must be an object such as { role: \'device-model\', target: 5 }');
+    const hwPriv = options.hwPriv ?? 'exclusive';
+    if (!HW_PRIV_VARIANTS.includes(hwPriv)) throw invalidArgument('filter', `hwPriv must be one of ${HW_PRIV_VARIANTS.join(', ')}, got ${String(hwPriv)}`);
+    const mode = options.altp2mMode ?? 'mixed';
+    if (!(mode in ALTP2M_MODES)) throw invalidArgument('filter', `altp2mMode must be one of ${Object.keys(ALTP2M_MODES).join(', ')}, got ${String(mode)}`);
+    const deny = options.deny ?? [];
+    if (!Array.isArray(deny)) throw invalidArgument('filter', 'deny must be an array of rule names');
+    for (const name of deny) {
+      if (typeof name !== 'string' || xsmRule(name) === undefined) throw invalidArgument('filter', `deny: no rule named ${String(name)} (names are like 'hvm_op/altp2m/switch_p2m'; see XSM_RULES)`);
+    }
+    this.#self = options.self ?? null;
+    this.#subject = roleSubject(options, this.#self);
+    this.role = options.role;
+    this.target = this.#subject.target;
+    this.hwPriv = hwPriv;
+    this.altp2mMode = mode;
+    this.deny = Object.freeze([...deny]);
+    this.#label = roleLabel(options);
+    const denied = new Set(deny);
+
+    // Every rule's verdict from XSM and the deny list.
+    const modeValue = ALTP2M_MODES[mode];
+    for (const rule of XSM_RULES) {
+      let v = this.#xsmVerdict(rule, modeValue);
+      for (let r: XsmRule | null = rule; r !== null; r = r.parent) {
+        if (denied.has(r.name)) {
+          v = this.#make(DENY, rule, 'deny-list', ` (on the filter's deny list${r === rule ? '' : `, under ${r.name}`})`);
+          break;
+        }
+      }
+      this.#verdicts.set(rule, v);
+    }
+    this.allowsEverything = deny.length === 0 && [...this.#verdicts.values()].every((v) => v.kind === ALLOW);
+
+    // The filter's own rules.
+    const multicall = hypercallRule(HYPERCALLS.multicall) as XsmRule;
+    if (!this.allowsEverything && this.#verdicts.get(multicall)?.kind !== DENY) {
+      this.#verdicts.set(multicall, this.#make(DENY, multicall, 'filter', ' (a batch hides its calls from the filter, and this role may not do everything)'));
+    }
+    const dmOp = hypercallRule(HYPERCALLS.dm_op) as XsmRule;
+    const dmDenied = [...dmOp.children.values()].filter((r) => this.#verdicts.get(r)?.source === 'deny-list');
+    const dmOwn = this.#verdicts.get(dmOp) as Verdict;
+    this.#dmopAny = dmDenied.length > 0 && dmOwn.kind !== DENY
+      ? this.#make(DENY, dmOp, 'deny-list', ` (the filter cannot see which DMOP it carries, and the deny list names ${dmDenied.map((r) => r.name).join(', ')})`)
+      : dmOwn;
+    for (let op = 0; op < DM_OP_TABLE; op++) this.#dmop.push(this.#verdicts.get(dmOp.children.get(op) as XsmRule) ?? this.#dmopAny);
+
+    for (const num of Object.values(HYPERCALLS)) {
+      const rule = hypercallRule(num);
+      if (rule) this.#nodes[num] = this.#compile(rule, rule === dmOp ? this.#dmopAny : undefined);
+    }
+  }
+
+  #make(kind: 0 | 1 | 2, rule: XsmRule, source: VerdictSource, why = '', allowSelf = false, allowTarget = -1): Verdict {
+    return { kind, rule, allowSelf, allowTarget, source, why };
+  }
+
+  /** Xen's verdict for this role, probing xsmDefaultAction with the caller, its target and a stranger. */
+  #xsmVerdict(rule: XsmRule, mode: number): Verdict {
+    const action = ruleAction(rule, mode);
+    if (action === null) {
+      return this.#make(DENY, rule, 'altp2m-mode', ` (Xen refuses it before XSM in altp2m mode ${String(altp2mModeName(mode))}: -EINVAL)`);
+    }
+    const S = this.#subject;
+    const variant = this.hwPriv;
+    if (rule.target === null) {
+      return xsmDefaultAction(action, S, null, variant) === 0 ? this.#make(ALLOW, rule, 'xsm') : this.#make(DENY, rule, 'xsm');
+    }
+    if (xsmDefaultAction(action, S, STRANGER, variant) === 0) return this.#make(ALLOW, rule, 'xsm');
+    const self = xsmDefaultAction(action, S, S, variant) === 0;
+    const t = S.target;
+    const onTarget = t !== null && xsmDefaultAction(action, S, { ...STRANGER, domid: t }, variant) === 0;
+    if (!self && !onTarget) return this.#make(DENY, rule, 'xsm');
+    const may = [self ? 'itself' : '', onTarget ? `domain ${String(t)}` : ''].filter(Boolean).join(' and ');
+    return this.#make(TARGETED, rule, 'xsm', ` (it may reach ${may} only)`, self, onTarget ? (t as number) : -1);
+  }
+
+  #compile(rule: XsmRule, own?: Verdict): Node {
+    const v = own ?? (this.#verdicts.get(rule) as Verdict);
+    const children = new Map<number, Node>();
+    let uniform: Verdict | null = v;
+    // dm_op's children (the DMOPs) are not selected by reading: dmop() looks them up itself.
+    if (rule.key !== null) {
+      for (const [k, c] of rule.children) {
+        const n = this.#compile(c);
+        children.set(k, n);
+        if (uniform !== null && (n.uniform === null || !sameEffect(n.uniform, v))) uniform = null;
+      }
+    }
+    return { uniform, own: v, key: rule.key, children };
+  }
+
+  #refuse(v: Verdict, detail = ''): PrivcmdError {
+    const r = v.rule;
+    const action = ruleAction(r, ALTP2M_MODES[this.altp2mMode]);
+    const what = v.source === 'xsm' && action !== null ? ` [${xsmActionName(action)}, dummy.h ${r.hook}]` : '';
+    return codedError('EPERM', 'ioctl', `filter: rule ${r.name}${what} refuses role ${this.#label}${detail}${v.why}`);
+  }
+
+  /** The deepest rule the call selects, for a refusal's message (the slow path). */
+  #walk(node: Node, args: readonly bigint[], read: ArgReader | null): Verdict {
+    let n = node;
+    while (n.key !== null && read !== null) {
+      const k = readArg(n.key, args, read);
+      const c = k < 0 ? undefined : n.children.get(k);
+      if (c === undefined) break;
+      n = c;
+    }
+    return n.own;
+  }
+
+  #selfOf(ctx: FilterContext | undefined): number {
+    return this.#self ?? ctx?.self ?? -1;
+  }
+
+  /**
+   * Decide a DMOP: `op` is the XEN_DMOP_* number, or -1 when the filter cannot
+   * see it (a raw buffer 0 it cannot read). Throws a coded EPERM on refusal.
+   */
+  checkDmop(domid: number, op: number, ctx?: FilterContext): void {
+    const v = op >= 0 && op < DM_OP_TABLE ? (this.#dmop[op] as Verdict) : this.#dmopAny;
+    if (v.kind === ALLOW) return;
+    if (v.kind === TARGETED && (domid === v.allowTarget || (v.allowSelf && domid === this.#selfOf(ctx)))) return;
+    throw this.#refuse(v, ` on domain ${domid}`);
+  }
+
+  /**
+   * Decide a raw hypercall with its five arguments (u64 bigints). Reads the
+   * sub-op or target domain from the argument struct where the table says
+   * so, through ctx.read. Throws a coded EPERM on refusal.
+   */
+  checkHypercall(op: number, args: readonly bigint[], ctx?: FilterContext): void {
+    const root = this.#nodes[op];
+    if (root === undefined) {
+      if (this.allowsEverything) return;
+      throw codedError('EPERM', 'ioctl', `filter: hypercall ${op} is not in the policy table: refused for role ${this.#label}`);
+    }
+    const read = ctx?.read ?? null;
+    let n = root;
+    let v: Verdict;
+    for (;;) {
+      const u = n.uniform;
+      if (u !== null) {
+        v = u;
+        break;
+      }
+      const key = n.key as ArgLoc;
+      if (key.at !== null && read === null) throw this.#refuse(n.own, ': the filter cannot read the argument struct on this backend to find the sub-op');
+      const k = readArg(key, args, read as ArgReader);
+      if (k < 0) throw this.#refuse(n.own, `: the filter cannot read the sub-op at 0x${((args[key.arg] ?? 0n) + BigInt(key.at?.offset ?? 0)).toString(16)}`);
+      const c = n.children.get(k);
+      if (c === undefined) {
+        v = n.own;
+        break;
+      }
+      n = c;
+    }
+    if (v.kind === ALLOW) return;
+    if (v.kind === TARGETED) {
+      const loc = v.rule.target as TargetLoc;
+      if (loc.at !== null && read === null) throw this.#refuse(v, ': the filter cannot read the target domain on this backend');
+      const d = readArg(loc, args, read as ArgReader);
+      if (d < 0) throw this.#refuse(v, ': the filter cannot read the target domain');
+      if (d === v.allowTarget) return;
+      if (v.allowSelf && ((loc.self && d === DOMID.SELF) || d === this.#selfOf(ctx))) return;
+      throw this.#refuse(n.uniform !== null ? this.#walk(n, args, read) : v, ` on domain ${d}`);
+    }
+    throw this.#refuse(n.uniform !== null ? this.#walk(n, args, read) : v);
+  }
+
+  /** The filter's verdict for a rule, without a call (for tests, audits and docs). */
+  verdict(ruleName: string): RuleVerdict {
+    const rule = xsmRule(ruleName);
+    if (rule === undefined) throw invalidArgument('filter', `no rule named ${ruleName}`);
+    const v = (rule === hypercallRule(HYPERCALLS.dm_op) ? this.#dmopAny : this.#verdicts.get(rule)) as Verdict;
+    return {
+      rule: rule.name,
+      kind: v.kind === ALLOW ? 'allow' : v.kind === DENY ? 'deny' : 'targeted',
+      self: v.allowSelf,
+      target: v.allowTarget,
+      source: v.source,
+    };
+  }
+
+  /** `device-model(target 5)`, `control`, ... */
+  get label(): string {
+    return this.#label;
+  }
+}
+
+/**
+ * A hypercall filter for a role: `createFilter({ role: 'device-model', target: 5 })`.
+ * Attach it with open({ ..., filter }).
+ */
+export function createFilter(options: FilterOptions): HypercallFilter {
+  return new HypercallFilter(options);
+}

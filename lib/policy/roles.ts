@@ -1,0 +1,72 @@
+// Roles a hypercall filter can hold, as the XSM subject Xen's default policy
+// would see: which of is_control_domain / is_hardware_domain /
+// is_xenstore_domain hold, and d->target for a device model. With the
+// XSM_HW_PRIV split, `control` and `hardware` are the two halves of the
+// classic dom0.
+import { DOMID } from '../abi/domids';
+import { invalidArgument } from '../errors';
+import type { XsmSubject } from '../sim/xsm';
+
+export type RoleName = 'dom0' | 'control' | 'hardware' | 'xenstore' | 'device-model' | 'guest';
+
+export const ROLES: readonly RoleName[] = ['dom0', 'control', 'hardware', 'xenstore', 'device-model', 'guest'];
+
+export interface RoleSpec {
+  role: RoleName;
+  /** device-model only: the domain it serves (its d->target). */
+  target?: number;
+}
+
+interface RoleFlags {
+  readonly isControl: boolean;
+  readonly isHardware: boolean;
+  readonly isXenstore: boolean;
+  readonly description: string;
+}
+
+const FLAGS: Readonly<Record<RoleName, RoleFlags>> = {
+  dom0: { isControl: true, isHardware: true, isXenstore: false, description: 'the classic dom0: control + hardware, everything' },
+  control: { isControl: true, isHardware: false, isXenstore: false, description: 'the control domain (is_privileged): XSM_PRIV; not XSM_HW_PRIV under the split' },
+  hardware: { isControl: false, isHardware: true, isXenstore: false, description: 'the hardware domain: XSM_HW_PRIV and XSM_DM_PRIV under the split; under Xen 4.17 alone, nothing privileged' },
+  xenstore: { isControl: false, isHardware: false, isXenstore: true, description: 'the xenstore domain: XSM_XS_PRIV' },
+  'device-model': { isControl: false, isHardware: false, isXenstore: false, description: 'a device-model (stub) domain: XSM_DM_PRIV and XSM_TARGET on its target' },
+  guest: { isControl: false, isHardware: false, isXenstore: false, description: 'an unprivileged guest: XSM_HOOK, and XSM_TARGET on itself' },
+};
+
+/** What a role may do, in words. */
+export function describeRole(role: RoleName): string {
+  return FLAGS[role].description;
+}
+
+/** A role as `device-model(target 5)` or `control`, for messages. */
+export function roleLabel(spec: RoleSpec): string {
+  return spec.role === 'device-model' ? `device-model(target ${String(spec.target)})` : spec.role;
+}
+
+function checkDomid(what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= DOMID.FIRST_RESERVED) {
+    throw invalidArgument('filter', `${what} must be a domain id in [0, ${DOMID.FIRST_RESERVED - 1}], got ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * The XSM subject of a role. `self` is the domain the caller runs in, when
+ * known (-1 otherwise: only DOMID_SELF then names the caller).
+ */
+export function roleSubject(spec: RoleSpec, self: number | null): XsmSubject {
+  if (typeof spec !== 'object' || spec === null || !ROLES.includes(spec.role)) {
+    throw invalidArgument('filter', `role must be one of ${ROLES.join(', ')}, got ${String((spec as { role?: unknown } | null)?.role)}`);
+  }
+  const flags = FLAGS[spec.role];
+  let target: number | null = null;
+  if (spec.role === 'device-model') target = checkDomid('a device-model role\'s target', spec.target);
+  else if (spec.target !== undefined) throw invalidArgument('filter', `only the device-model role has a target (role ${spec.role})`);
+  return {
+    domid: self === null ? -1 : checkDomid('self', self),
+    isControl: flags.isControl,
+    isHardware: flags.isHardware,
+    isXenstore: flags.isXenstore,
+    target,
+  };
+}
