@@ -1,0 +1,29 @@
+#!/bin/busybox sh
+# /init of the dom0 initramfs: load the Xen drivers, report what privcmd
+# offers, run the contract suite against the real device, power off.
+/bin/busybox --install -s /bin
+export PATH=/bin HOME=/tmp XENCTL=/bin/xenctl
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /tmp
+for m in xen-privcmd xenfs xen-evtchn xen-gntdev; do
+  insmod /lib/modules/xen/$m.ko || echo "HARNESS WARN insmod $m failed"
+done
+mkdir -p /proc/xen && mount -t xenfs xenfs /proc/xen 2>/dev/null
+echo "HARNESS BOOTED $(uname -r)"
+cd /app/js
+node lib/cli.js probe
+echo "HARNESS PROBE $?"
+suite=0
+if [ "@SUITE@" = 1 ]; then
+  node test/contract/runner.js /app/js/test/contract/device.js "@FILTER@"
+  suite=$?
+fi
+if [ "@BENCH@" = 1 ]; then
+  node scripts/real-host/device-bench.js
+  echo "HARNESS BENCH $?"
+fi
+echo "HARNESS EXIT $suite"
+sync
+poweroff -f

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The real-host harness: boots a real Xen 4.17 with Debian's Linux 6.1 dom0 in
+# QEMU (TCG), creates domains with libxenctrl, and runs the privcmd contract
+# suite inside dom0 against the real /dev/xen/privcmd. Prints per-case
+# results and exits non-zero on any failure, and loudly when the VM cannot
+# start. Facts: ../shared/reference/real-xen-vm.md.
+#   scripts/real-host/run.sh [--no-install] [--no-bench | --bench-only]
+# REAL_HOST_FILTER=text runs only the cases whose names contain it (no bench).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$ROOT/build/real-host
+TIMEOUT=${REAL_HOST_TIMEOUT:-1500}
+install=1
+suite=1
+bench=1
+[ -z "${REAL_HOST_FILTER:-}" ] || bench=0
+for a in "$@"; do
+  case $a in
+    --no-install) install=0 ;;
+    --no-bench) bench=0 ;;
+    --bench-only) suite=0; bench=1 ;;
+    *) echo "usage: $0 [--no-install] [--no-bench | --bench-only]" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '[real-host] %s\n' "$*"; }
+die() { printf '[real-host] FAILED: %s\n' "$*" >&2; exit 1; }
+
+# 1. Debian packages.
+PKGS=(qemu-system-x86 xen-hypervisor-4.17-amd64 linux-image-amd64 busybox-static libxen-dev gcc libc6-dev cpio kmod xz-utils zstd)
+missing=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$install" = 1 ] || die "missing packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  say "installing ${missing[*]}"
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+XEN_GZ=$(ls /boot/xen-4.17*-amd64.gz 2>/dev/null | head -1)
+VMLINUZ=$(ls -v /boot/vmlinuz-*-amd64 2>/dev/null | tail -1)
+[ -n "$XEN_GZ" ] || die "no /boot/xen-4.17-amd64.gz (package xen-hypervisor-4.17-amd64)"
+[ -n "$VMLINUZ" ] || die "no /boot/vmlinuz-*-amd64 (package linux-image-amd64)"
+KVER=${VMLINUZ#/boot/vmlinuz-}
+say "Xen $(basename "$XEN_GZ"), dom0 kernel $KVER"
+
+# 2. Build the package and the suite for dom0.
+rm -rf "$OUT"
+mkdir -p "$OUT"
+[ -f "$ROOT/build/Release/privcmd_shim.node" ] || (cd "$ROOT" && npm run build:native >/dev/null)
+(cd "$ROOT" && npx tsc -p tsconfig.real-host.json)
+gcc -O2 -Wall -D__XEN_TOOLS__ -static -o "$OUT/xenctl" "$ROOT/scripts/real-host/xenctl.c" \
+  -lxenctrl -lxenguest -lxencall -lxenforeignmemory -lxendevicemodel -lxengnttab -lxenevtchn \
+  -lxentoollog -lxentoolcore -lpthread 2> >(grep -v "statically linked applications" >&2 || true)
+
+# 3. The dom0 initramfs.
+R=$OUT/rootfs
+mkdir -p "$R"/{bin,proc,sys,dev,tmp,lib/modules/xen,app}
+cp /bin/busybox "$R/bin/busybox"
+cp "$OUT/xenctl" "$R/bin/xenctl"
+# dmop-bench (the C side of the device benchmark); REAL_HOST_TOOLS="a.c b.c"
+# adds more small static C programs to dom0's /bin.
+for c in "$ROOT/scripts/real-host/dmop-bench.c" ${REAL_HOST_TOOLS:-}; do
+  gcc -O2 -Wall -D__XEN_TOOLS__ -static -o "$R/bin/$(basename "$c" .c)" "$c" -lxendevicemodel -lxentoolcore -lxencall -lxentoollog -lpthread \
+    2> >(grep -v "statically linked applications" >&2 || true)
+done
+NODE=$(readlink -f "$(command -v node)")
+cp "$NODE" "$R/bin/node"
+strip "$R/bin/node" 2>/dev/null || true
+for lib in $(ldd "$NODE" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do
+  mkdir -p "$R$(dirname "$lib")"
+  cp -L "$lib" "$R$lib"
+done
+for m in xen-privcmd xenfs xen-evtchn xen-gntdev; do
+  f=$(modinfo -k "$KVER" -F filename "$m")
+  case $f in
+    *.xz) xz -dc "$f" > "$R/lib/modules/xen/$m.ko" ;;
+    *.zst) zstd -qdc "$f" > "$R/lib/modules/xen/$m.ko" ;;
+    *) cp "$f" "$R/lib/modules/xen/$m.ko" ;;
+  esac
+done
+cp -r "$OUT/js" "$R/app/js"
+mkdir -p "$R/app/js/scripts/real-host"
+cp "$ROOT/scripts/real-host/device-bench.js" "$R/app/js/scripts/real-host/"
+mkdir -p "$R/app/js/build/Release"
+cp "$ROOT/build/Release/privcmd_shim.node" "$R/app/js/build/Release/"
+cp "$ROOT/package.json" "$R/app/js/package.json"
+(cd "$ROOT" && node scripts/real-host/closure.js expect node-gyp-build) | while read -r d; do
+  mkdir -p "$R/app/js/$(dirname "$d")"
+  cp -r "$ROOT/$d" "$R/app/js/$d"
+done
+# REAL_HOST_SCRIPT=file.js runs that script in dom0 instead of the suite
+# (for exploring the real host); REAL_HOST_FILTER runs only matching cases.
+if [ -n "${REAL_HOST_SCRIPT:-}" ]; then
+  cp "$REAL_HOST_SCRIPT" "$R/app/js/explore.js"
+  sed 's|^node test/contract/runner.js .*|node /app/js/explore.js|' "$ROOT/scripts/real-host/init.sh" > "$R/init"
+else
+  sed -e "s|@FILTER@|${REAL_HOST_FILTER:-}|" -e "s|@SUITE@|$suite|" -e "s|@BENCH@|$bench|" "$ROOT/scripts/real-host/init.sh" > "$R/init"
+fi
+chmod +x "$R/init"
+(cd "$R" && find . | cpio -o -H newc --quiet) > "$OUT/initrd"
+gunzip -c "$XEN_GZ" > "$OUT/xen"
+say "initramfs $(du -h "$OUT/initrd" | cut -f1)"
+
+# 4. Boot. TCG with SVM + NPT so HVM guests with HAP can be created.
+say "booting Xen in QEMU (TCG; timeout ${TIMEOUT}s)"
+start=$(date +%s)
+set +e
+timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt -m 3072 -smp 1 \
+  -nographic -no-reboot -monitor none -serial "file:$OUT/serial.log" \
+  -kernel "$OUT/xen" \
+  -append "console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M loglvl=all guest_loglvl=all" \
+  -initrd "$VMLINUZ console=hvc0 earlyprintk=xen,$OUT/initrd" </dev/null >"$OUT/qemu.log" 2>&1
+qrc=$?
+set -e
+say "QEMU exited $qrc after $(( $(date +%s) - start ))s; serial log: $OUT/serial.log"
+
+# 5. Results.
+log=$OUT/serial.log
+[ -s "$log" ] || die "the VM produced no output (QEMU: $(tail -3 "$OUT/qemu.log" | tr '\n' ' '))"
+grep -q 'HARNESS BOOTED' "$log" || { tail -40 "$log" >&2; die "dom0 did not reach /init (see the log tail above)"; }
+sed -n '/privcmd-shim probe/,/HARNESS PROBE/p' "$log" | tr -d '\r'
+[ -z "${REAL_HOST_SCRIPT:-}" ] || { grep -a -v '^(XEN)' "$log" | sed -n '/HARNESS PROBE/,$p' | tr -d '\r'; exit 0; }
+grep -a '^CASE ' "$log" | tr -d '\r' || true
+result=$(grep -a '^RESULT ' "$log" | tr -d '\r' | tail -1 || true)
+[ "$suite" = 1 ] || result="RESULT (suite not run: --bench-only)"
+[ -n "$result" ] || { tail -40 "$log" >&2; die "the contract suite did not finish (no RESULT line)"; }
+say "$result"
+grep -a '^BENCH' "$log" | tr -d '\r' | sed 's/^BENCH /[real-host] /' || true
+[ "$bench" = 0 ] || grep -aq 'HARNESS BENCH 0' "$log" || say "WARNING: the device benchmark did not complete (see $log)"
+grep -aq 'HARNESS EXIT 0' "$log" || die "contract failures on the real host: $result"
+say "all contract cases passed on the real Xen"
