@@ -4,7 +4,7 @@
 import { DOMID } from './abi/domids';
 import { HYPERCALLS, type HypercallName } from './abi/hypercalls';
 import { codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
-import { decodeDmop, encodeDmop, encodeDmopInto, XEN_DM_OP_SIZE } from './dmop/codec';
+import { decodeDmop, decodePlanned, encodeDmop, encodePlanned, planOf, XEN_DM_OP_SIZE } from './dmop/codec';
 import type { DmopRequest, DmopResult } from './dmop/types';
 import type { Backend, BufferArg } from './backends/backend';
 import { SimulatedBackend } from './backends/simulated';
@@ -153,12 +153,13 @@ export class Privcmd {
   dmop<R extends DmopRequest>(domid: number, request: R): DmopResult<R> {
     const b = this.#live('ioctl');
     checkDomid('ioctl', domid);
-    const extras = encodeDmopInto(request, this.#buf0, this.#words);
+    const plan = planOf(request);
+    const extras = encodePlanned(plan, request, this.#buf0, this.#words);
     if (this.#filter !== null) this.#filter.checkDmop(domid, this.#words[0] as number, this.#filterCtx);
     const bufs = extras.length === 0 ? this.#one : [this.#buf0, ...extras];
     const rc = b.dmOp(domid, bufs);
     if (rc < 0) throw this.#fail(rc, `DM_OP ${request.op} on domain ${domid} refused`);
-    return decodeDmop<R>(request.op, bufs);
+    return decodePlanned<R>(plan, bufs);
   }
 
   /**

@@ -23,7 +23,7 @@ interface FieldPlan {
   readonly dflt?: number | bigint;
 }
 
-interface OpPlan {
+export interface OpPlan {
   readonly info: DmopInfo;
   readonly inputs: readonly FieldPlan[];
   readonly outputs: readonly FieldPlan[];
@@ -117,16 +117,29 @@ function get(b: Uint8Array, at: number, type: Scalar): number | bigint {
   }
 }
 
-function planOf(request: unknown): OpPlan {
+// The last plan used: a device model repeats a few ops, and an interned op
+// name compares by pointer, so this skips the Map lookup most of the time.
+let lastName = '';
+let lastPlan: OpPlan | undefined;
+
+/** The plan for a request's op (validated), for encodePlanned/decodePlanned. */
+export function planOf(request: unknown): OpPlan {
   if (typeof request !== 'object' || request === null) throw invalidArgument(SYSCALL, 'a DMOP request must be an object such as { op: \'nr_vcpus\' }');
   const op = (request as { op?: unknown }).op;
+  if (op === lastName && lastPlan !== undefined) return lastPlan;
   if (typeof op !== 'string') throw invalidArgument(SYSCALL, 'a DMOP request needs an op name, e.g. { op: \'nr_vcpus\' }');
   const p = PLANS.get(op);
   if (p === undefined) throw invalidArgument(SYSCALL, `unknown DMOP '${op}' (known: ${[...PLANS.keys()].join(', ')})`);
-  for (const k in request) {
-    if (!p.keys.has(k)) throw invalidArgument(SYSCALL, `${op}: unknown field '${k}' (fields: ${[...p.keys].filter((x) => x !== 'op').join(', ') || 'none'})`);
-  }
+  lastName = op;
+  lastPlan = p;
   return p;
+}
+
+/** Refuse a field the op does not have (the slow path of the key count). */
+function checkKeys(p: OpPlan, request: object): void {
+  for (const k in request) {
+    if (!p.keys.has(k)) throw invalidArgument(SYSCALL, `${p.info.name}: unknown field '${k}' (fields: ${[...p.keys].filter((x) => x !== 'op').join(', ') || 'none'})`);
+  }
 }
 
 /**
@@ -136,21 +149,37 @@ function planOf(request: unknown): OpPlan {
  * caller's scratch (encodeDmop always starts from a fresh one).
  */
 export function encodeDmopInto(request: DmopRequest, buf0: Uint8Array, words?: Uint32Array): Uint8Array[] {
-  const p = planOf(request);
+  return encodePlanned(planOf(request), request, buf0, words);
+}
+
+/** encodeDmopInto with the plan already found (planOf). */
+export function encodePlanned(p: OpPlan, request: DmopRequest, buf0: Uint8Array, words?: Uint32Array): Uint8Array[] {
   const r = request as unknown as Record<string, unknown>;
   if (!(buf0 instanceof Uint8Array) || buf0.byteLength < XEN_DM_OP_SIZE) throw invalidArgument(SYSCALL, `buffer 0 must be a Uint8Array of at least ${XEN_DM_OP_SIZE} bytes`);
   // Zeroing eight words beats 32 byte stores (or fill) several times over.
-  if (words !== undefined) for (let i = 0; i < 8; i++) words[i] = 0;
-  else for (let i = 0; i < XEN_DM_OP_SIZE; i++) buf0[i] = 0;
-  put(buf0, 0, 'u32', p.info.op);
+  if (words !== undefined) {
+    words[0] = p.info.op;
+    for (let i = 1; i < 8; i++) words[i] = 0;
+  } else {
+    for (let i = 0; i < XEN_DM_OP_SIZE; i++) buf0[i] = 0;
+    put(buf0, 0, 'u32', p.info.op);
+  }
   const inputs = p.inputs;
   let nr = 0;
+  // Every key must be a field of the op: count them (cheap), and look for
+  // the stranger only when the count says there is one.
+  let present = p.extra === 'extents' ? 2 : 1;
   for (let i = 0; i < inputs.length; i++) {
     const f = inputs[i]!;
-    const v = value(p.info.name, f, r[f.key]);
+    const raw = r[f.key];
+    if (raw !== undefined) present++;
+    const v = value(p.info.name, f, raw);
     if (f.key === 'nr') nr = v as number;
     put(buf0, U + f.offset, f.type, v);
   }
+  let keys = 0;
+  for (const _k in r) keys++;
+  if (keys !== present) checkKeys(p, r);
   if (p.extra === undefined) return NO_EXTRAS;
   if (p.extra === 'dirty-bitmap') {
     // Xen refuses nr > 262144 and privcmd any bitmap over 4 KiB; past 1 MiB of
@@ -187,8 +216,13 @@ export function encodeDmop(request: DmopRequest): Uint8Array[] {
  * hypervisor left it, and the extra buffers.
  */
 export function decodeDmop<R extends DmopRequest>(op: R['op'], buffers: readonly Uint8Array[]): DmopResult<R> {
-  const p = PLANS.get(op);
+  const p = op === lastName && lastPlan !== undefined ? lastPlan : PLANS.get(op);
   if (p === undefined) throw invalidArgument(SYSCALL, `unknown DMOP '${String(op)}'`);
+  return decodePlanned<R>(p, buffers);
+}
+
+/** decodeDmop with the plan already found (planOf). */
+export function decodePlanned<R extends DmopRequest>(p: OpPlan, buffers: readonly Uint8Array[]): DmopResult<R> {
   const buf0 = buffers[0];
   if (!(buf0 instanceof Uint8Array) || buf0.byteLength < XEN_DM_OP_SIZE) throw invalidArgument(SYSCALL, `buffer 0 must hold ${XEN_DM_OP_SIZE} bytes`);
   const out: Record<string, unknown> = {};
