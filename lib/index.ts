@@ -41,3 +41,5 @@ export {
   type Altp2mResults, type Altp2mGuestClass,
 } from './policy/altp2m';
 export type { Altp2mSnapshot } from './sim/host';
+// Deprivileging: restrict every handle of the process, and prove it.
+export { restrictAll, verifyRestricted, type RestrictAllResult, type RestrictionCheck, type RestrictionReport, type ProcessSelector } from './restrict-all';

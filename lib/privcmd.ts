@@ -13,6 +13,7 @@ import type { Allocation } from './sim/address-space';
 import type { SimulatedHost } from './sim/host';
 import { native } from './native';
 import { HypercallFilter, type FilterContext } from './policy/filter';
+import { PROBE_HYPERCALL, registryOf, type HandleRegistry } from './restrict-all';
 
 export { PRIVCMD_DEVICE };
 
@@ -80,6 +81,7 @@ export class Privcmd {
   readonly #one: Uint8Array[];
   readonly #filter: HypercallFilter | null;
   readonly #filterCtx: FilterContext;
+  #registry: HandleRegistry | null = null;
 
   /** @internal Use open(). */
   constructor(backend: Backend, filter?: HypercallFilter | null) {
@@ -247,6 +249,25 @@ export class Privcmd {
     if (this.#backend === null) return;
     this.#backend.close();
     this.#backend = null;
+    this.#registry?.forget(this);
+    this.#registry = null;
+  }
+
+  /** @internal Join the process's handles (restrictAll); restricted at once if the process is. */
+  enroll(registry: HandleRegistry): void {
+    this.#registry = registry;
+    registry.adopt(this);
+  }
+
+  /**
+   * @internal For verifyRestricted: a raw hypercall and a DMOP for another
+   * domain, straight to the backend (no filter), so only the kernel answers.
+   * DOMID_INVALID with no buffers is 0 on an unrestricted handle (the probe)
+   * and EPERM on a restricted one; nothing reaches Xen either way.
+   */
+  probeRestriction(): { hypercall: bigint; dmop: number } {
+    const b = this.#live('ioctl');
+    return { hypercall: b.hypercall(PROBE_HYPERCALL, [0n, 0n, 0n, 0n, 0n]), dmop: b.dmOp(DOMID.INVALID, []) };
   }
 }
 
@@ -259,11 +280,15 @@ export function open(options: OpenOptions = {}): Privcmd {
   if (options.host !== undefined) {
     const domain = options.domain ?? 0;
     checkDomid('open', domain);
-    return new Privcmd(new SimulatedBackend(options.host, domain), options.filter);
+    const h = new Privcmd(new SimulatedBackend(options.host, domain), options.filter);
+    h.enroll(registryOf({ host: options.host, domain }));
+    return h;
   }
   if (options.domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
-  return new Privcmd(new DeviceBackend({
+  const h = new Privcmd(new DeviceBackend({
     ...(options.device !== undefined ? { path: options.device } : {}),
     testOnlyRawPointers: options.testOnlyRawPointers === true,
   }), options.filter);
+  h.enroll(registryOf());
+  return h;
 }

@@ -32,6 +32,7 @@ privcmdContract('real /dev/xen/privcmd (Xen 4.17, Linux 6.1 dom0)', { pvDomain: 
     // The kernel half, and a user address nothing in a Node process maps.
     rawPointers: { kernel: 0xffff800000000000n, unmapped: 0x20000n },
     enableLogDirty: (domid) => { xenctl('logdirty', String(domid)); },
+    process: {},
     cleanup: () => {
       if (made.length) xenctl('destroy', ...made);
     },

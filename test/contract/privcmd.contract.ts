@@ -6,6 +6,7 @@
 import type { Privcmd } from '../../lib/privcmd';
 import { encodeDmop } from '../../lib/dmop/codec';
 import { createFilter, type HypercallFilter } from '../../lib/policy/filter';
+import { restrictAll, verifyRestricted, type ProcessSelector } from '../../lib/restrict-all';
 import { altp2mOp, encodeAltp2mOp, ALTP2M_CMDS, type Altp2mRequest } from '../../lib/policy/altp2m';
 
 export interface ContractEnv {
@@ -25,6 +26,8 @@ export interface ContractEnv {
   readonly rawPointers?: { kernel: bigint; unmapped: bigint };
   /** Turn on a domain's log-dirty mode (what XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY does). */
   enableLogDirty(domid: number): void;
+  /** The process env.open() opens handles in, for restrictAll/verifyRestricted. */
+  readonly process: ProcessSelector;
   /** Destroy domains made by freshGuest (after all). */
   cleanup(): void;
 }
@@ -537,6 +540,44 @@ export function privcmdContract(name: string, caps: ContractCapabilities, makeEn
         expect(code(() => h.hypercall('nope' as never, []))).toBe('EINVAL');
         expect(code(() => h.hypercall(17, [0, 0, 0, 0, 0, 0]))).toBe('EINVAL');
         expect(code(() => h.hypercall(17, [-1]))).toBe('EINVAL');
+      });
+    });
+
+    // Last: a process restricted by restrictAll stays restricted.
+    describe('restrictAll and verifyRestricted (the process stays restricted afterwards, so this runs last)', () => {
+      test('all handles, earlier and later, end up restricted, and verifyRestricted proves it; nothing half-done on refusal', () => {
+        const g2 = env.freshGuest();
+        const a = env.open();
+        const b = env.open({ filter: createFilter({ role: 'dom0' }) });
+        const c = env.open();
+        c.restrict(g2);
+        // Never restricted: verifyRestricted refuses to say otherwise.
+        const unrestricted = (() => { try { verifyRestricted(env.process); return null; } catch (e) { return e as { code?: string; report?: { handles: { ok: boolean; hypercall: string }[] } }; } })();
+        expect(unrestricted?.code).toBe('ERR_PRIVCMD_NOT_RESTRICTED');
+        expect(unrestricted?.report?.handles.some((x) => !x.ok && x.hypercall === 'ok')).toBe(true);
+        // A handle bound to another domain: EINVAL, and nothing changes.
+        expect(code(() => restrictAll(g, env.process))).toBe('EINVAL');
+        expect(a.restrictedTo).toBeNull();
+        expect(a.hypercall('xen_version', [0])).toBeGreaterThan(0n);
+        c.close();
+        expect(restrictAll(g, env.process).domid).toBe(g);
+        expect(restrictAll(g, env.process).domid).toBe(g); // again: fine
+        expect(code(() => restrictAll(g2, env.process))).toBe('EINVAL');
+        for (const x of [a, b, h]) {
+          expect(x.restrictedTo).toBe(g);
+          expect(code(() => x.hypercall('xen_version', [0]))).toBe('EPERM');
+          expect(x.dmop(g, { op: 'nr_vcpus' }).vcpus).toBe(env.vcpus);
+        }
+        // A later open() cannot escape.
+        const d = env.open();
+        expect(d.restrictedTo).toBe(g);
+        expect(code(() => d.dmop(g2, { op: 'nr_vcpus' }))).toBe('EPERM');
+        expect(code(() => d.restrict(g2))).toBe('EINVAL');
+        const report = verifyRestricted(env.process);
+        expect(report.domid).toBe(g);
+        expect(report.handles.length).toBeGreaterThanOrEqual(4);
+        for (const x of report.handles) expect(x).toMatchObject({ restrictedTo: g, hypercall: 'EPERM', otherDomainDmop: 'EPERM', ok: true });
+        for (const x of [a, b, d]) x.close();
       });
     });
   });

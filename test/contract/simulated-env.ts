@@ -18,6 +18,7 @@ privcmdContract('simulated host (Xen 4.17 + Linux 6.1)', { pvDomain: true, rawPo
     selfDomain: 0,
     rawPointers: { kernel: KERNEL_BASE, unmapped: 0x20000n },
     enableLogDirty: (domid) => host.setLogDirty(domid, true),
+    process: { host, domain: 0 },
     cleanup: () => host.close(),
   };
 });

@@ -18,6 +18,7 @@ altp2mContract('simulated host with altp2m=1', { pvDomain: true, rawPointers: tr
     missingDomain: 0x7000,
     selfDomain: 0,
     enableLogDirty: (domid) => host.setLogDirty(domid, true),
+    process: { host, domain: 0 },
     cleanup: () => host.close(),
   };
 });
