@@ -4,6 +4,7 @@
 import { runDemo } from './demo';
 import { runSelfCheck } from './selfcheck';
 import { probe } from './probe';
+import { launchDeviceModel, type LaunchOptions } from './launcher';
 
 const USAGE = `usage: privcmd-shim [command]
 
@@ -11,6 +12,10 @@ commands:
   demo        a device model's life on a simulated Xen host: restrict, ioreq server,
               I/O ranges, IRQs, dirty VRAM, and what the restriction refuses (default)
   probe       what this machine's /dev/xen/privcmd offers (exits 1 where there is no Xen)
+  launch --domid N [--user NAME | --base-uid U [--base-gid G]] [--chroot DIR] [--device PATH] -- CMD [ARGS...]
+              run a device model deprivileged (libxl's dm_restrict): as xen-qemuuser-domid<N>
+              (or U+N), optionally chrooted, holding a privcmd handle restricted to domain N
+              (verified first) at fd 3 (PRIVCMD_SHIM_FD); fails loudly instead of running unprotected
   selfcheck   check the native core's address space, buffer validation and copy helpers
   help        this text
 `;
@@ -56,7 +61,49 @@ function selfcheck(): number {
   return failed === 0 ? 0 : 1;
 }
 
-export function main(argv: string[]): number {
+function launchCommand(argv: string[]): number | Promise<number> {
+  const dash = argv.indexOf('--');
+  const flags = dash < 0 ? argv : argv.slice(0, dash);
+  const cmd = dash < 0 ? [] : argv.slice(dash + 1);
+  const o: Partial<LaunchOptions> & { args: string[] } = { args: cmd.slice(1) };
+  for (let i = 0; i < flags.length; i += 2) {
+    const v = flags[i + 1];
+    const num = Number(v);
+    switch (flags[i]) {
+      case '--domid': o.domid = num; break;
+      case '--user': o.user = v; break;
+      case '--base-uid': o.baseUid = num; break;
+      case '--base-gid': o.baseGid = num; break;
+      case '--chroot': o.chroot = v; break;
+      case '--device': o.device = v; break;
+      default:
+        process.stderr.write(`privcmd-shim launch: unknown option '${flags[i]}'\n${USAGE}`);
+        return 2;
+    }
+  }
+  if (o.domid === undefined || cmd.length === 0) {
+    process.stderr.write(`privcmd-shim launch: --domid and a command after -- are required\n${USAGE}`);
+    return 2;
+  }
+  let launched;
+  try {
+    launched = launchDeviceModel({ ...o, command: cmd[0] as string } as LaunchOptions);
+  } catch (e) {
+    process.stderr.write(`privcmd-shim launch: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const { child, uid, gid, fd } = launched;
+  process.stderr.write(`privcmd-shim launch: ${cmd[0]} as uid ${uid} gid ${gid}${o.chroot ? ` in ${o.chroot}` : ''}, privcmd restricted to domain ${o.domid} (verified) at fd ${fd}\n`);
+  return new Promise((resolve) => {
+    child.on('error', (e) => {
+      process.stderr.write(`privcmd-shim launch: ${e.message}\n`);
+      resolve(1);
+    });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+export function main(argv: string[]): number | Promise<number> {
   const cmd = argv[0] ?? 'demo';
   switch (cmd) {
     case 'demo':
@@ -65,6 +112,8 @@ export function main(argv: string[]): number {
       return selfcheck();
     case 'probe':
       return probeCommand(argv.slice(1));
+    case 'launch':
+      return launchCommand(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':
@@ -76,4 +125,8 @@ export function main(argv: string[]): number {
   }
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) {
+  void Promise.resolve(main(process.argv.slice(2))).then((code) => {
+    process.exitCode = code;
+  });
+}

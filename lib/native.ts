@@ -33,7 +33,8 @@ export interface NativeBinding {
   validateDmBuffers(id: number, ubufs: bigint, num: number, maxNum: number, maxSize: number, out: Uint8Array): number;
   copyDmBufferFromGuest(id: number, dst: Uint8Array, bufs: Uint8Array, idx: number, offset: bigint | number, mode: number): number;
   copyDmBufferToGuest(id: number, bufs: Uint8Array, idx: number, offset: bigint | number, src: Uint8Array, mode: number): number;
-  deviceOpen(path: string): NativeDevice | number;
+  /** A path to open, or an inherited fd to duplicate. */
+  deviceOpen(pathOrFd: string | number): NativeDevice | number;
   hypercallBufferAlloc(size: number): { addr: bigint; buffer: ArrayBuffer; fromDevice: boolean } | number;
   hypercallBufferFree(buffer: ArrayBuffer): number;
   constants: {
@@ -63,6 +64,8 @@ export interface NativeDevice {
   /** DM_OP with one buffer, the mailbox's first `length` bytes, for its domain. */
   dmOpMailbox(): number;
   restrict(domid: number): number;
+  /** The descriptor (owned by the handle), or -EBADF once closed. */
+  fd(): number;
   /** Entries: the caller's Uint8Arrays, or null where raw[2i], raw[2i+1] give {addr, size} (test-only). */
   dmOp(dom: number, buffers: (Uint8Array | null)[], raw: BigUint64Array | null): number;
   dmOpAsync(dom: number, buffers: (Uint8Array | null)[], raw: BigUint64Array | null): Promise<number>;

@@ -24,6 +24,8 @@ export interface OpenOptions {
   domain?: number;
   /** The device to open instead of /dev/xen/privcmd. */
   device?: string;
+  /** An inherited privcmd descriptor to use (duplicated), e.g. PRIVCMD_SHIM_FD from the launcher. */
+  fd?: number;
   /** Test-only: on a device, allow DM_OP buffers as { addr, size } (kernel-range, unmapped...). */
   testOnlyRawPointers?: boolean;
   /** A hypercall filter (createFilter()): consulted before every DMOP and hypercall goes out. */
@@ -253,6 +255,13 @@ export class Privcmd {
     this.#registry = null;
   }
 
+  /** @internal The device descriptor (device handles only), for the launcher. */
+  deviceFd(): number {
+    const b = this.#live('fcntl');
+    if (!(b instanceof DeviceBackend)) throw codedError('EINVAL', 'fcntl', 'a simulated handle has no file descriptor');
+    return b.fd();
+  }
+
   /** @internal Join the process's handles (restrictAll); restricted at once if the process is. */
   enroll(registry: HandleRegistry): void {
     this.#registry = registry;
@@ -285,8 +294,12 @@ export function open(options: OpenOptions = {}): Privcmd {
     return h;
   }
   if (options.domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
+  if (options.fd !== undefined && (!Number.isInteger(options.fd) || options.fd < 0 || options.device !== undefined)) {
+    throw invalidArgument('open', '`fd` must be a non-negative integer, and not combined with `device`');
+  }
   const h = new Privcmd(new DeviceBackend({
     ...(options.device !== undefined ? { path: options.device } : {}),
+    ...(options.fd !== undefined ? { fd: options.fd } : {}),
     testOnlyRawPointers: options.testOnlyRawPointers === true,
   }), options.filter);
   h.enroll(registryOf());

@@ -254,13 +254,27 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return Errno(info.Env(), 0);
 }
 
-// deviceOpen(path) -> { mailbox, restrict, dmOp, dmOpAsync, dmOpMailbox, hypercall, hypercallAsync, close } | -errno
+// fd() -> the descriptor (still owned by the handle) | -EBADF
+Napi::Value Fd(const Napi::CallbackInfo& info) {
+  auto* ref = static_cast<HolderRef*>(info.Data());
+  if (!ref || !(*ref)->dev) return Errno(info.Env(), -EBADF);
+  return Errno(info.Env(), (*ref)->dev->fd());
+}
+
+// deviceOpen(path | fd) -> { mailbox, restrict, dmOp, dmOpAsync, dmOpMailbox, hypercall, hypercallAsync, close } | -errno
 Napi::Value DeviceOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) return Errno(env, -EINVAL);
-  std::string path = info[0].As<Napi::String>().Utf8Value();
+  if (info.Length() < 1 || !(info[0].IsString() || info[0].IsNumber())) return Errno(env, -EINVAL);
   std::unique_ptr<PrivcmdDevice> dev;
-  int rc = PrivcmdDevice::Open(path.c_str(), &dev);
+  int rc;
+  if (info[0].IsNumber()) {
+    double d = info[0].As<Napi::Number>().DoubleValue();
+    if (!(d >= 0) || d > 2147483647.0 || d != static_cast<double>(static_cast<int>(d))) return Errno(env, -EBADF);
+    rc = PrivcmdDevice::FromFd(static_cast<int>(d), &dev);
+  } else {
+    std::string path = info[0].As<Napi::String>().Utf8Value();
+    rc = PrivcmdDevice::Open(path.c_str(), &dev);
+  }
   if (rc < 0) return Errno(env, rc);
   MailboxRef mailbox(new (std::nothrow) Mailbox());
   if (!mailbox) return Errno(env, -ENOMEM);
@@ -281,6 +295,7 @@ Napi::Value DeviceOpen(const Napi::CallbackInfo& info) {
   bind("dmOpMailbox", DmOpMailbox);
   bind("hypercall", Hypercall);
   bind("hypercallAsync", HypercallAsync);
+  bind("fd", Fd);
   bind("close", Close);
   return calls;
 }

@@ -43,3 +43,14 @@ test('probe on a machine without Xen says so and exits 1', () => {
   expect(j.status).toBe(1);
   expect(JSON.parse(j.stdout)).toMatchObject({ device: '/dev/xen/privcmd', available: false });
 });
+
+test('launch: missing --domid or command exits 2; a step that cannot be done exits 1 and runs nothing', () => {
+  expect(run('launch', '--domid', '5').status).toBe(2);
+  expect(run('launch', '--', 'true').status).toBe(2);
+  expect(run('launch', '--domid', '5', '--bogus', 'x', '--', 'true').status).toBe(2);
+  const marker = path.join(require('os').tmpdir(), `privcmd-launch-ran-${process.pid}`);
+  const r = run('launch', '--domid', '5', '--base-uid', '20000', '--device', '/nonexistent/privcmd', '--', 'touch', marker);
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/refusing to run the device model unprotected|does not exist/);
+  expect(require('fs').existsSync(marker)).toBe(false);
+});

@@ -18,6 +18,8 @@ const MAILBOX_DOM = 248;
 
 export interface DeviceOptions {
   path?: string;
+  /** An inherited privcmd fd (duplicated; the original stays the caller's). */
+  fd?: number;
   /** Test-only: allow DM_OP buffers as { addr, size } (kernel-range, unmapped...). */
   testOnlyRawPointers?: boolean;
 }
@@ -69,10 +71,11 @@ export class DeviceBackend implements Backend {
   #mailboxTail: Uint32Array | null = null;
 
   constructor(options: DeviceOptions = {}) {
-    const path = options.path ?? PRIVCMD_DEVICE;
+    const path = options.fd !== undefined ? `fd ${options.fd}` : options.path ?? PRIVCMD_DEVICE;
     this.rawPointers = options.testOnlyRawPointers === true;
-    const r = native.deviceOpen(path);
+    const r = native.deviceOpen(options.fd ?? path);
     if (typeof r === 'number') {
+      if (options.fd !== undefined) throw errnoError(r, 'fcntl', `cannot take over inherited ${path}`);
       if (-r === ERRNO.ENOENT && !existsSync(path)) {
         throw codedError('ENOENT', 'open', `${path} does not exist: this is not a Xen dom0 or driver domain ` +
           '(or the xen_privcmd module is not loaded). To run against a simulated host: open({ host: createSimulatedHost() })');
@@ -162,6 +165,11 @@ export class DeviceBackend implements Backend {
     const rc = native.hypercallBufferFree(buffer.view.buffer as ArrayBuffer);
     if (rc !== 0) throw errnoError(rc, 'munmap', 'cannot free the hypercall buffer');
     this.#buffers.delete(buffer);
+  }
+
+  /** The open descriptor, for passing to a child process (still owned here). */
+  fd(): number {
+    return this.#live().fd();
   }
 
   /**

@@ -21,6 +21,18 @@ int PrivcmdDevice::Open(const char* path, std::unique_ptr<PrivcmdDevice>* out) {
   return 0;
 }
 
+int PrivcmdDevice::FromFd(int fd, std::unique_ptr<PrivcmdDevice>* out) {
+  if (fd < 0) return -EBADF;
+  int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) return -errno;
+  out->reset(new (std::nothrow) PrivcmdDevice(copy));
+  if (!*out) {
+    ::close(copy);
+    return -ENOMEM;
+  }
+  return 0;
+}
+
 PrivcmdDevice::~PrivcmdDevice() {
   if (fd_ >= 0) ::close(fd_);
 }

@@ -40,6 +40,9 @@ class PrivcmdDevice {
  public:
   // open(path, O_RDWR | O_CLOEXEC). 0 or -errno.
   static int Open(const char* path, std::unique_ptr<PrivcmdDevice>* out);
+  // A duplicate (F_DUPFD_CLOEXEC) of an inherited fd, e.g. one a launcher
+  // passed down already restricted. 0 or -errno.
+  static int FromFd(int fd, std::unique_ptr<PrivcmdDevice>* out);
   PrivcmdDevice(const PrivcmdDevice&) = delete;
   PrivcmdDevice& operator=(const PrivcmdDevice&) = delete;
   ~PrivcmdDevice();
@@ -51,6 +54,7 @@ class PrivcmdDevice {
   // IOCTL_PRIVCMD_HYPERCALL. Xen's (non-negative) result or -errno.
   long Hypercall(uint64_t op, const uint64_t args[5]) const;
 
+  // The descriptor, for handing to a child process (it stays owned here).
   int fd() const { return fd_; }
 
  private:

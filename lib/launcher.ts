@@ -1,0 +1,199 @@
+// A launcher for deprivileged device-model processes, as libxl's dm_restrict
+// runs QEMU: a per-domain uid (xen-qemuuser-domid<N>, or a base uid plus the
+// domid), an optional chroot, and a privcmd handle restricted to the domain
+// and verified before the command starts. The child gets that handle as an
+// inherited fd (PRIVCMD_SHIM_FD) and, as a non-root uid, cannot open
+// /dev/xen/privcmd again. Every step that cannot be done fails loudly, with
+// the reason, before anything runs.
+import { spawn, type ChildProcess, type StdioOptions } from 'child_process';
+import { accessSync, constants, readFileSync, statSync } from 'fs';
+import * as path from 'path';
+import { DOMID } from './abi/domids';
+import { errnoName } from './abi/errno';
+import { codedError, invalidArgument, type PrivcmdError } from './errors';
+import { open, PRIVCMD_DEVICE, type Privcmd } from './privcmd';
+import type { SimulatedHost } from './sim/host';
+
+export interface LaunchOptions {
+  /** The domain the device model serves. */
+  domid: number;
+  command: string;
+  args?: readonly string[];
+  /** The user to run as (default `xen-qemuuser-domid<domid>`, from /etc/passwd). */
+  user?: string;
+  /** Instead of a user: uid = baseUid + domid (libxl's xen-qemuuser-range-base), gid = baseGid ?? that uid. */
+  baseUid?: number;
+  baseGid?: number;
+  /** Directory to chroot into (done by coreutils `chroot --userspec`, as root, before the uid change). */
+  chroot?: string;
+  /** The privcmd device (default /dev/xen/privcmd). */
+  device?: string;
+  /** Test and demo only: verify the restriction on a simulated host's handle; no fd is passed. */
+  host?: SimulatedHost;
+  env?: NodeJS.ProcessEnv;
+  stdio?: 'inherit' | 'pipe';
+  /** Where users are looked up (default /etc/passwd). */
+  passwdFile?: string;
+}
+
+export interface Launched {
+  readonly child: ChildProcess;
+  readonly uid: number;
+  readonly gid: number;
+  /** The fd number the child holds the restricted handle at (null on a simulated host). */
+  readonly fd: number | null;
+}
+
+/** The child's fd for the restricted handle, and the env names that announce it. */
+export const CHILD_FD = 3;
+export const ENV_FD = 'PRIVCMD_SHIM_FD';
+export const ENV_DOMID = 'PRIVCMD_SHIM_DOMID';
+
+const fail = (code: Parameters<typeof codedError>[0], syscall: string, why: string): PrivcmdError =>
+  codedError(code, syscall, `launch: ${why}; refusing to run the device model unprotected`);
+
+/** uid/gid of a user from a passwd file. */
+function lookupUser(name: string, file: string): { uid: number; gid: number } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw fail('ENOENT', 'getpwnam', `cannot read ${file} to look up user ${name}`);
+  }
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f.length >= 4) {
+      const uid = Number(f[2]);
+      const gid = Number(f[3]);
+      if (Number.isInteger(uid) && Number.isInteger(gid)) return { uid, gid };
+    }
+  }
+  throw fail('ENOENT', 'getpwnam', `user ${name} does not exist (create it, or pass baseUid)`);
+}
+
+function resolveIds(o: LaunchOptions): { uid: number; gid: number } {
+  if (o.baseUid !== undefined) {
+    if (o.user !== undefined) throw invalidArgument('launch', 'give `user` or `baseUid`, not both');
+    const uid = o.baseUid + o.domid;
+    const gid = o.baseGid ?? uid;
+    if (!Number.isInteger(o.baseUid) || o.baseUid < 1 || uid > 0xfffffffe || !Number.isInteger(gid) || gid < 0 || gid > 0xfffffffe) {
+      throw invalidArgument('launch', `baseUid ${o.baseUid} + domid ${o.domid} (gid ${gid}) is not a valid unprivileged uid/gid`);
+    }
+    return { uid, gid };
+  }
+  return lookupUser(o.user ?? `xen-qemuuser-domid${o.domid}`, o.passwdFile ?? '/etc/passwd');
+}
+
+/** Would uid/gid (with no supplementary groups) be allowed to open the device read-write? */
+function canOpen(device: string, uid: number, gid: number): boolean {
+  const st = statSync(device);
+  const bits = uid === st.uid ? (st.mode >> 6) & 7 : gid === st.gid ? (st.mode >> 3) & 7 : st.mode & 7;
+  return (bits & 6) !== 0;
+}
+
+function findOnPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    const p = path.join(dir || '.', name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // keep looking
+    }
+  }
+  return null;
+}
+
+/** The restriction, proven on the handle: the kernel refuses a hypercall and a DMOP for another domain. */
+function verifyHandle(h: Privcmd, domid: number): void {
+  const p = h.probeRestriction();
+  const hc = p.hypercall < 0n ? errnoName(Number(p.hypercall)) : 'ok';
+  const dm = p.dmop < 0 ? errnoName(p.dmop) : 'ok';
+  if (h.restrictedTo !== domid || hc !== 'EPERM' || dm !== 'EPERM') {
+    throw fail('EPERM', 'ioctl', `the handle is not restricted to domain ${domid} (hypercall: ${hc}, DMOP to another domain: ${dm})`);
+  }
+}
+
+/**
+ * Start a device model deprivileged. Order: check the arguments and the
+ * user, that we may change uid (root), the chroot; open privcmd, restrict it
+ * to the domain and verify; check that the new uid cannot reopen the device;
+ * then spawn. Throws a coded error at the first step that cannot be done.
+ */
+export function launchDeviceModel(o: LaunchOptions): Launched {
+  if (typeof o !== 'object' || o === null) throw invalidArgument('launch', 'options must be an object');
+  if (!Number.isInteger(o.domid) || o.domid < 1 || o.domid >= DOMID.FIRST_RESERVED) {
+    throw invalidArgument('launch', `domid must be a guest domain in [1, ${DOMID.FIRST_RESERVED - 1}], got ${String(o.domid)}`);
+  }
+  if (typeof o.command !== 'string' || o.command === '') throw invalidArgument('launch', 'command must be a non-empty string');
+  const args = o.args ?? [];
+  if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) throw invalidArgument('launch', 'args must be an array of strings');
+  const { uid, gid } = resolveIds(o);
+  if (uid === 0 || gid === 0) throw fail('EPERM', 'setuid', `user resolves to uid ${uid} / gid ${gid}: root is not deprivileged`);
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    throw fail('EPERM', 'setuid', `changing to uid ${uid} needs root, and this process runs as uid ${process.getuid?.() ?? '?'}`);
+  }
+  let chrootBin: string | null = null;
+  if (o.chroot !== undefined) {
+    let isDir = false;
+    try {
+      isDir = statSync(o.chroot).isDirectory();
+    } catch {
+      // reported below
+    }
+    if (!isDir) throw fail('ENOENT', 'chroot', `${o.chroot} is not a directory`);
+    chrootBin = findOnPath('chroot');
+    if (chrootBin === null) throw fail('ENOENT', 'chroot', 'no chroot program on PATH (coreutils)');
+  }
+
+  // The handle the child inherits, restricted and verified first.
+  const device = o.device ?? PRIVCMD_DEVICE;
+  let h: Privcmd;
+  try {
+    h = o.host !== undefined ? open({ host: o.host }) : open({ device });
+  } catch (e) {
+    const err = e as PrivcmdError;
+    throw fail(err.code as Parameters<typeof codedError>[0], err.syscall ?? 'open', `cannot open privcmd (${err.message})`);
+  }
+  try {
+    try {
+      h.restrict(o.domid);
+    } catch (e) {
+      const err = e as PrivcmdError;
+      throw fail(err.code as Parameters<typeof codedError>[0], 'ioctl', `cannot restrict privcmd to domain ${o.domid} (${err.message})`);
+    }
+    verifyHandle(h, o.domid);
+    if (o.host === undefined && canOpen(device, uid, gid)) {
+      throw fail('EACCES', 'open', `${device} is open to uid ${uid} / gid ${gid}: the device model could reopen it unrestricted`);
+    }
+    const fd = o.host === undefined ? h.deviceFd() : null;
+    const env: NodeJS.ProcessEnv = { ...(o.env ?? process.env), [ENV_DOMID]: String(o.domid) };
+    if (fd !== null) env[ENV_FD] = String(CHILD_FD);
+    else delete env[ENV_FD];
+    const base = o.stdio ?? 'inherit';
+    const stdio: StdioOptions = fd !== null ? [base, base, base, fd] : [base, base, base];
+    const child = chrootBin !== null
+      ? spawn(chrootBin, [`--userspec=${uid}:${gid}`, `--groups=${gid}`, o.chroot as string, o.command, ...args], { stdio, env })
+      : spawn(o.command, [...args], { stdio, env, uid, gid });
+    return { child, uid, gid, fd: fd !== null ? CHILD_FD : null };
+  } finally {
+    // The child holds its own copy of the descriptor; ours goes.
+    h.close();
+  }
+}
+
+/**
+ * In the launched process: the restricted handle the launcher passed down.
+ * Restricting it again to PRIVCMD_SHIM_DOMID is a no-op on a restricted fd,
+ * and makes sure of it on one that somehow is not.
+ */
+export function openInherited(env: NodeJS.ProcessEnv = process.env): Privcmd {
+  const fd = Number(env[ENV_FD]);
+  const domid = Number(env[ENV_DOMID]);
+  if (!Number.isInteger(fd) || !Number.isInteger(domid)) {
+    throw codedError('EBADF', 'open', `no inherited privcmd handle (${ENV_FD} / ${ENV_DOMID} not set): not started by the launcher`);
+  }
+  const h = open({ fd });
+  h.restrict(domid);
+  return h;
+}

@@ -1,0 +1,93 @@
+// The dm_restrict launcher: each step that cannot be done fails loudly before
+// anything runs; as root (CI) the uid change and the chroot are real. The
+// restricted fd passed to the child is exercised on the real device by the
+// real-host harness.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { launchDeviceModel, type LaunchOptions } from '../../lib/launcher';
+import { createSimulatedHost } from '../../lib/sim/host';
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const hasGcc = (() => { try { execFileSync('gcc', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'privcmd-launch-'));
+
+const refusal = (o: LaunchOptions): { code?: string; syscall?: string; message?: string } => {
+  try {
+    launchDeviceModel(o);
+    return {};
+  } catch (e) {
+    return e as { code?: string };
+  }
+};
+
+function run(o: LaunchOptions): Promise<string> {
+  const { child } = launchDeviceModel({ ...o, stdio: 'pipe' });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${out}`))));
+  });
+}
+
+describe('refusals (nothing runs)', () => {
+  test('bad domid, command or args: EINVAL', () => {
+    for (const domid of [0, -1, 0x7ff0, 1.5]) expect(refusal({ domid, command: 'true', baseUid: 20000 }).code).toBe('EINVAL');
+    expect(refusal({ domid: 5, command: '', baseUid: 20000 }).code).toBe('EINVAL');
+    expect(refusal({ domid: 5, command: 'true', args: [1 as never], baseUid: 20000 }).code).toBe('EINVAL');
+    expect(refusal({ domid: 5, command: 'true', baseUid: 20000, user: 'x' }).code).toBe('EINVAL');
+  });
+
+  test('a missing per-domain user: ENOENT naming it', () => {
+    const passwd = path.join(tmp, 'passwd');
+    fs.writeFileSync(passwd, 'root:x:0:0:root:/root:/bin/sh\n');
+    const e = refusal({ domid: 7, command: 'true', passwdFile: passwd });
+    expect(e).toMatchObject({ code: 'ENOENT', syscall: 'getpwnam' });
+    expect(e.message).toContain('xen-qemuuser-domid7 does not exist');
+  });
+
+  test('a user that resolves to root: EPERM', () => {
+    const passwd = path.join(tmp, 'passwd-root');
+    fs.writeFileSync(passwd, 'xen-qemuuser-domid7:x:0:0::/:/bin/false\n');
+    expect(refusal({ domid: 7, command: 'true', passwdFile: passwd }).code).toBe('EPERM');
+  });
+
+  (isRoot ? test.skip : test)('not root: EPERM, cannot change uid [skipped as root: CI runs the uid change instead]', () => {
+    expect(refusal({ domid: 5, command: 'true', baseUid: 20000 })).toMatchObject({ code: 'EPERM', syscall: 'setuid' });
+  });
+
+  (isRoot ? test : test.skip)('no privcmd device: ENOENT; a device that is not privcmd: ENOTTY [needs root]', () => {
+    expect(refusal({ domid: 5, command: 'true', baseUid: 20000, device: '/nonexistent/privcmd' }).code).toBe('ENOENT');
+    expect(refusal({ domid: 5, command: 'true', baseUid: 20000, device: '/dev/null' }).code).toBe('ENOTTY');
+  });
+
+  (isRoot ? test : test.skip)('a chroot that is not a directory: ENOENT [needs root]', () => {
+    expect(refusal({ domid: 5, command: 'true', baseUid: 20000, chroot: path.join(tmp, 'nope') })).toMatchObject({ code: 'ENOENT', syscall: 'chroot' });
+  });
+});
+
+(isRoot ? describe : describe.skip)('as root: the uid change is real [skipped unless root; CI runs as root]', () => {
+  test('runs as baseUid + domid with only its own group, the restriction verified first', async () => {
+    const host = createSimulatedHost();
+    const g = host.createDomain({ type: 'hvm' });
+    const out = await run({ domid: g, command: 'sh', args: ['-c', 'id -u; id -g; id -G; echo "$PRIVCMD_SHIM_DOMID ${PRIVCMD_SHIM_FD:-nofd}"'], baseUid: 30000, host });
+    expect(out.trim().split('\n')).toEqual([String(30000 + g), String(30000 + g), String(30000 + g), `${g} nofd`]);
+    host.close();
+  });
+
+  (hasGcc ? test : test.skip)('with a chroot: the command sees the new root and runs unprivileged [needs gcc for a static probe]', async () => {
+    const root = path.join(tmp, 'jail');
+    fs.mkdirSync(root);
+    fs.writeFileSync(path.join(root, 'marker'), 'jail');
+    const src = path.join(tmp, 'probe.c');
+    fs.writeFileSync(src, '#include <stdio.h>\n#include <unistd.h>\nint main(void){printf("%d %d %d\\n",(int)getuid(),(int)getgid(),access("/marker",F_OK)==0);return 0;}\n');
+    execFileSync('gcc', ['-static', '-O1', '-o', path.join(root, 'probe'), src]);
+    const host = createSimulatedHost();
+    const g = host.createDomain({ type: 'hvm' });
+    const out = await run({ domid: g, command: '/probe', baseUid: 30000, baseGid: 30500, chroot: root, host });
+    expect(out.trim()).toBe(`${30000 + g} 30500 1`);
+    host.close();
+  });
+});
