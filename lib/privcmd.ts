@@ -7,7 +7,7 @@ import { codedError, errnoError, invalidArgument, type PrivcmdError } from './er
 import { decodeDmop, decodePlanned, encodeDmop, encodePlanned, planOf, XEN_DM_OP_SIZE } from './dmop/codec';
 import type { DmopRequest, DmopResult } from './dmop/types';
 import type { Backend, BufferArg } from './backends/backend';
-import { SimulatedBackend } from './backends/simulated';
+import { later, SimulatedBackend } from './backends/simulated';
 import { DeviceBackend, PRIVCMD_DEVICE } from './backends/device';
 import type { Allocation } from './sim/address-space';
 import type { SimulatedHost } from './sim/host';
@@ -63,17 +63,6 @@ function hypercallArgs(op: number | HypercallName, args: readonly (bigint | numb
   return [num, a];
 }
 
-function later<T>(fn: () => T): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    setImmediate(() => {
-      try {
-        resolve(fn());
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
-}
 
 export class Privcmd {
   #backend: Backend | null;

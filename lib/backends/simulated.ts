@@ -11,7 +11,8 @@ import type { Backend, BufferArg } from './backend';
 
 const DESC = 16;
 
-function later<T>(fn: () => T): Promise<T> {
+/** Run fn on a later turn of the event loop, as a thread-pool completion arrives. */
+export function later<T>(fn: () => T): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     setImmediate(() => {
       try {
