@@ -79,3 +79,14 @@ describe('raw device binding', () => {
     expect(native.hypercallBufferFree(new ArrayBuffer(8))).toBe(-22);
   });
 });
+
+describe('open({ fd })', () => {
+  test('a bad fd, or fd with device, is EINVAL; an fd that is not privcmd fails the probe (ENOTTY); a closed fd is EBADF', () => {
+    for (const fd of [-1, 1.5, '3' as never]) expect(code(() => open({ fd }))).toBe('EINVAL');
+    expect(code(() => open({ fd: 0, device: '/dev/null' }))).toBe('EINVAL');
+    const nul = fs.openSync('/dev/null', 'r+');
+    expect(code(() => open({ fd: nul }))).toBe('ENOTTY');
+    fs.closeSync(nul);
+    expect(code(() => open({ fd: nul }))).toBe('EBADF');
+  });
+});
