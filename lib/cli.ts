@@ -4,7 +4,7 @@
 import { runDemo } from './demo';
 import { runSelfCheck } from './selfcheck';
 import { probe } from './probe';
-import { launchDeviceModel, type LaunchOptions } from './launcher';
+import { launchDeviceModel, type LaunchOptions } from './deprivilege/launcher';
 
 const USAGE = `usage: privcmd-shim [command]
 

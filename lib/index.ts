@@ -42,5 +42,5 @@ export {
 } from './policy/altp2m';
 export type { Altp2mSnapshot } from './sim/host';
 // Deprivileging: restrict every handle of the process, and prove it.
-export { restrictAll, verifyRestricted, type RestrictAllResult, type RestrictionCheck, type RestrictionReport, type ProcessSelector } from './restrict-all';
-export { launchDeviceModel, openInherited, CHILD_FD, ENV_FD, ENV_DOMID, type LaunchOptions, type Launched } from './launcher';
+export { restrictAll, verifyRestricted, type RestrictAllResult, type RestrictionCheck, type RestrictionReport, type ProcessSelector } from './deprivilege/restrict-all';
+export { launchDeviceModel, openInherited, CHILD_FD, ENV_FD, ENV_DOMID, type LaunchOptions, type Launched } from './deprivilege/launcher';

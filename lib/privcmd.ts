@@ -13,7 +13,7 @@ import type { Allocation } from './sim/address-space';
 import type { SimulatedHost } from './sim/host';
 import { native } from './native';
 import { HypercallFilter, type FilterContext } from './policy/filter';
-import { PROBE_HYPERCALL, registryOf, type HandleRegistry } from './restrict-all';
+import { PROBE_HYPERCALL, registryOf, type HandleRegistry } from './deprivilege/restrict-all';
 
 export { PRIVCMD_DEVICE };
 

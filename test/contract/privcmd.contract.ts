@@ -6,7 +6,7 @@
 import type { Privcmd } from '../../lib/privcmd';
 import { encodeDmop } from '../../lib/dmop/codec';
 import { createFilter, type HypercallFilter } from '../../lib/policy/filter';
-import { restrictAll, verifyRestricted, type ProcessSelector } from '../../lib/restrict-all';
+import { restrictAll, verifyRestricted, type ProcessSelector } from '../../lib/deprivilege/restrict-all';
 import { altp2mOp, encodeAltp2mOp, ALTP2M_CMDS, type Altp2mRequest } from '../../lib/policy/altp2m';
 
 export interface ContractEnv {

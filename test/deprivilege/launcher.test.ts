@@ -6,7 +6,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { launchDeviceModel, type LaunchOptions } from '../../lib/launcher';
+import { launchDeviceModel, type LaunchOptions } from '../../lib/deprivilege/launcher';
 import { createSimulatedHost } from '../../lib/sim/host';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

@@ -3,7 +3,7 @@
 // suite (test/contract) runs the main case on the real device too.
 import { open } from '../../lib/privcmd';
 import { createSimulatedHost } from '../../lib/sim/host';
-import { restrictAll, verifyRestricted } from '../../lib/restrict-all';
+import { restrictAll, verifyRestricted } from '../../lib/deprivilege/restrict-all';
 import { createFilter } from '../../lib/policy/filter';
 
 const code = (fn: () => unknown): string => {

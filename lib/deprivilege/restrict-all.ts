@@ -7,12 +7,12 @@
 //
 // "A process" is the real Node process for device handles, and the simulated
 // process (host + domain) for handles on a simulated host.
-import { DOMID } from './abi/domids';
-import { HYPERCALLS } from './abi/hypercalls';
-import { errnoName } from './abi/errno';
-import { codedError, invalidArgument, PrivcmdError } from './errors';
-import type { Privcmd } from './privcmd';
-import type { SimulatedHost } from './sim/host';
+import { DOMID } from '../abi/domids';
+import { HYPERCALLS } from '../abi/hypercalls';
+import { errnoName } from '../abi/errno';
+import { codedError, invalidArgument, PrivcmdError } from '../errors';
+import type { Privcmd } from '../privcmd';
+import type { SimulatedHost } from '../sim/host';
 
 /** The handles of one process, and the domain they are all restricted to. */
 export class HandleRegistry {

@@ -8,11 +8,12 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'child_process';
 import { accessSync, constants, readFileSync, statSync } from 'fs';
 import * as path from 'path';
-import { DOMID } from './abi/domids';
-import { errnoName } from './abi/errno';
-import { codedError, invalidArgument, type PrivcmdError } from './errors';
-import { open, PRIVCMD_DEVICE, type Privcmd } from './privcmd';
-import type { SimulatedHost } from './sim/host';
+import { DOMID } from '../abi/domids';
+import { errnoName } from '../abi/errno';
+import { codedError, invalidArgument, type PrivcmdError } from '../errors';
+import { open, PRIVCMD_DEVICE, type Privcmd } from '../privcmd';
+import { restrictAll } from './restrict-all';
+import type { SimulatedHost } from '../sim/host';
 
 export interface LaunchOptions {
   /** The domain the device model serves. */
@@ -184,8 +185,10 @@ export function launchDeviceModel(o: LaunchOptions): Launched {
 
 /**
  * In the launched process: the restricted handle the launcher passed down.
- * Restricting it again to PRIVCMD_SHIM_DOMID is a no-op on a restricted fd,
- * and makes sure of it on one that somehow is not.
+ * The whole process is restricted to PRIVCMD_SHIM_DOMID (restrictAll), so a
+ * later open() starts restricted and verifyRestricted() holds; restricting
+ * the inherited fd again is a no-op, and makes sure of it on one that somehow
+ * is not.
  */
 export function openInherited(env: NodeJS.ProcessEnv = process.env): Privcmd {
   const fd = Number(env[ENV_FD]);
@@ -194,6 +197,11 @@ export function openInherited(env: NodeJS.ProcessEnv = process.env): Privcmd {
     throw codedError('EBADF', 'open', `no inherited privcmd handle (${ENV_FD} / ${ENV_DOMID} not set): not started by the launcher`);
   }
   const h = open({ fd });
-  h.restrict(domid);
+  try {
+    restrictAll(domid);
+  } catch (e) {
+    h.close();
+    throw e;
+  }
   return h;
 }
