@@ -4,3 +4,4 @@ export * from './ioctls';
 export * from './hypercalls';
 export * from './domids';
 export * from './errno';
+export * from './flask';

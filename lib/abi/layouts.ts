@@ -96,3 +96,18 @@ export type DmopStructName = keyof typeof DMOP_STRUCTS;
 
 /** Size of the xen_dm_op header before the union (op + pad). */
 export const XEN_DM_OP_HEADER_SIZE = 8;
+
+/**
+ * Flask's xsm_op argument (xen/xsm/flask_op.h): a 40-byte struct whose
+ * union holds the command's payload. Pointers (guest handles) are u64.
+ */
+export const FLASK_STRUCTS = {
+  xen_flask_op: struct('xen_flask_op', 40,
+    f('cmd', 0, 'u32', 'in'), f('interface_version', 4, 'u32', 'in'), f('u', 8, 'u8', 'inout', 32)),
+  xen_flask_sid_context: struct('xen_flask_sid_context', 16,
+    f('sid', 0, 'u32', 'inout'), f('size', 4, 'u32', 'inout'), f('context', 8, 'u64', 'in')),
+  xen_flask_relabel: struct('xen_flask_relabel', 8, f('domid', 0, 'u32', 'in'), f('sid', 4, 'u32', 'in')),
+} as const;
+
+/** Offset of the payload union in struct xen_flask_op. */
+export const XEN_FLASK_OP_HEADER_SIZE = 8;

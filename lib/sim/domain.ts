@@ -82,11 +82,18 @@ export interface DomainConfig {
   isControl?: boolean;
   isHardware?: boolean;
   isXenstore?: boolean;
-  /** Security label (for policies that use one). */
+  /**
+   * Security label, a Flask context (`system_u:system_r:<type>`). Default
+   * DEFAULT_LABELS.domU (dom0: DEFAULT_LABELS.dom0). Enforced only on a host
+   * running Flask; the dummy XSM module ignores it.
+   */
   label?: string;
   /** HVM_PARAM_ALTP2M as the toolstack sets it at build (HVM/PVH only). Default disabled. */
   altp2m?: Altp2mModeName;
 }
+
+/** The labels Xen gives domains created without one (SECINITSID_DOM0 / SECINITSID_DOMU in the example policy). */
+export const DEFAULT_LABELS = { dom0: 'system_u:system_r:dom0_t', domU: 'system_u:system_r:domU_t' } as const;
 
 export class Domain implements XsmSubject {
   readonly domid: number;
@@ -143,7 +150,7 @@ export class Domain implements XsmSubject {
     this.isHardware = cfg.isHardware ?? false;
     this.isXenstore = cfg.isXenstore ?? false;
     this.target = cfg.target ?? null;
-    this.label = cfg.label ?? (this.isControl ? 'dom0_t' : 'domU_t');
+    this.label = cfg.label ?? (domid === 0 ? DEFAULT_LABELS.dom0 : DEFAULT_LABELS.domU);
     this.altp2m = {
       active: false,
       views: new Array<Altp2mView | null>(MAX_ALTP2M).fill(null),

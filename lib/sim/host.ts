@@ -7,9 +7,11 @@ import { DOMID } from '../abi/domids';
 import { ERRNO, type ErrnoName } from '../abi/errno';
 import { codedError, invalidArgument } from '../errors';
 import { AddressSpace, type AddressSpaceOptions } from './address-space';
-import { Domain, type DomainConfig, type DomainType } from './domain';
+import { DEFAULT_LABELS, Domain, type DomainConfig, type DomainType } from './domain';
+import { Flask, type FlaskOptions } from './flask';
 import { Hypervisor, type XenVersion } from './hypervisor';
-import { HW_PRIV_VARIANTS, type HwPrivVariant } from './xsm';
+import { HW_PRIV_VARIANTS, xsmActionName, xsmDefaultAction, type HwPrivVariant } from './xsm';
+import { xsmRule } from '../policy/xsm-actions';
 import { ALTP2M_MODES, INVALID_ALTP2M } from '../policy/altp2m';
 
 export interface SimulatedHostOptions {
@@ -41,6 +43,15 @@ export interface SimulatedHostOptions {
    * EOPNOTSUPP).
    */
   altp2m?: boolean;
+  /**
+   * Run Flask instead of the dummy XSM module, enforcing this policy
+   * (lib/policy/te-policy.ts) on domain labels: domain creation, mapping a
+   * domain's memory, and the xsm_op commands CONTEXT_TO_SID and
+   * RELABEL_DOMAIN. Everything else keeps the default policy's answer (see
+   * docs/fidelity.md). Without it every xsm_op is -ENOSYS, as on a Xen
+   * without Flask.
+   */
+  flask?: FlaskOptions;
 }
 
 export interface SimProcess {
@@ -119,12 +130,21 @@ function checkCount(syscall: string, what: string, v: unknown, min: number, max:
   return v;
 }
 
+/** The XSM rule a foreign mapping goes through under the dummy module (a PV dom0 maps with mmu_update). */
+const MAP_RULE = (() => {
+  const r = xsmRule('mmu_update');
+  if (r === undefined) throw new Error('policy table has no rule mmu_update');
+  return r;
+})();
+
 export class SimulatedHost {
   readonly hypervisor: Hypervisor;
   readonly privcmdParams: { dmOpMaxNrBufs: number; dmOpBufMaxSize: number };
   readonly paddrBits: number;
   readonly hwPriv: HwPrivVariant;
   readonly altp2mSupported: boolean;
+  /** The Flask security server, or null: the dummy XSM module. */
+  readonly flask: Flask | null;
   readonly #domains = new Map<number, Domain>();
   readonly #processes = new Map<number, SimProcess>();
   readonly #memory: AddressSpaceOptions;
@@ -141,6 +161,10 @@ export class SimulatedHost {
     if (!HW_PRIV_VARIANTS.includes(hwPriv)) throw invalidArgument('init', `hwPriv must be one of ${HW_PRIV_VARIANTS.join(', ')}, got ${String(hwPriv)}`);
     this.hwPriv = hwPriv;
     this.altp2mSupported = options.altp2m === true;
+    this.flask = options.flask === undefined ? null : new Flask(options.flask);
+    if (this.flask !== null && this.flask.contextToSid(DEFAULT_LABELS.dom0) === null) {
+      throw invalidArgument('init', `the Flask policy must declare dom0's type (dom0 runs as ${DEFAULT_LABELS.dom0})`);
+    }
     this.hypervisor = new Hypervisor(this, { ...DEFAULT_VERSION, ...options.xenVersion });
     this.#memory = options.memory ?? {};
     const roles = options.dom0 ?? {};
@@ -169,9 +193,16 @@ export class SimulatedHost {
       const hw = [...this.#domains.values()].find((x) => x.isHardware);
       if (hw !== undefined) throw codedError('EEXIST', syscall, `domain ${hw.domid} is already the hardware domain (create dom0 with { dom0: { isHardware: false } } to give the role to another)`);
     }
+    const label = config.label ?? DEFAULT_LABELS.domU;
+    if (typeof label !== 'string' || label === '') throw invalidArgument(syscall, `label must be a non-empty string, got ${String(label)}`);
+    if (this.flask !== null) {
+      // flask_domain_create: the creator (dom0's toolstack) needs domain:create on the new label.
+      const rc = this.flask.hasPermLabels(this.#domain(0).label, label, 'domain', 'create');
+      if (rc !== 0) throw codedError(rc === -ERRNO.EACCES ? 'EACCES' : 'EINVAL', syscall, `createdomain under ${label}: ${this.flask.why}`);
+    }
     if (this.#nextDomid >= DOMID.FIRST_RESERVED) throw codedError('ENOSPC', syscall, 'no free domain ids');
     const domid = this.#nextDomid++;
-    const d = new Domain(domid, { ...config, type });
+    const d = new Domain(domid, { ...config, type, label });
     for (let pfn = 0; pfn < pages; pfn++) d.populate(pfn);
     if (d.isHvm) {
       // What libxl sets up for an HVM guest's ioreq servers: the gfn pool,
@@ -279,6 +310,37 @@ export class SimulatedHost {
     checkCount('memory_op', 'firstPfn', firstPfn, 0, 2 ** 40);
     checkCount('memory_op', 'count', count, 0, 1 << 20);
     for (let i = 0; i < count; i++) d.p2m.delete(firstPfn + i);
+  }
+
+  /**
+   * Map `count` pages of a domain's memory from `firstPfn` into domain
+   * `by`'s toolstack (what a domain builder does through privcmd's
+   * mmapbatch: mmu_update / add_to_physmap_batch with a foreign domain).
+   * XSM first: Flask needs mmu:map_read (and map_write when `write`) from
+   * `by`'s label to the domain's; the dummy module XSM_TARGET. Then every
+   * page must be RAM. Returns the number of pages mapped.
+   */
+  mapForeignPages(domid: number, options: { firstPfn: number; count: number; write?: boolean; by?: number }): number {
+    const syscall = 'mmap';
+    if (typeof options !== 'object' || options === null) throw invalidArgument(syscall, 'options must be { firstPfn, count, write?, by? }');
+    const d = this.#domain(domid, syscall);
+    const by = this.#domain(options.by ?? 0, syscall);
+    const firstPfn = checkCount(syscall, 'firstPfn', options.firstPfn, 0, 2 ** 40);
+    const count = checkCount(syscall, 'count', options.count, 1, 1 << 20);
+    const write = options.write ?? true;
+    if (this.flask !== null) {
+      for (const perm of write ? ['map_read', 'map_write'] : ['map_read']) {
+        const rc = this.flask.hasPermLabels(by.label, d.label, 'mmu', perm);
+        if (rc !== 0) throw codedError(rc === -ERRNO.EACCES ? 'EACCES' : 'EINVAL', syscall, `domain ${by.domid} mapping domain ${d.domid}'s memory: ${this.flask.why}`);
+      }
+    } else if (xsmDefaultAction(MAP_RULE.action, by, d, this.hwPriv) !== 0) {
+      throw codedError('EPERM', syscall, `${xsmActionName(MAP_RULE.action)} (${MAP_RULE.name}, dummy.h ${MAP_RULE.hook}): domain ${by.domid} may not map domain ${d.domid}'s memory`);
+    }
+    for (let i = 0; i < count; i++) {
+      const t = d.p2m.get(firstPfn + i);
+      if (t !== 'ram_rw' && t !== 'ram_ro') throw invalidArgument(syscall, `pfn 0x${(firstPfn + i).toString(16)} of domain ${d.domid} is not RAM (${t ?? 'a hole'})`);
+    }
+    return count;
   }
 
   /** The guest writes a page: what log-dirty and dirty-VRAM tracking observe. */

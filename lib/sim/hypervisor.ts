@@ -18,6 +18,7 @@ import { xsmActionName, xsmDefaultAction, type XsmAction } from './xsm';
 import { classifyHypercall, hypercallRule, readArg, ruleAction, xsmRule, type XsmRule } from '../policy/xsm-actions';
 import { HVMOP_ALTP2M } from '../policy/altp2m';
 import { doAltp2mOp, type Altp2mEnv } from './altp2m';
+import { doXsmOp, type FlaskOpEnv } from './flask';
 
 /** Xen's op_size[] on x86: Arm-only ops (set_irq_level) have no entry, so 0. */
 const OP_SIZE: readonly number[] = (() => {
@@ -217,9 +218,15 @@ export class Hypervisor {
       }
       case HYPERCALLS.dm_op:
         return BigInt(this.#doDmOp(caller, space, Number(a(0) & 0xffffn), Number(a(1) & 0xffffffffn), a(2)));
+      case HYPERCALLS.xsm_op:
+        return BigInt(doXsmOp(this.#flaskEnv(), caller, space, a(0)));
       default:
         return BigInt(this.#unimplemented(caller, space, op, args));
     }
+  }
+
+  #flaskEnv(): FlaskOpEnv {
+    return { flask: this.host.flask, domainById: (id) => this.host.domainById(id), fail: (code, why) => this.#fail(code, why) };
   }
 
   #altp2mEnv(): Altp2mEnv {

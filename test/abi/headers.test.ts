@@ -10,11 +10,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  DMOPS, DMOP_STRUCTS, DMOP_TABLE_SIZE, DOMID, DOMIDS_AFTER_4_17, ERRNO, HYPERCALLS, IOCTLS, PRIVCMD_STRUCTS, SCALAR_SIZE,
+  DMOPS, DMOP_STRUCTS, DMOP_TABLE_SIZE, DOMID, DOMIDS_AFTER_4_17, ERRNO, FLASK_OP, FLASK_STRUCTS, HYPERCALLS, IOCTLS, PRIVCMD_STRUCTS,
+  SCALAR_SIZE, XEN_FLASK_INTERFACE_VERSION, XEN_FLASK_OP_HEADER_SIZE,
   type StructLayout,
 } from '../../lib/abi';
 
-const HEADERS = ['/usr/include/xen/sys/privcmd.h', '/usr/include/xen/hvm/dm_op.h', '/usr/include/xen/xen.h', '/usr/include/xen/errno.h'];
+const HEADERS = ['/usr/include/xen/sys/privcmd.h', '/usr/include/xen/hvm/dm_op.h', '/usr/include/xen/xen.h', '/usr/include/xen/errno.h', '/usr/include/xen/xsm/flask_op.h'];
 const haveHeaders = HEADERS.every((h) => fs.existsSync(h));
 const required = process.env.PRIVCMD_SHIM_REQUIRE_XEN_HEADERS === '1';
 
@@ -23,7 +24,7 @@ const required = process.env.PRIVCMD_SHIM_REQUIRE_XEN_HEADERS === '1';
 function program(): string {
   const lines: string[] = [];
   const emit = (key: string, expr: string) => lines.push(`  printf("%s=%llu\\n", "${key}", (unsigned long long)(${expr}));`);
-  const structs: StructLayout[] = [...Object.values(PRIVCMD_STRUCTS), ...Object.values(DMOP_STRUCTS)];
+  const structs: StructLayout[] = [...Object.values(PRIVCMD_STRUCTS), ...Object.values(DMOP_STRUCTS), ...Object.values(FLASK_STRUCTS)];
   for (const s of structs) {
     emit(`sizeof.${s.name}`, `sizeof(struct ${s.name})`);
     for (const f of s.fields) {
@@ -36,13 +37,18 @@ function program(): string {
     emit(`member.${d.name}`, `__builtin_types_compatible_p(__typeof__(((struct xen_dm_op *)0)->u.${d.member}), struct ${d.struct})`);
   }
   emit('sizeof.xen_dm_op.u', 'sizeof(((struct xen_dm_op *)0)->u)');
+  for (const n of Object.keys(FLASK_OP)) emit(`flask.${n}`, `FLASK_${n}`);
+  emit('flask.version', 'XEN_FLASK_INTERFACE_VERSION');
+  emit('flask.u', 'offsetof(struct xen_flask_op, u)');
+  emit('flask.u.relabel', '__builtin_types_compatible_p(__typeof__(((struct xen_flask_op *)0)->u.relabel), struct xen_flask_relabel)');
+  emit('flask.u.sid_context', '__builtin_types_compatible_p(__typeof__(((struct xen_flask_op *)0)->u.sid_context), struct xen_flask_sid_context)');
   for (const io of Object.values(IOCTLS)) if (io.inXenSysHeader) emit(`ioctl.${io.name}`, io.name);
   for (const n of Object.keys(HYPERCALLS)) emit(`hypercall.${n}`, `__HYPERVISOR_${n}`);
   for (const n of Object.keys(DOMID)) if (!DOMIDS_AFTER_4_17.includes(n)) emit(`domid.${n}`, `DOMID_${n}`);
   for (const n of Object.keys(ERRNO)) lines.push(`#ifdef HAVE_XEN_${n}\n  printf("errno.${n}=%d\\n", (int)XEN_${n});\n#endif`);
   return [
     '#include <stddef.h>', '#include <stdio.h>', '#include <stdint.h>', '#include <sys/ioctl.h>',
-    '#include <xen/xen.h>', '#include <xen/sys/privcmd.h>', '#include <xen/hvm/dm_op.h>',
+    '#include <xen/xen.h>', '#include <xen/sys/privcmd.h>', '#include <xen/hvm/dm_op.h>', '#include <xen/xsm/flask_op.h>',
     '#define XEN_ERRNO(name, value) XEN_##name = value,', 'enum xen_errno {', '#include <xen/errno.h>', '};',
     'int main(void) {', ...lines, '  return 0;', '}', '',
   ].join('\n');
@@ -88,7 +94,7 @@ describeHeaders('ABI tables match Xen 4.17 headers (libxen-dev)', () => {
     facts = compileAndRun();
   });
 
-  const allStructs = [...Object.values(PRIVCMD_STRUCTS), ...Object.values(DMOP_STRUCTS)];
+  const allStructs = [...Object.values(PRIVCMD_STRUCTS), ...Object.values(DMOP_STRUCTS), ...Object.values(FLASK_STRUCTS)];
   test.each(allStructs.map((s) => [s.name, s] as const))('struct %s: size and every field offset and width', (_n, s) => {
     expect(fact(`sizeof.${s.name}`)).toBe(s.size);
     for (const f of s.fields) {
@@ -109,6 +115,14 @@ describeHeaders('ABI tables match Xen 4.17 headers (libxen-dev)', () => {
       }
       expect(s.size - end).toBeLessThan(8);
     }
+  });
+
+  test('Flask xsm_op: command numbers, interface version, the union and its relabel / sid_context members', () => {
+    for (const [n, v] of Object.entries(FLASK_OP)) expect({ n, v: fact(`flask.${n}`) }).toEqual({ n, v });
+    expect(fact('flask.version')).toBe(XEN_FLASK_INTERFACE_VERSION);
+    expect(fact('flask.u')).toBe(XEN_FLASK_OP_HEADER_SIZE);
+    expect(fact('flask.u.relabel')).toBe(1);
+    expect(fact('flask.u.sid_context')).toBe(1);
   });
 
   test('xen_dm_op: 8-byte header and a 24-byte union', () => {

@@ -1,0 +1,176 @@
+// Relabel-on-build, as libxl does it with Flask: create the domain paused
+// under a build label the toolstack may map, build it, relabel it to its run
+// label before it ever runs (so the builder loses access to its memory), and
+// only then unpause. A relabel that fails destroys the domain
+// (libxl's domcreate_complete); unpausing before the relabel is refused.
+// The toolstack (create / unpause / destroy) is pluggable: the simulated
+// host's controls here, xl or libxl on a real host; the labels go through
+// the builder's privcmd handle (lib/deprivilege/relabel.ts).
+import { codedError, invalidArgument, PrivcmdError } from '../errors';
+import type { Privcmd } from '../privcmd';
+import type { DomainConfig } from '../sim/domain';
+import type { SimulatedHost } from '../sim/host';
+import { flaskContextToSid, flaskRelabelDomain } from './relabel';
+
+/** What the flow needs from a toolstack. Each may return a Promise. */
+export interface BuildToolstack {
+  /** Create a domain, paused, labelled `label`; returns its domid. */
+  create(label: string): number | Promise<number>;
+  /** Is the domain still paused (it has not run)? */
+  isPaused(domid: number): boolean | Promise<boolean>;
+  unpause(domid: number): void | Promise<void>;
+  destroy(domid: number): void | Promise<void>;
+}
+
+/** The simulated host's domain controls as a toolstack (dom0's). */
+export function simulatedToolstack(host: SimulatedHost, config: Omit<DomainConfig, 'label'> = {}): BuildToolstack {
+  return {
+    create: (label) => host.createDomain({ ...config, label }),
+    isPaused: (domid) => host.inspect(domid).paused,
+    unpause: (domid) => host.unpauseDomain(domid),
+    destroy: (domid) => host.destroyDomain(domid),
+  };
+}
+
+export interface DomainBuildOptions {
+  toolstack: BuildToolstack;
+  /** The builder's privcmd handle (unrestricted: it sends xsm_op). */
+  handle: Privcmd;
+  /** The label the domain is created and built under, e.g. `system_u:system_r:vm_building_t`. */
+  buildLabel: string;
+  /** The label it runs under, e.g. `system_u:system_r:vm_t`. */
+  runLabel: string;
+}
+
+export type BuildState = 'building' | 'relabeled' | 'running' | 'destroyed';
+
+/** ERR_PRIVCMD_NOT_RELABELED: the flow refused a step that would let the domain run under its build label. */
+function notRelabeled(why: string): PrivcmdError {
+  return new PrivcmdError('ERR_PRIVCMD_NOT_RELABELED', 0, 'unpause', why);
+}
+
+function checkOptions(o: unknown): DomainBuildOptions {
+  if (typeof o !== 'object' || o === null) throw invalidArgument('build', 'options must be { toolstack, handle, buildLabel, runLabel }');
+  const x = o as DomainBuildOptions;
+  const t = x.toolstack as unknown as Record<string, unknown> | null;
+  if (typeof t !== 'object' || t === null || !['create', 'isPaused', 'unpause', 'destroy'].every((k) => typeof t[k] === 'function')) {
+    throw invalidArgument('build', 'toolstack must have create, isPaused, unpause and destroy functions');
+  }
+  if (typeof x.handle !== 'object' || x.handle === null || typeof x.handle.hypercall !== 'function') throw invalidArgument('build', 'handle must be a privcmd handle (open())');
+  for (const k of ['buildLabel', 'runLabel'] as const) {
+    if (typeof x[k] !== 'string' || x[k] === '') throw invalidArgument('build', `${k} must be a non-empty security label`);
+  }
+  if (x.buildLabel === x.runLabel) throw invalidArgument('build', `buildLabel and runLabel are both ${x.buildLabel}: the builder would keep access to the running domain`);
+  return x;
+}
+
+/** One domain's way from creation to running, in the only order the flow allows. */
+export class DomainBuild {
+  readonly domid: number;
+  readonly runSid: number;
+  readonly #o: DomainBuildOptions;
+  #state: BuildState = 'building';
+
+  private constructor(o: DomainBuildOptions, domid: number, runSid: number) {
+    this.#o = o;
+    this.domid = domid;
+    this.runSid = runSid;
+  }
+
+  /**
+   * Both labels are turned into sids first (so a Xen without Flask, ENOSYS,
+   * or a label the policy does not know, EINVAL, fails before anything is
+   * created); then the domain is created paused under the build label.
+   */
+  static async create(options: DomainBuildOptions): Promise<DomainBuild> {
+    const o = checkOptions(options);
+    flaskContextToSid(o.handle, o.buildLabel);
+    const runSid = flaskContextToSid(o.handle, o.runLabel);
+    const domid = await o.toolstack.create(o.buildLabel);
+    const b = new DomainBuild(o, domid, runSid);
+    if (!(await o.toolstack.isPaused(domid))) {
+      await b.abort(notRelabeled(`domain ${domid} was not created paused; it may have run under ${o.buildLabel}`));
+    }
+    return b;
+  }
+
+  get state(): BuildState {
+    return this.#state;
+  }
+
+  /**
+   * Relabel to the run label. The domain must still be paused; a refusal
+   * (the policy's EACCES, or any other) destroys it, and the error says so.
+   */
+  async relabel(): Promise<void> {
+    if (this.#state !== 'building') throw notRelabeled(`domain ${this.domid} is ${this.#state}; relabel() applies to a domain being built`);
+    if (!(await this.#o.toolstack.isPaused(this.domid))) {
+      await this.abort(notRelabeled(`domain ${this.domid} was unpaused under its build label ${this.#o.buildLabel} before the relabel`));
+    }
+    try {
+      flaskRelabelDomain(this.#o.handle, this.domid, this.runSid);
+    } catch (e) {
+      await this.abort(e);
+    }
+    this.#state = 'relabeled';
+  }
+
+  /** Unpause: only after the relabel. Before it, ERR_PRIVCMD_NOT_RELABELED and nothing happens. */
+  async unpause(): Promise<void> {
+    if (this.#state !== 'relabeled') {
+      throw notRelabeled(`domain ${this.domid} is ${this.#state === 'building' ? `still under its build label ${this.#o.buildLabel}; relabel() first` : this.#state}`);
+    }
+    await this.#o.toolstack.unpause(this.domid);
+    this.#state = 'running';
+  }
+
+  async destroy(): Promise<void> {
+    if (this.#state === 'destroyed') return;
+    await this.#o.toolstack.destroy(this.domid);
+    this.#state = 'destroyed';
+  }
+
+  /** Give the build up: destroy the domain, then throw `cause` with that outcome added to its message. */
+  async abort(cause: unknown): Promise<never> {
+    let outcome = `domain ${this.domid} destroyed`;
+    try {
+      await this.destroy();
+    } catch (d) {
+      outcome = `destroying domain ${this.domid} failed too (${(d as Error).message}): destroy it by hand`;
+    }
+    if (cause instanceof PrivcmdError || (cause instanceof Error && typeof (cause as PrivcmdError).errno === 'number')) {
+      const c = cause as PrivcmdError;
+      const e = new PrivcmdError(c.code, c.errno, c.syscall, `${c.message.replace(/^\S+ \([^)]*\): /, '')}; ${outcome}`);
+      (e as Error & { cause?: unknown }).cause = cause;
+      throw e;
+    }
+    if (cause instanceof Error) {
+      cause.message = `${cause.message}; ${outcome}`;
+      throw cause;
+    }
+    throw codedError('EINVAL', 'build', `${String(cause)}; ${outcome}`);
+  }
+}
+
+/**
+ * The whole flow: create paused under the build label, run `build(domid)`
+ * (the builder maps and fills the domain's memory), relabel, unpause. If
+ * `build` throws, or the relabel fails, the domain is destroyed and the error
+ * rethrown. Returns the domid and its run sid.
+ */
+export async function buildDomain(
+  options: DomainBuildOptions & { build: (domid: number) => void | Promise<void> },
+): Promise<{ domid: number; sid: number }> {
+  if (typeof options !== 'object' || options === null || typeof options.build !== 'function') {
+    throw invalidArgument('build', 'options.build must be a function (domid) => void | Promise<void>');
+  }
+  const b = await DomainBuild.create(options);
+  try {
+    await options.build(b.domid);
+  } catch (e) {
+    await b.abort(e);
+  }
+  await b.relabel();
+  await b.unpause();
+  return { domid: b.domid, sid: b.runSid };
+}

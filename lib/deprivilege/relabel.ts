@@ -1,0 +1,123 @@
+// Flask's relabel, as a toolstack sends it: xsm_op (hypercall 27) with a
+// struct xen_flask_op in a hypercall buffer. FLASK_CONTEXT_TO_SID turns a
+// label (`system_u:system_r:vm_t`) into a sid; FLASK_RELABEL_DOMAIN moves a
+// domain to that sid. The same bytes go to a real /dev/xen/privcmd and to the
+// simulated host. On a Xen without Flask every xsm_op is ENOSYS, which these
+// report as such: the domain keeps its label.
+import { DOMID } from '../abi/domids';
+import { FLASK_MAX_STRING, FLASK_OP, XEN_FLASK_INTERFACE_VERSION } from '../abi/flask';
+import { FLASK_STRUCTS, XEN_FLASK_OP_HEADER_SIZE } from '../abi/layouts';
+import { invalidArgument, PrivcmdError } from '../errors';
+import type { Privcmd } from '../privcmd';
+
+const OP_SIZE = FLASK_STRUCTS.xen_flask_op.size;
+const field = (s: keyof typeof FLASK_STRUCTS, name: string): number => {
+  const f = FLASK_STRUCTS[s].fields.find((x) => x.name === name);
+  if (f === undefined) throw new Error(`layout table: ${s} has no field ${name}`);
+  return f.offset;
+};
+const CMD = field('xen_flask_op', 'cmd');
+const VERSION = field('xen_flask_op', 'interface_version');
+const U = XEN_FLASK_OP_HEADER_SIZE;
+const SC_SID = U + field('xen_flask_sid_context', 'sid');
+const SC_SIZE = U + field('xen_flask_sid_context', 'size');
+const SC_CONTEXT = U + field('xen_flask_sid_context', 'context');
+const RL_DOMID = U + field('xen_flask_relabel', 'domid');
+const RL_SID = U + field('xen_flask_relabel', 'sid');
+
+/** The 40-byte xen_flask_op for FLASK_RELABEL_DOMAIN (what libxc's xc_flask_relabel_domain sends). */
+export function encodeFlaskRelabel(domid: number, sid: number): Uint8Array {
+  const op = new Uint8Array(OP_SIZE);
+  const dv = new DataView(op.buffer);
+  dv.setUint32(CMD, FLASK_OP.RELABEL_DOMAIN, true);
+  dv.setUint32(VERSION, XEN_FLASK_INTERFACE_VERSION, true);
+  dv.setUint32(RL_DOMID, domid, true);
+  dv.setUint32(RL_SID, sid, true);
+  return op;
+}
+
+/** The xen_flask_op for FLASK_CONTEXT_TO_SID, pointing at `size` bytes of context at `context`. */
+export function encodeFlaskContextToSid(context: bigint, size: number): Uint8Array {
+  const op = new Uint8Array(OP_SIZE);
+  const dv = new DataView(op.buffer);
+  dv.setUint32(CMD, FLASK_OP.CONTEXT_TO_SID, true);
+  dv.setUint32(VERSION, XEN_FLASK_INTERFACE_VERSION, true);
+  dv.setUint32(SC_SIZE, size, true);
+  dv.setBigUint64(SC_CONTEXT, context, true);
+  return op;
+}
+
+/** Say what an xsm_op refusal means; ENOSYS is "this Xen has no Flask". */
+function explain(e: unknown, what: string): never {
+  if (!(e instanceof Error) || typeof (e as PrivcmdError).errno !== 'number') throw e;
+  const err = e as PrivcmdError;
+  const why = err.code === 'ENOSYS'
+    ? 'Xen answered ENOSYS: it runs without Flask (the dummy XSM module answers every xsm_op so), so domains cannot be relabelled here'
+    : err.code === 'EACCES'
+      ? `the Flask policy denies it (${err.message})`
+      : err.message;
+  const out = new PrivcmdError(err.code, err.errno, err.syscall, `xsm_op ${what}: ${why}`);
+  (out as Error & { cause?: unknown }).cause = err;
+  throw out;
+}
+
+function checkContext(context: unknown): Uint8Array {
+  if (typeof context !== 'string' || context === '' || context.includes('\0')) {
+    throw invalidArgument('xsm_op', `a security label must be a non-empty string without NUL, got ${JSON.stringify(context)}`);
+  }
+  const bytes = new TextEncoder().encode(context);
+  if (bytes.length > FLASK_MAX_STRING) throw invalidArgument('xsm_op', `a security label is at most ${FLASK_MAX_STRING} bytes, got ${bytes.length}`);
+  return bytes;
+}
+
+function withBuffer<T>(h: Privcmd, size: number, f: (buf: ReturnType<Privcmd['hypercallBuffer']>) => T): T {
+  const buf = h.hypercallBuffer(size);
+  try {
+    return f(buf);
+  } finally {
+    h.freeHypercallBuffer(buf);
+  }
+}
+
+/** FLASK_CONTEXT_TO_SID: the sid of a security label (libxl's libxl_flask_context_to_sid). */
+export function flaskContextToSid(h: Privcmd, context: string): number {
+  const bytes = checkContext(context);
+  return withBuffer(h, OP_SIZE, (op) => withBuffer(h, bytes.length, (str) => {
+    str.view.set(bytes);
+    op.view.set(encodeFlaskContextToSid(str.addr, bytes.length));
+    try {
+      h.hypercall('xsm_op', [op.addr]);
+    } catch (e) {
+      explain(e, `FLASK_CONTEXT_TO_SID ${JSON.stringify(context)}`);
+    }
+    return new DataView(op.view.buffer, op.view.byteOffset, OP_SIZE).getUint32(SC_SID, true);
+  }));
+}
+
+/** FLASK_RELABEL_DOMAIN: move domain `domid` (or DOMID_SELF) to `sid`. */
+function checkRelabelDomid(domid: unknown): void {
+  if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || (domid >= DOMID.FIRST_RESERVED && domid !== DOMID.SELF)) {
+    throw invalidArgument('xsm_op', `domid must be a domain in [0, ${DOMID.FIRST_RESERVED - 1}] or DOMID_SELF, got ${String(domid)}`);
+  }
+}
+
+export function flaskRelabelDomain(h: Privcmd, domid: number, sid: number): void {
+  checkRelabelDomid(domid);
+  if (!Number.isInteger(sid) || sid < 1 || sid > 0xffffffff) throw invalidArgument('xsm_op', `sid must be a u32 sid (not 0), got ${String(sid)}`);
+  withBuffer(h, OP_SIZE, (op) => {
+    op.view.set(encodeFlaskRelabel(domid, sid));
+    try {
+      h.hypercall('xsm_op', [op.addr]);
+    } catch (e) {
+      explain(e, `FLASK_RELABEL_DOMAIN of domain ${domid} to sid ${sid}`);
+    }
+  });
+}
+
+/** Relabel a domain to a security label: CONTEXT_TO_SID, then RELABEL_DOMAIN. Returns the sid. */
+export function relabelDomain(h: Privcmd, domid: number, label: string): { sid: number } {
+  checkRelabelDomid(domid);
+  const sid = flaskContextToSid(h, label);
+  flaskRelabelDomain(h, domid, sid);
+  return { sid };
+}

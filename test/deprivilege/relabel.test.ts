@@ -1,0 +1,335 @@
+// Relabel-on-build on the simulated host running Flask: domain labels, the
+// TE policy's checks on creation and mapping, xsm_op FLASK_CONTEXT_TO_SID and
+// FLASK_RELABEL_DOMAIN in Xen's check order, and the build flow. (Without
+// Flask, ENOSYS, is in the contract: it runs on the real Xen too.)
+import { DOMID } from '../../lib/abi/domids';
+import { FLASK_OP, XEN_FLASK_INTERFACE_VERSION } from '../../lib/abi/flask';
+import { buildDomain, DomainBuild, simulatedToolstack, type BuildToolstack } from '../../lib/deprivilege/build';
+import { encodeFlaskContextToSid, encodeFlaskRelabel, flaskContextToSid, flaskRelabelDomain, relabelDomain } from '../../lib/deprivilege/relabel';
+import { domainBuildRules, type TeAllow } from '../../lib/policy/te-policy';
+import { open, type Privcmd } from '../../lib/privcmd';
+import { createSimulatedHost, type SimulatedHost } from '../../lib/sim/host';
+
+const BUILD = 'system_u:system_r:vm_building_t';
+const RUN = 'system_u:system_r:vm_t';
+const TYPES = ['dom0_t', 'domU_t', 'vm_building_t', 'vm_t'];
+const TOOLSTACK: TeAllow[] = [
+  ...domainBuildRules('dom0_t', 'vm_t', 'vm_building_t'),
+  { source: 'dom0_t', target: 'security_t', class: 'security', perms: ['check_context'] },
+];
+
+const errOf = async (f: () => unknown): Promise<{ code?: string; errno?: number; syscall?: string; message?: string; cause?: unknown }> => {
+  try {
+    await f();
+  } catch (e) {
+    return e as { code?: string };
+  }
+  throw new Error('expected a throw');
+};
+
+function setup(allow: TeAllow[] = TOOLSTACK): { host: SimulatedHost; h: Privcmd } {
+  const host = createSimulatedHost({ flask: { policy: { types: TYPES, allow } } });
+  return { host, h: open({ host }) };
+}
+
+const without = (cls: string, perm: string): TeAllow[] =>
+  TOOLSTACK.map((r) => (r.class === cls ? { ...r, perms: r.perms.filter((p) => p !== perm) } : r)).filter((r) => r.perms.length > 0);
+
+/** A raw xsm_op with `op` in a hypercall buffer; returns Xen's result or the error code, and the op bytes after. */
+function rawXsmOp(h: Privcmd, op: Uint8Array): { rc: string | bigint; after: Uint8Array } {
+  const buf = h.hypercallBuffer(op.length);
+  try {
+    buf.view.set(op);
+    let rc: string | bigint;
+    try {
+      rc = h.hypercall('xsm_op', [buf.addr]);
+    } catch (e) {
+      rc = String((e as { code?: string }).code);
+    }
+    return { rc, after: Uint8Array.from(buf.view) };
+  } finally {
+    h.freeHypercallBuffer(buf);
+  }
+}
+
+describe('host with Flask', () => {
+  test('domains carry labels: dom0 and unlabelled domains get the defaults', () => {
+    const { host } = setup([...TOOLSTACK, { source: 'dom0_t', target: 'domU_t', class: 'domain', perms: ['create'] }]);
+    expect(host.inspect(0).label).toBe('system_u:system_r:dom0_t');
+    expect(host.inspect(host.createDomain()).label).toBe('system_u:system_r:domU_t');
+    expect(host.inspect(host.createDomain({ label: BUILD })).label).toBe(BUILD);
+  });
+
+  test('a policy that does not declare dom0_t: EINVAL at host creation', async () => {
+    expect((await errOf(() => createSimulatedHost({ flask: { policy: 'type vm_t;' } }))).code).toBe('EINVAL');
+    expect((await errOf(() => createSimulatedHost({ flask: { policy: 'allow x;' } }))).code).toBe('EINVAL');
+  });
+
+  test('createdomain needs domain:create on the label (EACCES), and a valid label (EINVAL); nothing is created', async () => {
+    const { host } = setup();
+    const before = host.domains();
+    expect(await errOf(() => host.createDomain({ label: RUN }))).toMatchObject({ code: 'EACCES', syscall: 'domctl' });
+    expect((await errOf(() => host.createDomain({ label: RUN }))).message).toContain('denied { create }');
+    expect((await errOf(() => host.createDomain({ label: 'system_u:system_r:nope_t' }))).code).toBe('EINVAL');
+    expect((await errOf(() => host.createDomain({ label: 'vm_t' }))).code).toBe('EINVAL');
+    expect((await errOf(() => host.createDomain({ label: '' }))).code).toBe('EINVAL');
+    expect(host.domains()).toEqual(before);
+  });
+
+  test('mapping a domain\'s memory: mmu map_read / map_write on its label; holes are EINVAL', async () => {
+    const { host } = setup();
+    const d = host.createDomain({ label: BUILD, memoryPages: 16 });
+    expect(host.mapForeignPages(d, { firstPfn: 0, count: 16 })).toBe(16);
+    expect((await errOf(() => host.mapForeignPages(d, { firstPfn: 15, count: 2 }))).code).toBe('EINVAL');
+    expect((await errOf(() => host.mapForeignPages(d, { firstPfn: 0, count: 0 }))).code).toBe('EINVAL');
+    expect((await errOf(() => host.mapForeignPages(0x7000, { firstPfn: 0, count: 1 }))).code).toBe('ESRCH');
+    const { host: h2 } = setup(without('mmu', 'map_write'));
+    const d2 = h2.createDomain({ label: BUILD });
+    expect(h2.mapForeignPages(d2, { firstPfn: 0, count: 1, write: false })).toBe(1);
+    const e = await errOf(() => h2.mapForeignPages(d2, { firstPfn: 0, count: 1 }));
+    expect(e.code).toBe('EACCES');
+    expect(e.message).toContain('denied { map_write }');
+  });
+});
+
+describe('mapping without Flask: the default policy (XSM_TARGET)', () => {
+  test('dom0 and a device model for the domain may; another guest may not (EPERM)', async () => {
+    const host = createSimulatedHost();
+    const g = host.createDomain();
+    const other = host.createDomain();
+    const stub = host.createDomain({ type: 'pvh', target: g });
+    expect(host.mapForeignPages(g, { firstPfn: 0, count: 4 })).toBe(4);
+    expect(host.mapForeignPages(g, { firstPfn: 0, count: 4, by: stub })).toBe(4);
+    expect(await errOf(() => host.mapForeignPages(g, { firstPfn: 0, count: 4, by: other }))).toMatchObject({ code: 'EPERM', syscall: 'mmap' });
+  });
+});
+
+describe('xsm_op on the simulated Flask', () => {
+  test('FLASK_CONTEXT_TO_SID: a sid per context, stable; EINVAL for a context the policy does not know', async () => {
+    const { h } = setup();
+    const a = flaskContextToSid(h, RUN);
+    expect(a).toBeGreaterThan(0);
+    expect(flaskContextToSid(h, RUN)).toBe(a);
+    expect(flaskContextToSid(h, BUILD)).not.toBe(a);
+    expect(await errOf(() => flaskContextToSid(h, 'system_u:system_r:nope_t'))).toMatchObject({ code: 'EINVAL', syscall: 'ioctl' });
+  });
+
+  test('FLASK_CONTEXT_TO_SID needs security:check_context (EACCES)', async () => {
+    const { h } = setup(TOOLSTACK.filter((r) => r.class !== 'security'));
+    const e = await errOf(() => flaskContextToSid(h, RUN));
+    expect(e.code).toBe('EACCES');
+    expect(e.message).toContain('the Flask policy denies it');
+  });
+
+  test('raw: the sid is copied back into the op; version, command, size and pointer checks in do_flask_op order', () => {
+    const { h } = setup();
+    const str = h.hypercallBuffer(64);
+    try {
+      const ctx = new TextEncoder().encode(RUN);
+      str.view.set(ctx);
+      const ok = rawXsmOp(h, encodeFlaskContextToSid(str.addr, ctx.length));
+      expect(ok.rc).toBe(0n);
+      expect(new DataView(ok.after.buffer).getUint32(8, true)).toBe(flaskContextToSid(h, RUN));
+      // A NUL inside the size ends the string, as C does.
+      str.view[ctx.length] = 0;
+      expect(rawXsmOp(h, encodeFlaskContextToSid(str.addr, ctx.length + 1)).rc).toBe(0n);
+      // Larger than a page: ENOBUFS; unreadable context: EFAULT.
+      expect(rawXsmOp(h, encodeFlaskContextToSid(str.addr, 4097)).rc).toBe('ENOBUFS');
+      expect(rawXsmOp(h, encodeFlaskContextToSid(0x10n, 8)).rc).toBe('EFAULT');
+      // Wrong interface version and unknown commands: ENOSYS; GETENFORCE: 1 (enforcing).
+      const bad = encodeFlaskContextToSid(str.addr, ctx.length);
+      new DataView(bad.buffer).setUint32(4, XEN_FLASK_INTERFACE_VERSION + 1, true);
+      expect(rawXsmOp(h, bad).rc).toBe('ENOSYS');
+      const unknown = encodeFlaskRelabel(1, 1);
+      new DataView(unknown.buffer).setUint32(0, 99, true);
+      expect(rawXsmOp(h, unknown).rc).toBe('ENOSYS');
+      const enforce = encodeFlaskRelabel(0, 0);
+      new DataView(enforce.buffer).setUint32(0, FLASK_OP.GETENFORCE, true);
+      expect(rawXsmOp(h, enforce).rc).toBe(1n);
+    } finally {
+      h.freeHypercallBuffer(str);
+    }
+    // The op itself unreadable: EFAULT.
+    expect(String((() => { try { return h.hypercall('xsm_op', [0x10n]); } catch (e) { return (e as { code: string }).code; } })())).toBe('EFAULT');
+  });
+
+  test('FLASK_RELABEL_DOMAIN: ESRCH, then relabelfrom, relabelto, transition (EACCES each); the label is unchanged on refusal', async () => {
+    const cases: [string, TeAllow[], string][] = [
+      ['relabelfrom', without('domain2', 'relabelfrom'), 'denied { relabelfrom }'],
+      ['relabelto', without('domain2', 'relabelto'), 'denied { relabelto }'],
+      ['transition', without('domain', 'transition'), 'denied { transition }'],
+    ];
+    for (const [name, allow, why] of cases) {
+      const { host, h } = setup(allow);
+      const d = host.createDomain({ label: BUILD });
+      const e = await errOf(() => relabelDomain(h, d, RUN));
+      expect({ name, code: e.code, why: e.message?.includes(why) }).toEqual({ name, code: 'EACCES', why: true });
+      expect(host.inspect(d).label).toBe(BUILD);
+    }
+    // With several missing, the first check in Xen's order is the one reported.
+    const order: [TeAllow[], string][] = [
+      [without('domain2', 'relabelfrom').filter((r) => !r.perms.includes('relabelto')), 'relabelfrom'],
+      [without('domain2', 'relabelto').filter((r) => r.class !== 'domain' || !r.perms.includes('transition')), 'relabelto'],
+    ];
+    for (const [allow, first] of order) {
+      const { host: oh, h: o } = setup(allow);
+      const d = oh.createDomain({ label: BUILD });
+      expect((await errOf(() => relabelDomain(o, d, RUN))).message).toContain(`denied { ${first} }`);
+      // The domain lookup comes before any permission: ESRCH.
+      expect((await errOf(() => relabelDomain(o, 0x7000, RUN))).code).toBe('ESRCH');
+    }
+    const { host, h } = setup();
+    const sid = flaskContextToSid(h, RUN);
+    expect((await errOf(() => flaskRelabelDomain(h, 0x7000, sid))).code).toBe('ESRCH');
+    // A sid the security server never issued: EINVAL (security_compute_av).
+    const d = host.createDomain({ label: BUILD });
+    expect((await errOf(() => flaskRelabelDomain(h, d, 0x7fffffff))).code).toBe('EINVAL');
+    expect(host.inspect(d).label).toBe(BUILD);
+  });
+
+  test('success: the label changes, with no paused-state check (as in Xen); the builder then loses the mapping', async () => {
+    const { host, h } = setup();
+    const d = host.createDomain({ label: BUILD });
+    host.unpauseDomain(d);
+    expect(relabelDomain(h, d, RUN).sid).toBe(flaskContextToSid(h, RUN));
+    expect(host.inspect(d).label).toBe(RUN);
+    expect((await errOf(() => host.mapForeignPages(d, { firstPfn: 0, count: 1 }))).code).toBe('EACCES');
+  });
+
+  test('DOMID_SELF needs relabelself (old -> new) and transition; the u32 domid is truncated to domid_t for the lookup only', async () => {
+    const { host, h } = setup([...TOOLSTACK, { source: 'domU_t', target: 'vm_t', class: 'domain', perms: ['transition'] }, { source: 'dom0_t', target: 'domU_t', class: 'domain', perms: ['create'] }]);
+    const g = host.createDomain();
+    const sid = flaskContextToSid(h, RUN);
+    const gh = open({ host, domain: g });
+    // No relabelself rule: EACCES.
+    expect(rawXsmOp(gh, encodeFlaskRelabel(DOMID.SELF, sid)).rc).toBe('EACCES');
+    const { host: host2, h: h2 } = setup([...TOOLSTACK,
+      { source: 'domU_t', target: 'vm_t', class: 'domain2', perms: ['relabelself'] },
+      { source: 'domU_t', target: 'vm_t', class: 'domain', perms: ['transition'] },
+      { source: 'dom0_t', target: 'domU_t', class: 'domain', perms: ['create'] }]);
+    const g2 = host2.createDomain();
+    const g2h = open({ host: host2, domain: g2 });
+    const sid2 = flaskContextToSid(h2, RUN);
+    // 0x17ff0 locks DOMID_SELF but is not == DOMID_SELF: the relabelfrom path, which domU_t lacks.
+    expect(rawXsmOp(g2h, encodeFlaskRelabel(0x10000 + DOMID.SELF, sid2)).rc).toBe('EACCES');
+    expect(rawXsmOp(g2h, encodeFlaskRelabel(DOMID.SELF, sid2)).rc).toBe(0n);
+    expect(host2.inspect(g2).label).toBe(RUN);
+  });
+
+  test('bad arguments: EINVAL before anything reaches Xen', async () => {
+    const { host, h } = setup();
+    const d = host.createDomain({ label: BUILD });
+    for (const ctx of ['', 'a\0b', 'x'.repeat(4097), 42]) expect((await errOf(() => flaskContextToSid(h, ctx as string))).code).toBe('EINVAL');
+    for (const id of [-1, 1.5, DOMID.FIRST_RESERVED + 1, 0x10000, '1']) expect((await errOf(() => flaskRelabelDomain(h, id as number, 1))).code).toBe('EINVAL');
+    for (const sid of [0, -1, 2 ** 32, 1.5]) expect((await errOf(() => flaskRelabelDomain(h, d, sid))).code).toBe('EINVAL');
+    expect((await errOf(() => relabelDomain(h, -1, RUN))).code).toBe('EINVAL');
+    expect(host.inspect(d).label).toBe(BUILD);
+  });
+});
+
+describe('the build flow', () => {
+  test('create paused under the build label, build (map), relabel, unpause; afterwards the builder cannot map it', async () => {
+    const { host, h } = setup();
+    const seen: { label: string; paused: boolean; mapped: number }[] = [];
+    const { domid, sid } = await buildDomain({
+      toolstack: simulatedToolstack(host, { memoryPages: 64 }), handle: h, buildLabel: BUILD, runLabel: RUN,
+      build: (d) => {
+        const s = host.inspect(d);
+        seen.push({ label: s.label, paused: s.paused, mapped: host.mapForeignPages(d, { firstPfn: 0, count: 64 }) });
+      },
+    });
+    expect(seen).toEqual([{ label: BUILD, paused: true, mapped: 64 }]);
+    expect(sid).toBe(flaskContextToSid(h, RUN));
+    expect(host.inspect(domid)).toMatchObject({ label: RUN, paused: false });
+    const e = await errOf(() => host.mapForeignPages(domid, { firstPfn: 0, count: 1, write: false }));
+    expect(e.code).toBe('EACCES');
+    expect(e.message).toContain('denied { map_read }');
+  });
+
+  test('a failed relabel destroys the domain, and the error says so', async () => {
+    const { host, h } = setup(without('domain2', 'relabelto'));
+    let built = -1;
+    const e = await errOf(() => buildDomain({ toolstack: simulatedToolstack(host), handle: h, buildLabel: BUILD, runLabel: RUN, build: (d) => { built = d; } }));
+    expect(e.code).toBe('EACCES');
+    expect(e.message).toContain(`domain ${built} destroyed`);
+    expect(host.domains()).not.toContain(built);
+  });
+
+  test('unpause before relabel: ERR_PRIVCMD_NOT_RELABELED, and the domain stays paused under its build label', async () => {
+    const { host, h } = setup();
+    const b = await DomainBuild.create({ toolstack: simulatedToolstack(host), handle: h, buildLabel: BUILD, runLabel: RUN });
+    const e = await errOf(() => b.unpause());
+    expect(e.code).toBe('ERR_PRIVCMD_NOT_RELABELED');
+    expect(host.inspect(b.domid)).toMatchObject({ paused: true, label: BUILD });
+    await b.relabel();
+    expect((await errOf(() => b.relabel())).code).toBe('ERR_PRIVCMD_NOT_RELABELED');
+    await b.unpause();
+    expect(b.state).toBe('running');
+    expect(host.inspect(b.domid)).toMatchObject({ paused: false, label: RUN });
+  });
+
+  test('a domain unpaused behind the flow\'s back is not relabelled: destroyed, ERR_PRIVCMD_NOT_RELABELED', async () => {
+    const { host, h } = setup();
+    let built = -1;
+    const e = await errOf(() => buildDomain({
+      toolstack: simulatedToolstack(host), handle: h, buildLabel: BUILD, runLabel: RUN,
+      build: (d) => { built = d; host.unpauseDomain(d); },
+    }));
+    expect(e.code).toBe('ERR_PRIVCMD_NOT_RELABELED');
+    expect(e.message).toContain('unpaused under its build label');
+    expect(host.domains()).not.toContain(built);
+  });
+
+  test('a build step that throws destroys the domain and rethrows', async () => {
+    const { host, h } = setup();
+    let built = -1;
+    const e = await errOf(() => buildDomain({
+      toolstack: simulatedToolstack(host), handle: h, buildLabel: BUILD, runLabel: RUN,
+      build: (d) => { built = d; host.mapForeignPages(d, { firstPfn: 0x100000, count: 1 }); },
+    }));
+    expect(e.code).toBe('EINVAL');
+    expect(e.message).toContain(`domain ${built} destroyed`);
+    expect(host.domains()).not.toContain(built);
+  });
+
+  test('labels the policy does not know fail before anything is created (EINVAL)', async () => {
+    const { host, h } = setup();
+    const before = host.domains();
+    const e = await errOf(() => buildDomain({ toolstack: simulatedToolstack(host), handle: h, buildLabel: BUILD, runLabel: 'system_u:system_r:nope_t', build: () => undefined }));
+    expect(e.code).toBe('EINVAL');
+    expect(host.domains()).toEqual(before);
+  });
+
+  test('bad options: EINVAL, nothing created', async () => {
+    const { host, h } = setup();
+    const ts = simulatedToolstack(host);
+    const before = host.domains();
+    const bad: unknown[] = [
+      null,
+      { toolstack: ts, handle: h, buildLabel: BUILD, runLabel: BUILD, build: () => undefined },
+      { toolstack: ts, handle: h, buildLabel: '', runLabel: RUN, build: () => undefined },
+      { toolstack: { create: () => 1 } as unknown as BuildToolstack, handle: h, buildLabel: BUILD, runLabel: RUN, build: () => undefined },
+      { toolstack: ts, handle: {}, buildLabel: BUILD, runLabel: RUN, build: () => undefined },
+      { toolstack: ts, handle: h, buildLabel: BUILD, runLabel: RUN },
+    ];
+    for (const o of bad) expect((await errOf(() => buildDomain(o as never))).code).toBe('EINVAL');
+    expect(host.domains()).toEqual(before);
+  });
+});
+
+test('the README example runs as written (policy object, flow, and the refused map afterwards)', async () => {
+  const host = createSimulatedHost({ flask: { policy: {
+    types: ['dom0_t', 'vm_building_t', 'vm_t'],
+    allow: [...domainBuildRules('dom0_t', 'vm_t', 'vm_building_t'),
+      { source: 'dom0_t', target: 'security_t', class: 'security', perms: ['check_context'] }],
+  } } });
+  const { domid } = await buildDomain({
+    toolstack: simulatedToolstack(host), handle: open({ host }),
+    buildLabel: 'system_u:system_r:vm_building_t', runLabel: 'system_u:system_r:vm_t',
+    build: (d) => { host.mapForeignPages(d, { firstPfn: 0, count: 256 }); },
+  });
+  const e = await errOf(() => host.mapForeignPages(domid, { firstPfn: 0, count: 1 }));
+  expect(e.code).toBe('EACCES');
+  expect(e.message).toMatch(/avc: denied \{ map_read \} .*vm_t/);
+  host.close();
+});
