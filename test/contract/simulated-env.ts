@@ -1,12 +1,14 @@
-// The simulated-host environment as a module of its own, so both jest
-// (simulated.test.ts) and the standalone runner (runner.ts) can load it.
+// The contract's environment on a simulated host, shared by the suites that
+// run the contract there (simulated.test.ts; the altp2m suite, with host
+// options of its own).
 import { open } from '../../lib/privcmd';
-import { createSimulatedHost } from '../../lib/sim/host';
+import { createSimulatedHost, type SimulatedHostOptions } from '../../lib/sim/host';
 import { KERNEL_BASE } from '../../lib/sim/address-space';
-import { privcmdContract, type ContractEnv } from './privcmd.contract';
+import type { ContractEnv } from './privcmd.contract';
 
-privcmdContract('simulated host (Xen 4.17 + Linux 6.1)', { pvDomain: true, rawPointers: true }, (): ContractEnv => {
-  const host = createSimulatedHost();
+/** A fresh simulated host with a PV domain, as the contract expects it. */
+export function simulatedEnv(options: SimulatedHostOptions = {}): ContractEnv {
+  const host = createSimulatedHost(options);
   const pv = host.createDomain({ type: 'pv' });
   return {
     open: (o) => open({ host, domain: 0, ...o }),
@@ -21,4 +23,4 @@ privcmdContract('simulated host (Xen 4.17 + Linux 6.1)', { pvDomain: true, rawPo
     process: { host, domain: 0 },
     cleanup: () => host.close(),
   };
-});
+}

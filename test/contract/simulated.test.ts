@@ -1,2 +1,5 @@
 // The privcmd contract on the simulated host, under jest.
-import './simulated-env';
+import { privcmdContract } from './privcmd.contract';
+import { simulatedEnv } from './simulated-env';
+
+privcmdContract('simulated host (Xen 4.17 + Linux 6.1)', { pvDomain: true, rawPointers: true }, () => simulatedEnv());
