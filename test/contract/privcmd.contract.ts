@@ -44,6 +44,21 @@ const code = (fn: () => unknown): string => {
   }
 };
 
+/** HVMOP_get_param (cmd 1) / set_param (0) through struct xen_hvm_param: the call's code and the value after. */
+function hvmParam(h: Privcmd, cmd: 0 | 1, domid: number, index: number, value = 0n): { code: string; value: bigint } {
+  const buf = h.hypercallBuffer(16);
+  try {
+    const dv = new DataView(buf.view.buffer, buf.view.byteOffset, 16);
+    dv.setUint16(0, domid, true);
+    dv.setUint32(4, index, true);
+    dv.setBigUint64(8, value, true);
+    const c = code(() => h.hypercall('hvm_op', [cmd, buf.addr]));
+    return { code: c, value: dv.getBigUint64(8, true) };
+  } finally {
+    h.freeHypercallBuffer(buf);
+  }
+}
+
 /** Buffer 0 for a raw call: the encoded op, then patched. */
 function raw(op: Parameters<typeof encodeDmop>[0], patch?: (b: DataView) => void): Uint8Array[] {
   const bufs = encodeDmop(op);
@@ -449,30 +464,15 @@ export function privcmdContract(name: string, caps: ContractCapabilities, makeEn
       });
 
       test('hvm_op get/set_param: index past HVM_NR_PARAMS EINVAL, missing domain ESRCH', () => {
-        const arg = h.hypercallBuffer(16);
-        const dv = new DataView(arg.view.buffer, arg.view.byteOffset, 16);
-        dv.setUint16(0, g, true);
-        dv.setUint32(4, 33, true); // HVM_PARAM_NR_IOREQ_SERVER_PAGES
-        expect(h.hypercall('hvm_op', [1, arg.addr])).toBe(0n);
-        expect(dv.getBigUint64(8, true)).toBeGreaterThan(0n);
-        dv.setUint32(4, 39, true);
-        expect(code(() => h.hypercall('hvm_op', [1, arg.addr]))).toBe('EINVAL');
-        dv.setUint16(0, env.missingDomain, true);
-        dv.setUint32(4, 1, true);
-        expect(code(() => h.hypercall('hvm_op', [1, arg.addr]))).toBe('ESRCH');
-        h.freeHypercallBuffer(arg);
+        const pages = hvmParam(h, 1, g, 33); // HVM_PARAM_NR_IOREQ_SERVER_PAGES
+        expect(pages.code).toBe('ok');
+        expect(pages.value).toBeGreaterThan(0n);
+        expect(hvmParam(h, 1, g, 39).code).toBe('EINVAL');
+        expect(hvmParam(h, 1, env.missingDomain, 1).code).toBe('ESRCH');
       });
     });
 
     describe('hypercall filter (decided before the kernel sees the call)', () => {
-      const param = (p: Privcmd, domid: number) => {
-        const arg = p.hypercallBuffer(16);
-        const dv = new DataView(arg.view.buffer, arg.view.byteOffset, 16);
-        dv.setUint16(0, domid, true);
-        dv.setUint32(4, 33, true); // HVM_PARAM_NR_IOREQ_SERVER_PAGES
-        return arg;
-      };
-
       test('device-model role: its target passes; another domain is refused by the filter, not by Xen', () => {
         const g2 = env.freshGuest();
         const f = env.open({ filter: createFilter({ role: 'device-model', target: g }) });
@@ -488,12 +488,8 @@ export function privcmdContract(name: string, caps: ContractCapabilities, makeEn
           expect(err.message).toContain(`filter: rule dm_op/nr_vcpus [XSM_DM_PRIV, dummy.h xsm_dm_op] refuses role device-model(target ${g}) on domain ${g2}`);
           expect(h.dmop(g2, { op: 'nr_vcpus' }).vcpus).toBe(env.vcpus); // the same call unfiltered: Xen allows dom0
           // hvm_op get_param: the filter reads the domid from the argument struct.
-          const mine = param(f, g);
-          expect(f.hypercall('hvm_op', [1, mine.addr])).toBe(0n);
-          const other = param(f, g2);
-          expect(code(() => f.hypercall('hvm_op', [1, other.addr]))).toBe('EPERM');
-          f.freeHypercallBuffer(mine);
-          f.freeHypercallBuffer(other);
+          expect(hvmParam(f, 1, g, 33).code).toBe('ok'); // HVM_PARAM_NR_IOREQ_SERVER_PAGES
+          expect(hvmParam(f, 1, g2, 33).code).toBe('EPERM');
         } finally {
           f.close();
         }
@@ -658,23 +654,11 @@ function altp2mCases(caps: ContractCapabilities, get: () => { env: ContractEnv; 
     h.freeHypercallBuffer(buf);
     return r;
   };
-  /** HVMOP_get_param / set_param (struct xen_hvm_param). */
-  const param = (h: Privcmd, cmd: 0 | 1, domid: number, index: number, value = 0n): { code: string; value: bigint } => {
-    const buf = h.hypercallBuffer(16);
-    const dv = new DataView(buf.view.buffer, buf.view.byteOffset, 16);
-    dv.setUint16(0, domid, true);
-    dv.setUint32(4, index, true);
-    dv.setBigUint64(8, value, true);
-    const c = code(() => h.hypercall('hvm_op', [cmd, buf.addr]));
-    const v = dv.getBigUint64(8, true);
-    h.freeHypercallBuffer(buf);
-    return { code: c, value: v };
-  };
 
   describe(`altp2m on a domain without altp2m (Xen 4.17; this Xen ${supported ? 'supports' : 'does not support'} altp2m)`, () => {
     test('HVM_PARAM_ALTP2M of a fresh guest reads 0 (disabled)', () => {
       const { h, g } = get();
-      expect(param(h, 1, g, 35)).toEqual({ code: 'ok', value: 0n });
+      expect(hvmParam(h, 1, g, 35)).toEqual({ code: 'ok', value: 0n });
     });
 
     test('get_domain_state and set_domain_state: EINVAL (the mode is disabled), or EOPNOTSUPP without altp2m support', () => {
@@ -715,11 +699,11 @@ function altp2mCases(caps: ContractCapabilities, get: () => { env: ContractEnv; 
 
     test('HVM_PARAM_ALTP2M (Xen 4.17; read-only since 4.19): the control domain sets it once, 0..3; altp2m stays off', () => {
       const { h, g } = get();
-      expect(param(h, 0, g, 35, 4n).code).toBe('EINVAL');
-      expect(param(h, 0, g, 35, 1n).code).toBe('ok');
-      expect(param(h, 1, g, 35)).toEqual({ code: 'ok', value: 1n });
-      expect(param(h, 0, g, 35, 1n).code).toBe('ok'); // the same value again
-      expect(param(h, 0, g, 35, 2n).code).toBe('EEXIST');
+      expect(hvmParam(h, 0, g, 35, 4n).code).toBe('EINVAL');
+      expect(hvmParam(h, 0, g, 35, 1n).code).toBe('ok');
+      expect(hvmParam(h, 1, g, 35)).toEqual({ code: 'ok', value: 1n });
+      expect(hvmParam(h, 0, g, 35, 1n).code).toBe('ok'); // the same value again
+      expect(hvmParam(h, 0, g, 35, 2n).code).toBe('EEXIST');
       // A mode, but not active: get_domain_state answers 0 where altp2m is supported.
       if (supported) expect(altp2mOp(h, { cmd: 'get_domain_state', domain: g })).toEqual({ state: false });
       else expect(altp2m(h, { cmd: 'get_domain_state', domain: g })).toBe('EOPNOTSUPP');
