@@ -3,7 +3,9 @@
 // simulated Xen host; `selfcheck` checks the native core.
 import { runDemo } from './demo';
 import { runSelfCheck } from './selfcheck';
-import { probe } from './probe';
+import { probe, type ProbeReport } from './probe';
+import { open } from './privcmd';
+import { relabelDomain } from './deprivilege/relabel';
 import { launchDeviceModel, type LaunchOptions } from './deprivilege/launcher';
 
 const USAGE = `usage: privcmd-shim [command]
@@ -16,6 +18,9 @@ commands:
               run a device model deprivileged (libxl's dm_restrict): as xen-qemuuser-domid<N>
               (or U+N), optionally chrooted, holding a privcmd handle restricted to domain N
               (verified first) at fd 3 (PRIVCMD_SHIM_FD); fails loudly instead of running unprotected
+  relabel --domid N --label CONTEXT [--device PATH]
+              Flask relabel of a domain (e.g. one created paused under its build label) to
+              CONTEXT, before it is unpaused; on a Xen without Flask says so and exits 1
   selfcheck   check the native core's address space, buffer validation and copy helpers
   help        this text
 `;
@@ -35,7 +40,46 @@ function probeCommand(args: string[]): number {
   DM_OP ioctl:       ${r.dmOp ? 'yes' : 'no'}${r.restrictedByKernel ? ' (this handle starts restricted by the kernel: XSA-482 domU behaviour)' : ''}
   driver limits:     dm_op_max_nr_bufs = ${r.limits?.dmOpMaxNrBufs ?? 'unknown'}, dm_op_buf_max_size = ${r.limits?.dmOpBufMaxSize ?? 'unknown'}
   hypervisor:        ${x}
-  restriction:       ${r.restrictedTo === null ? 'none (unrestricted handle)' : `domain ${r.restrictedTo}`}`);
+  restriction:       ${r.restrictedTo === null ? 'none (unrestricted handle)' : `domain ${r.restrictedTo}`}
+  XSM:               ${flaskLine(r.flask)}`);
+  return 0;
+}
+
+function flaskLine(f: ProbeReport['flask']): string {
+  if (f === undefined) return 'unknown';
+  if (typeof f === 'object') return `unknown: ${f.error}`;
+  return f === 'absent' ? 'dummy module, no Flask (xsm_op ENOSYS: relabel-on-build is not available)' : `Flask, ${f}`;
+}
+
+function relabelCommand(argv: string[]): number {
+  const o: { domid?: number; label?: string; device?: string } = {};
+  for (let i = 0; i < argv.length; i += 2) {
+    const v = argv[i + 1];
+    switch (argv[i]) {
+      case '--domid': o.domid = Number(v); break;
+      case '--label': o.label = v; break;
+      case '--device': o.device = v; break;
+      default:
+        process.stderr.write(`privcmd-shim relabel: unknown option '${argv[i]}'\n${USAGE}`);
+        return 2;
+    }
+  }
+  if (o.domid === undefined || o.label === undefined) {
+    process.stderr.write(`privcmd-shim relabel: --domid and --label are required\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const h = open(o.device !== undefined ? { device: o.device } : {});
+    try {
+      const { sid } = relabelDomain(h, o.domid, o.label);
+      console.log(`privcmd-shim relabel: domain ${o.domid} now runs as ${o.label} (sid ${sid})`);
+    } finally {
+      h.close();
+    }
+  } catch (e) {
+    process.stderr.write(`privcmd-shim relabel: ${(e as Error).message}\n`);
+    return 1;
+  }
   return 0;
 }
 
@@ -114,6 +158,8 @@ export function main(argv: string[]): number | Promise<number> {
       return probeCommand(argv.slice(1));
     case 'launch':
       return launchCommand(argv.slice(1));
+    case 'relabel':
+      return relabelCommand(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':

@@ -45,7 +45,7 @@ export type { Altp2mSnapshot } from './sim/host';
 export { restrictAll, verifyRestricted, type RestrictAllResult, type RestrictionCheck, type RestrictionReport, type ProcessSelector } from './deprivilege/restrict-all';
 export { launchDeviceModel, openInherited, CHILD_FD, ENV_FD, ENV_DOMID, type LaunchOptions, type Launched } from './deprivilege/launcher';
 // Relabel-on-build: Flask labels through xsm_op, and the build flow.
-export { flaskContextToSid, flaskRelabelDomain, relabelDomain, encodeFlaskRelabel, encodeFlaskContextToSid } from './deprivilege/relabel';
+export { flaskContextToSid, flaskRelabelDomain, flaskStatus, relabelDomain, encodeFlaskRelabel, encodeFlaskContextToSid } from './deprivilege/relabel';
 export { DomainBuild, buildDomain, simulatedToolstack, type BuildToolstack, type DomainBuildOptions, type BuildState } from './deprivilege/build';
 export { TePolicy, tePolicy, domainBuildRules, FLASK_PERMS, SECURITY_TYPE, type TeAllow, type TePolicySpec, type FlaskClass } from './policy/te-policy';
 export { DEFAULT_LABELS } from './sim/domain';

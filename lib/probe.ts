@@ -3,6 +3,7 @@
 // its version, and reports the handle's restriction. Without Xen it says so.
 import { PRIVCMD_DEVICE, privcmdParameters, DeviceBackend } from './backends/device';
 import { Privcmd } from './privcmd';
+import { flaskStatus } from './deprivilege/relabel';
 
 export interface ProbeReport {
   device: string;
@@ -13,6 +14,8 @@ export interface ProbeReport {
   limits?: { dmOpMaxNrBufs?: number; dmOpBufMaxSize?: number };
   xen?: { version: string; capabilities?: string } | { error: string };
   restrictedTo?: number | null;
+  /** XSM: Flask's mode, or 'absent' (the dummy module: relabel-on-build is not available). */
+  flask?: 'enforcing' | 'permissive' | 'absent' | { error: string };
 }
 
 export function probe(device = PRIVCMD_DEVICE): ProbeReport {
@@ -45,6 +48,12 @@ export function probe(device = PRIVCMD_DEVICE): ProbeReport {
   } catch (e) {
     const err = e as { code?: string; message?: string };
     report.xen = { error: `${err.code ?? ''} ${err.message ?? String(e)}`.trim() };
+  }
+  try {
+    report.flask = flaskStatus(h);
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    report.flask = { error: `${err.code ?? ''} ${err.message ?? String(e)}`.trim() };
   } finally {
     h.close();
   }

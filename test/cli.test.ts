@@ -54,3 +54,15 @@ test('launch: missing --domid or command exits 2; a step that cannot be done exi
   expect(r.stderr).toMatch(/refusing to run the device model unprotected|does not exist/);
   expect(require('fs').existsSync(marker)).toBe(false);
 });
+
+test('relabel: missing --domid or --label, or an unknown option, exits 2; no privcmd exits 1 saying why', () => {
+  expect(run('relabel', '--domid', '5').status).toBe(2);
+  expect(run('relabel', '--label', 'system_u:system_r:vm_t').status).toBe(2);
+  expect(run('relabel', '--domid', '5', '--label', 'x', '--bogus', 'y').status).toBe(2);
+  const r = run('relabel', '--domid', '5', '--label', 'system_u:system_r:vm_t', '--device', '/nonexistent/privcmd');
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain('ENOENT');
+  const n = run('relabel', '--domid', '5', '--label', 'system_u:system_r:vm_t', '--device', '/dev/null');
+  expect(n.status).toBe(1);
+  expect(n.stderr).toContain('ENOTTY');
+});

@@ -114,6 +114,32 @@ export function flaskRelabelDomain(h: Privcmd, domid: number, sid: number): void
   });
 }
 
+/** The encoded FLASK_GETENFORCE op (no payload). */
+function encodeGetenforce(): Uint8Array {
+  const op = new Uint8Array(OP_SIZE);
+  const dv = new DataView(op.buffer);
+  dv.setUint32(CMD, FLASK_OP.GETENFORCE, true);
+  dv.setUint32(VERSION, XEN_FLASK_INTERFACE_VERSION, true);
+  return op;
+}
+
+/**
+ * Whether this Xen runs Flask: FLASK_GETENFORCE answers 1 (enforcing) or 0
+ * (permissive); the dummy XSM module answers ENOSYS ('absent'). Any other
+ * refusal (a restricted handle's EPERM, say) is thrown.
+ */
+export function flaskStatus(h: Privcmd): 'enforcing' | 'permissive' | 'absent' {
+  return withBuffer(h, OP_SIZE, (op) => {
+    op.view.set(encodeGetenforce());
+    try {
+      return h.hypercall('xsm_op', [op.addr]) === 0n ? 'permissive' : 'enforcing';
+    } catch (e) {
+      if ((e as PrivcmdError).code === 'ENOSYS') return 'absent';
+      return explain(e, 'FLASK_GETENFORCE');
+    }
+  });
+}
+
 /** Relabel a domain to a security label: CONTEXT_TO_SID, then RELABEL_DOMAIN. Returns the sid. */
 export function relabelDomain(h: Privcmd, domid: number, label: string): { sid: number } {
   checkRelabelDomid(domid);

@@ -8,7 +8,7 @@ import { encodeDmop } from '../../lib/dmop/codec';
 import { createFilter, type HypercallFilter } from '../../lib/policy/filter';
 import { restrictAll, verifyRestricted, type ProcessSelector } from '../../lib/deprivilege/restrict-all';
 import { altp2mOp, encodeAltp2mOp, ALTP2M_CMDS, type Altp2mRequest } from '../../lib/policy/altp2m';
-import { encodeFlaskRelabel, flaskContextToSid, flaskRelabelDomain, relabelDomain } from '../../lib/deprivilege/relabel';
+import { encodeFlaskRelabel, flaskContextToSid, flaskRelabelDomain, flaskStatus, relabelDomain } from '../../lib/deprivilege/relabel';
 import { buildDomain, type BuildToolstack } from '../../lib/deprivilege/build';
 import type { PrivcmdError } from '../../lib/errors';
 
@@ -536,6 +536,12 @@ export function privcmdContract(name: string, caps: ContractCapabilities, makeEn
         expect(code(() => flaskRelabelDomain(h, g, 1))).toBe('ENOSYS');
         expect(code(() => relabelDomain(h, g, LABEL))).toBe('ENOSYS');
         expect(h.dmop(g, { op: 'nr_vcpus' })).toEqual({ vcpus: env.vcpus });
+      });
+
+      test('flaskStatus: absent (FLASK_GETENFORCE is ENOSYS); a restricted handle is refused first (EPERM)', () => {
+        expect(flaskStatus(h)).toBe('absent');
+        h.restrict(g);
+        expect(code(() => flaskStatus(h))).toBe('EPERM');
       });
 
       test('the dummy module reads nothing: a bad version, an unknown command and an unreadable op are ENOSYS alike', () => {

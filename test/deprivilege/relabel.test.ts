@@ -5,7 +5,7 @@
 import { DOMID } from '../../lib/abi/domids';
 import { FLASK_OP, XEN_FLASK_INTERFACE_VERSION } from '../../lib/abi/flask';
 import { buildDomain, DomainBuild, simulatedToolstack, type BuildToolstack } from '../../lib/deprivilege/build';
-import { encodeFlaskContextToSid, encodeFlaskRelabel, flaskContextToSid, flaskRelabelDomain, relabelDomain } from '../../lib/deprivilege/relabel';
+import { encodeFlaskContextToSid, encodeFlaskRelabel, flaskContextToSid, flaskRelabelDomain, flaskStatus, relabelDomain } from '../../lib/deprivilege/relabel';
 import { domainBuildRules, type TeAllow } from '../../lib/policy/te-policy';
 import { open, type Privcmd } from '../../lib/privcmd';
 import { createSimulatedHost, type SimulatedHost } from '../../lib/sim/host';
@@ -332,4 +332,9 @@ test('the README example runs as written (policy object, flow, and the refused m
   expect(e.code).toBe('EACCES');
   expect(e.message).toMatch(/avc: denied \{ map_read \} .*vm_t/);
   host.close();
+});
+
+test('flaskStatus on a host running Flask: enforcing', () => {
+  const { h } = setup();
+  expect(flaskStatus(h)).toBe('enforcing');
 });
