@@ -88,7 +88,7 @@ export class DomainBuild {
     const runSid = flaskContextToSid(o.handle, o.runLabel);
     const domid = await o.toolstack.create(o.buildLabel);
     const b = new DomainBuild(o, domid, runSid);
-    if (!(await o.toolstack.isPaused(domid))) {
+    if (!(await b.#stillPaused())) {
       await b.abort(notRelabeled(`domain ${domid} was not created paused; it may have run under ${o.buildLabel}`));
     }
     return b;
@@ -104,7 +104,7 @@ export class DomainBuild {
    */
   async relabel(): Promise<void> {
     if (this.#state !== 'building') throw notRelabeled(`domain ${this.domid} is ${this.#state}; relabel() applies to a domain being built`);
-    if (!(await this.#o.toolstack.isPaused(this.domid))) {
+    if (!(await this.#stillPaused())) {
       await this.abort(notRelabeled(`domain ${this.domid} was unpaused under its build label ${this.#o.buildLabel} before the relabel`));
     }
     try {
@@ -128,6 +128,15 @@ export class DomainBuild {
     if (this.#state === 'destroyed') return;
     await this.#o.toolstack.destroy(this.domid);
     this.#state = 'destroyed';
+  }
+
+  /** isPaused(), or the build is given up: a domain the flow cannot vouch for is not left behind. */
+  async #stillPaused(): Promise<boolean> {
+    try {
+      return await this.#o.toolstack.isPaused(this.domid);
+    } catch (e) {
+      return this.abort(e);
+    }
   }
 
   /** Give the build up: destroy the domain, then throw `cause` with that outcome added to its message. */

@@ -338,3 +338,13 @@ test('flaskStatus on a host running Flask: enforcing', () => {
   const { h } = setup();
   expect(flaskStatus(h)).toBe('enforcing');
 });
+
+test('a toolstack whose isPaused() fails: the domain is destroyed, not left behind', async () => {
+  const { host, h } = setup();
+  const base = simulatedToolstack(host);
+  let made = -1;
+  const ts: BuildToolstack = { ...base, create: (l) => (made = base.create(l) as number), isPaused: () => { throw new Error('toolstack down'); } };
+  const e = await errOf(() => DomainBuild.create({ toolstack: ts, handle: h, buildLabel: BUILD, runLabel: RUN }));
+  expect(e.message).toBe(`toolstack down; domain ${made} destroyed`);
+  expect(host.domains()).not.toContain(made);
+});
