@@ -8,6 +8,8 @@ export class PrivcmdError extends Error {
   readonly code: string;
   readonly errno: number;
   readonly syscall: string;
+  /** The message without its `CODE (syscall): ` prefix, for wrapping it in another. */
+  readonly detail: string;
 
   constructor(code: string, errno: number, syscall: string, detail: string) {
     super(`${code} (${syscall}): ${detail}`);
@@ -15,7 +17,21 @@ export class PrivcmdError extends Error {
     this.code = code;
     this.errno = errno;
     this.syscall = syscall;
+    this.detail = detail;
   }
+}
+
+/** The same error with more said about it (code, errno, syscall kept; the original as `cause`). */
+export function withDetail(err: PrivcmdError, detail: string): PrivcmdError {
+  const e = new PrivcmdError(err.code, err.errno, err.syscall, detail);
+  (e as Error & { cause?: unknown }).cause = err;
+  return e;
+}
+
+/** Is this a coded error from this library (checked by shape: jest runs tests in other realms)? */
+export function isPrivcmdError(e: unknown): e is PrivcmdError {
+  return e instanceof Error && typeof (e as PrivcmdError).code === 'string' && typeof (e as PrivcmdError).errno === 'number' &&
+    typeof (e as PrivcmdError).detail === 'string';
 }
 
 /** An error for a status returned by the native layer or a simulated kernel/Xen. */

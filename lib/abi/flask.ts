@@ -6,7 +6,6 @@ export const XEN_FLASK_INTERFACE_VERSION = 1;
 export const FLASK_OP = {
   GETENFORCE: 2,
   CONTEXT_TO_SID: 4,
-  SID_TO_CONTEXT: 5,
   RELABEL_DOMAIN: 24,
 } as const;
 

@@ -111,3 +111,10 @@ export const FLASK_STRUCTS = {
 
 /** Offset of the payload union in struct xen_flask_op. */
 export const XEN_FLASK_OP_HEADER_SIZE = 8;
+
+/** The offset of a named field, from the table (a missing name is a bug in the caller). */
+export function fieldOffset(s: StructLayout, name: string): number {
+  const f = s.fields.find((x) => x.name === name);
+  if (f === undefined) throw new Error(`layout table: struct ${s.name} has no field ${name}`);
+  return f.offset;
+}

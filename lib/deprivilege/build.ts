@@ -6,7 +6,8 @@
 // The toolstack (create / unpause / destroy) is pluggable: the simulated
 // host's controls here, xl or libxl on a real host; the labels go through
 // the builder's privcmd handle (lib/deprivilege/relabel.ts).
-import { codedError, invalidArgument, PrivcmdError } from '../errors';
+import { DOMID } from '../abi/domids';
+import { invalidArgument, isPrivcmdError, PrivcmdError, withDetail } from '../errors';
 import type { Privcmd } from '../privcmd';
 import type { DomainConfig } from '../sim/domain';
 import type { SimulatedHost } from '../sim/host';
@@ -42,11 +43,20 @@ export interface DomainBuildOptions {
   runLabel: string;
 }
 
-export type BuildState = 'building' | 'relabeled' | 'running' | 'destroyed';
+export type BuildState = 'building' | 'relabeling' | 'relabeled' | 'running' | 'destroyed';
 
-/** ERR_PRIVCMD_NOT_RELABELED: the flow refused a step that would let the domain run under its build label. */
-function notRelabeled(why: string): PrivcmdError {
-  return new PrivcmdError('ERR_PRIVCMD_NOT_RELABELED', 0, 'unpause', why);
+/**
+ * ERR_PRIVCMD_NOT_RELABELED: the flow refused a step that would let the
+ * domain run under its build label (or found it had). `step` is the flow's
+ * step that found it.
+ */
+function notRelabeled(step: string, why: string): PrivcmdError {
+  return new PrivcmdError('ERR_PRIVCMD_NOT_RELABELED', 0, step, why);
+}
+
+/** ERR_PRIVCMD_BUILD_STATE: a step called out of order (relabel twice, unpause a destroyed domain). */
+function wrongState(step: string, why: string): PrivcmdError {
+  return new PrivcmdError('ERR_PRIVCMD_BUILD_STATE', 0, step, why);
 }
 
 function checkOptions(o: unknown): DomainBuildOptions {
@@ -87,9 +97,12 @@ export class DomainBuild {
     flaskContextToSid(o.handle, o.buildLabel);
     const runSid = flaskContextToSid(o.handle, o.runLabel);
     const domid = await o.toolstack.create(o.buildLabel);
+    if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 1 || domid >= DOMID.FIRST_RESERVED) {
+      throw invalidArgument('build', `toolstack.create returned ${String(domid)}, not a guest domid: check the toolstack (nothing was destroyed)`);
+    }
     const b = new DomainBuild(o, domid, runSid);
     if (!(await b.#stillPaused())) {
-      await b.abort(notRelabeled(`domain ${domid} was not created paused; it may have run under ${o.buildLabel}`));
+      await b.abort(notRelabeled('create', `domain ${domid} was not created paused; it may have run under ${o.buildLabel}`));
     }
     return b;
   }
@@ -103,9 +116,11 @@ export class DomainBuild {
    * (the policy's EACCES, or any other) destroys it, and the error says so.
    */
   async relabel(): Promise<void> {
-    if (this.#state !== 'building') throw notRelabeled(`domain ${this.domid} is ${this.#state}; relabel() applies to a domain being built`);
+    if (this.#state !== 'building') throw wrongState('relabel', `domain ${this.domid} is ${this.#state}; relabel() applies once, to a domain being built`);
+    // Claimed before the first await, so a second relabel() at once is refused rather than racing.
+    this.#state = 'relabeling';
     if (!(await this.#stillPaused())) {
-      await this.abort(notRelabeled(`domain ${this.domid} was unpaused under its build label ${this.#o.buildLabel} before the relabel`));
+      await this.abort(notRelabeled('relabel', `domain ${this.domid} was unpaused under its build label ${this.#o.buildLabel} before the relabel`));
     }
     try {
       flaskRelabelDomain(this.#o.handle, this.domid, this.runSid);
@@ -115,11 +130,16 @@ export class DomainBuild {
     this.#state = 'relabeled';
   }
 
-  /** Unpause: only after the relabel. Before it, ERR_PRIVCMD_NOT_RELABELED and nothing happens. */
+  /**
+   * Unpause: only after the relabel. Before it, ERR_PRIVCMD_NOT_RELABELED and
+   * nothing happens. If the toolstack's unpause fails, the domain stays
+   * relabelled and paused (try again, or destroy()); buildDomain destroys it.
+   */
   async unpause(): Promise<void> {
-    if (this.#state !== 'relabeled') {
-      throw notRelabeled(`domain ${this.domid} is ${this.#state === 'building' ? `still under its build label ${this.#o.buildLabel}; relabel() first` : this.#state}`);
+    if (this.#state === 'building' || this.#state === 'relabeling') {
+      throw notRelabeled('unpause', `domain ${this.domid} is still under its build label ${this.#o.buildLabel}; relabel() first`);
     }
+    if (this.#state !== 'relabeled') throw wrongState('unpause', `domain ${this.domid} is ${this.#state}`);
     await this.#o.toolstack.unpause(this.domid);
     this.#state = 'running';
   }
@@ -147,25 +167,20 @@ export class DomainBuild {
     } catch (d) {
       outcome = `destroying domain ${this.domid} failed too (${(d as Error).message}): destroy it by hand`;
     }
-    if (cause instanceof PrivcmdError || (cause instanceof Error && typeof (cause as PrivcmdError).errno === 'number')) {
-      const c = cause as PrivcmdError;
-      const e = new PrivcmdError(c.code, c.errno, c.syscall, `${c.message.replace(/^\S+ \([^)]*\): /, '')}; ${outcome}`);
-      (e as Error & { cause?: unknown }).cause = cause;
-      throw e;
-    }
-    if (cause instanceof Error) {
-      cause.message = `${cause.message}; ${outcome}`;
-      throw cause;
-    }
-    throw codedError('EINVAL', 'build', `${String(cause)}; ${outcome}`);
+    if (isPrivcmdError(cause)) throw withDetail(cause, `${cause.detail}; ${outcome}`);
+    // Anything else: a new error (the original may be frozen), keeping its code if it has one.
+    const e = new Error(`${cause instanceof Error ? cause.message : String(cause)}; ${outcome}`) as Error & { cause?: unknown; code?: unknown };
+    e.cause = cause;
+    if (cause instanceof Error && 'code' in cause) e.code = (cause as { code?: unknown }).code;
+    throw e;
   }
 }
 
 /**
  * The whole flow: create paused under the build label, run `build(domid)`
  * (the builder maps and fills the domain's memory), relabel, unpause. If
- * `build` throws, or the relabel fails, the domain is destroyed and the error
- * rethrown. Returns the domid and its run sid.
+ * `build` throws, or the relabel or the unpause fails, the domain is
+ * destroyed and the error rethrown, saying so. Returns the domid and its run sid.
  */
 export async function buildDomain(
   options: DomainBuildOptions & { build: (domid: number) => void | Promise<void> },
@@ -180,6 +195,10 @@ export async function buildDomain(
     await b.abort(e);
   }
   await b.relabel();
-  await b.unpause();
+  try {
+    await b.unpause();
+  } catch (e) {
+    await b.abort(e);
+  }
   return { domid: b.domid, sid: b.runSid };
 }

@@ -6,16 +6,12 @@
 // report as such: the domain keeps its label.
 import { DOMID } from '../abi/domids';
 import { FLASK_MAX_STRING, FLASK_OP, XEN_FLASK_INTERFACE_VERSION } from '../abi/flask';
-import { FLASK_STRUCTS, XEN_FLASK_OP_HEADER_SIZE } from '../abi/layouts';
-import { invalidArgument, PrivcmdError } from '../errors';
+import { FLASK_STRUCTS, XEN_FLASK_OP_HEADER_SIZE, fieldOffset } from '../abi/layouts';
+import { invalidArgument, isPrivcmdError, withDetail, type PrivcmdError } from '../errors';
 import type { Privcmd } from '../privcmd';
 
 const OP_SIZE = FLASK_STRUCTS.xen_flask_op.size;
-const field = (s: keyof typeof FLASK_STRUCTS, name: string): number => {
-  const f = FLASK_STRUCTS[s].fields.find((x) => x.name === name);
-  if (f === undefined) throw new Error(`layout table: ${s} has no field ${name}`);
-  return f.offset;
-};
+const field = (s: keyof typeof FLASK_STRUCTS, name: string): number => fieldOffset(FLASK_STRUCTS[s], name);
 const CMD = field('xen_flask_op', 'cmd');
 const VERSION = field('xen_flask_op', 'interface_version');
 const U = XEN_FLASK_OP_HEADER_SIZE;
@@ -49,16 +45,19 @@ export function encodeFlaskContextToSid(context: bigint, size: number): Uint8Arr
 
 /** Say what an xsm_op refusal means; ENOSYS is "this Xen has no Flask". */
 function explain(e: unknown, what: string): never {
-  if (!(e instanceof Error) || typeof (e as PrivcmdError).errno !== 'number') throw e;
-  const err = e as PrivcmdError;
-  const why = err.code === 'ENOSYS'
+  if (!isPrivcmdError(e)) throw e;
+  const why = e.code === 'ENOSYS'
     ? 'Xen answered ENOSYS: it runs without Flask (the dummy XSM module answers every xsm_op so), so domains cannot be relabelled here'
-    : err.code === 'EACCES'
-      ? `the Flask policy denies it (${err.message})`
-      : err.message;
-  const out = new PrivcmdError(err.code, err.errno, err.syscall, `xsm_op ${what}: ${why}`);
-  (out as Error & { cause?: unknown }).cause = err;
-  throw out;
+    : e.code === 'EACCES'
+      ? `the Flask policy denies it (${e.detail})`
+      : e.detail;
+  throw withDetail(e, `xsm_op ${what}: ${why}`);
+}
+
+function checkHandle(h: unknown): void {
+  if (typeof h !== 'object' || h === null || typeof (h as Privcmd).hypercall !== 'function' || typeof (h as Privcmd).hypercallBuffer !== 'function') {
+    throw invalidArgument('xsm_op', 'the first argument must be a privcmd handle (open())');
+  }
 }
 
 function checkContext(context: unknown): Uint8Array {
@@ -81,6 +80,7 @@ function withBuffer<T>(h: Privcmd, size: number, f: (buf: ReturnType<Privcmd['hy
 
 /** FLASK_CONTEXT_TO_SID: the sid of a security label (libxl's libxl_flask_context_to_sid). */
 export function flaskContextToSid(h: Privcmd, context: string): number {
+  checkHandle(h);
   const bytes = checkContext(context);
   return withBuffer(h, OP_SIZE, (op) => withBuffer(h, bytes.length, (str) => {
     str.view.set(bytes);
@@ -102,6 +102,7 @@ function checkRelabelDomid(domid: unknown): void {
 }
 
 export function flaskRelabelDomain(h: Privcmd, domid: number, sid: number): void {
+  checkHandle(h);
   checkRelabelDomid(domid);
   if (!Number.isInteger(sid) || sid < 1 || sid > 0xffffffff) throw invalidArgument('xsm_op', `sid must be a u32 sid (not 0), got ${String(sid)}`);
   withBuffer(h, OP_SIZE, (op) => {
@@ -129,6 +130,7 @@ function encodeGetenforce(): Uint8Array {
  * refusal (a restricted handle's EPERM, say) is thrown.
  */
 export function flaskStatus(h: Privcmd): 'enforcing' | 'permissive' | 'absent' {
+  checkHandle(h);
   return withBuffer(h, OP_SIZE, (op) => {
     op.view.set(encodeGetenforce());
     try {
@@ -142,7 +144,9 @@ export function flaskStatus(h: Privcmd): 'enforcing' | 'permissive' | 'absent' {
 
 /** Relabel a domain to a security label: CONTEXT_TO_SID, then RELABEL_DOMAIN. Returns the sid. */
 export function relabelDomain(h: Privcmd, domid: number, label: string): { sid: number } {
+  checkHandle(h);
   checkRelabelDomid(domid);
+  checkContext(label);
   const sid = flaskContextToSid(h, label);
   flaskRelabelDomain(h, domid, sid);
   return { sid };

@@ -30,6 +30,8 @@ export type FlaskClass = keyof typeof FLASK_PERMS;
 
 /** The security server's own type (SECINITSID_SECURITY), declared in every policy. */
 export const SECURITY_TYPE = 'security_t';
+/** The type of SECINITSID_UNLABELED (what an unknown sid reads as), declared in every policy. */
+export const UNLABELED_TYPE = 'unlabeled_t';
 
 export interface TeAllow {
   readonly source: string;
@@ -73,7 +75,7 @@ export class TePolicy {
     if (typeof spec !== 'object' || spec === null || !Array.isArray(spec.types) || !Array.isArray(spec.allow)) {
       throw invalidArgument(syscall, 'a policy is { types: string[], allow: { source, target, class, perms }[] } or policy text');
     }
-    const types = new Set<string>([SECURITY_TYPE]);
+    const types = new Set<string>([SECURITY_TYPE, UNLABELED_TYPE]);
     for (const t of spec.types) {
       if (typeof t !== 'string' || !NAME.test(t)) throw invalidArgument(syscall, `type ${JSON.stringify(t)} is not a valid type name`);
       types.add(t);
@@ -84,7 +86,7 @@ export class TePolicy {
       for (const end of ['source', 'target'] as const) {
         if (!types.has(r[end])) throw invalidArgument(syscall, `${where}: ${end} type ${JSON.stringify(r[end])} is not declared`);
       }
-      const known: readonly string[] | undefined = (FLASK_PERMS as Record<string, readonly string[]>)[r.class];
+      const known: readonly string[] | undefined = Object.hasOwn(FLASK_PERMS, r.class) ? (FLASK_PERMS as Record<string, readonly string[]>)[r.class] : undefined;
       if (known === undefined) throw invalidArgument(syscall, `${where}: class ${JSON.stringify(r.class)} is not one the simulated Flask checks (${Object.keys(FLASK_PERMS).join(', ')})`);
       if (!Array.isArray(r.perms) || r.perms.length === 0) throw invalidArgument(syscall, `${where}: perms must be a non-empty array`);
       for (const p of r.perms) {

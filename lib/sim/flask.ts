@@ -4,11 +4,11 @@
 // (xen/xsm/flask/flask_op.c, in its check order). Without Flask the host runs
 // Xen's dummy module, which answers -ENOSYS to every xsm_op.
 import { DOMID } from '../abi/domids';
-import { ERRNO, type ErrnoName } from '../abi/errno';
+import { ERRNO, errnoName, type ErrnoName } from '../abi/errno';
 import { FLASK_MAX_STRING, FLASK_OP, XEN_FLASK_INTERFACE_VERSION } from '../abi/flask';
-import { FLASK_STRUCTS, XEN_FLASK_OP_HEADER_SIZE, type StructLayout } from '../abi/layouts';
+import { FLASK_STRUCTS, XEN_FLASK_OP_HEADER_SIZE, fieldOffset, type StructLayout } from '../abi/layouts';
 import { native } from '../native';
-import { SECURITY_TYPE, tePolicy, type FlaskClass, type TePolicy, type TePolicySpec } from '../policy/te-policy';
+import { SECURITY_TYPE, UNLABELED_TYPE, tePolicy, type FlaskClass, type TePolicy, type TePolicySpec } from '../policy/te-policy';
 import type { AddressSpace } from './address-space';
 import type { Domain } from './domain';
 
@@ -19,6 +19,8 @@ export interface FlaskOptions {
 
 /** The security server's own context (SECINITSID_SECURITY). */
 export const SECURITY_CONTEXT = `system_u:object_r:${SECURITY_TYPE}`;
+/** What a sid the server never issued stands for (sidtab_search falls back to SECINITSID_UNLABELED). */
+export const UNLABELED_CONTEXT = `system_u:object_r:${UNLABELED_TYPE}`;
 
 /** Where a domain's label names its type: `user:role:type`. */
 function typeOf(context: string): string {
@@ -35,6 +37,7 @@ export class Flask {
   constructor(options: FlaskOptions) {
     this.policy = tePolicy(options.policy);
     this.contextToSid(SECURITY_CONTEXT);
+    this.contextToSid(UNLABELED_CONTEXT);
   }
 
   /**
@@ -53,18 +56,15 @@ export class Flask {
     return sid;
   }
 
-  sidToContext(sid: number): string | undefined {
-    return sid > 0 ? this.#contexts[sid] : undefined;
+  /** sidtab_search: the context of a sid; one the server never issued reads as unlabeled. */
+  sidToContext(sid: number): string {
+    return (sid > 0 ? this.#contexts[sid] : undefined) ?? UNLABELED_CONTEXT;
   }
 
-  /** avc_has_perm on sids: 0, -EACCES (denied), or -EINVAL (a sid the server does not know). */
+  /** avc_has_perm on sids: 0 or -EACCES (denied). */
   hasPerm(ssid: number, tsid: number, cls: FlaskClass, perm: string): number {
     const s = this.sidToContext(ssid);
     const t = this.sidToContext(tsid);
-    if (s === undefined || t === undefined) {
-      this.why = `sid ${s === undefined ? ssid : tsid} is not known to the security server`;
-      return -ERRNO.EINVAL;
-    }
     if (this.policy.allows(typeOf(s), typeOf(t), cls, perm)) return 0;
     this.why = `avc: denied { ${perm} } for scontext=${s} tcontext=${t} tclass=${cls}`;
     return -ERRNO.EACCES;
@@ -90,11 +90,7 @@ export interface FlaskOpEnv {
 
 const OP = FLASK_STRUCTS.xen_flask_op;
 /** Offsets in the xen_flask_op of the union members' fields. */
-function at(s: StructLayout, name: string): number {
-  const f = s.fields.find((x) => x.name === name);
-  if (f === undefined) throw new Error(`layout table: ${s.name} has no field ${name}`);
-  return XEN_FLASK_OP_HEADER_SIZE + f.offset;
-}
+const at = (s: StructLayout, name: string): number => XEN_FLASK_OP_HEADER_SIZE + fieldOffset(s, name);
 const SID_CONTEXT = {
   sid: at(FLASK_STRUCTS.xen_flask_sid_context, 'sid'),
   size: at(FLASK_STRUCTS.xen_flask_sid_context, 'size'),
@@ -143,7 +139,7 @@ function hasSecurity(env: FlaskOpEnv, flask: Flask, callerSid: number | null, pe
   const securitySid = flask.contextToSid(SECURITY_CONTEXT) as number;
   if (callerSid === null) return env.fail('EACCES', 'xsm_op: the calling domain has no valid label');
   const rc = flask.hasPerm(callerSid, securitySid, 'security', perm);
-  return rc === 0 ? 0 : env.fail(rc === -ERRNO.EACCES ? 'EACCES' : 'EINVAL', `xsm_op: ${flask.why}`);
+  return rc === 0 ? 0 : env.fail(errnoName(rc) as ErrnoName, `xsm_op: ${flask.why}`);
 }
 
 /** flask_security_context: check_context, copy the string in (a page at most), convert, sid out. */
@@ -155,7 +151,9 @@ function contextToSid(env: FlaskOpEnv, flask: Flask, callerSid: number | null, s
   if (size > FLASK_MAX_STRING) return env.fail('ENOBUFS', `FLASK_CONTEXT_TO_SID: the context is ${size} bytes, more than ${FLASK_MAX_STRING}`);
   const bytes = new Uint8Array(size);
   if (size > 0 && native.spaceRead(space.id, ptr, bytes) !== 0) return env.fail('EFAULT', `FLASK_CONTEXT_TO_SID: the context at 0x${ptr.toString(16)} is not readable`);
+  // string_to_context_struct must consume the whole size: one trailing NUL at most.
   const nul = bytes.indexOf(0);
+  if (nul >= 0 && nul < size - 1) return env.fail('EINVAL', `FLASK_CONTEXT_TO_SID: the context has bytes after its NUL (at ${nul} of ${size})`);
   const context = new TextDecoder().decode(nul < 0 ? bytes : bytes.subarray(0, nul));
   const sid = flask.contextToSid(context);
   if (sid === null) return env.fail('EINVAL', `FLASK_CONTEXT_TO_SID: ${JSON.stringify(context)} is not a valid context in the loaded policy`);
@@ -167,8 +165,8 @@ function contextToSid(env: FlaskOpEnv, flask: Flask, callerSid: number | null, s
  * flask_relabel_domain, in its order: look the domain up (DOMID_SELF allowed;
  * the u32 domid is truncated to domid_t there) -> ESRCH; relabelself when
  * the u32 is DOMID_SELF, else relabelfrom (caller -> old) and relabelto
- * (caller -> new); then transition (old -> new). A denial is -EACCES, an
- * unknown sid -EINVAL. There is no paused-state check.
+ * (caller -> new); then transition (old -> new). A denial is -EACCES; a
+ * sid never issued is checked as unlabeled_t. There is no paused-state check.
  */
 function relabelDomain(env: FlaskOpEnv, flask: Flask, caller: Domain, callerSid: number | null, dv: DataView): number {
   const domid = dv.getUint32(RELABEL.domid, true);
@@ -180,7 +178,7 @@ function relabelDomain(env: FlaskOpEnv, flask: Flask, caller: Domain, callerSid:
   if (oldSid === null || callerSid === null) return env.fail('EINVAL', `FLASK_RELABEL_DOMAIN: domain ${oldSid === null ? d.domid : caller.domid} has no valid label`);
   const check = (s: number, t: number, cls: FlaskClass, perm: string): number => {
     const rc = flask.hasPerm(s, t, cls, perm);
-    return rc === 0 ? 0 : env.fail(rc === -ERRNO.EACCES ? 'EACCES' : 'EINVAL', `FLASK_RELABEL_DOMAIN of domain ${d.domid}: ${flask.why}`);
+    return rc === 0 ? 0 : env.fail(errnoName(rc) as ErrnoName, `FLASK_RELABEL_DOMAIN of domain ${d.domid}: ${flask.why}`);
   };
   let rc: number;
   if (domid === DOMID.SELF) {
@@ -194,6 +192,6 @@ function relabelDomain(env: FlaskOpEnv, flask: Flask, caller: Domain, callerSid:
   }
   rc = check(oldSid, sid, 'domain', 'transition');
   if (rc !== 0) return rc;
-  d.label = flask.sidToContext(sid) as string;
+  d.label = flask.sidToContext(sid);
   return 0;
 }

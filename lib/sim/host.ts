@@ -5,7 +5,7 @@
 // domain would do through domctl.
 import { DOMID } from '../abi/domids';
 import { ERRNO, type ErrnoName } from '../abi/errno';
-import { codedError, invalidArgument } from '../errors';
+import { codedError, errnoError, invalidArgument } from '../errors';
 import { AddressSpace, type AddressSpaceOptions } from './address-space';
 import { DEFAULT_LABELS, Domain, type DomainConfig, type DomainType } from './domain';
 import { Flask, type FlaskOptions } from './flask';
@@ -198,7 +198,7 @@ export class SimulatedHost {
     if (this.flask !== null) {
       // flask_domain_create: the creator (dom0's toolstack) needs domain:create on the new label.
       const rc = this.flask.hasPermLabels(this.#domain(0).label, label, 'domain', 'create');
-      if (rc !== 0) throw codedError(rc === -ERRNO.EACCES ? 'EACCES' : 'EINVAL', syscall, `createdomain under ${label}: ${this.flask.why}`);
+      if (rc !== 0) throw errnoError(rc, syscall, `createdomain under ${label}: ${this.flask.why}`);
     }
     if (this.#nextDomid >= DOMID.FIRST_RESERVED) throw codedError('ENOSPC', syscall, 'no free domain ids');
     const domid = this.#nextDomid++;
@@ -331,7 +331,7 @@ export class SimulatedHost {
     if (this.flask !== null) {
       for (const perm of write ? ['map_read', 'map_write'] : ['map_read']) {
         const rc = this.flask.hasPermLabels(by.label, d.label, 'mmu', perm);
-        if (rc !== 0) throw codedError(rc === -ERRNO.EACCES ? 'EACCES' : 'EINVAL', syscall, `domain ${by.domid} mapping domain ${d.domid}'s memory: ${this.flask.why}`);
+        if (rc !== 0) throw errnoError(rc, syscall, `domain ${by.domid} mapping domain ${d.domid}'s memory: ${this.flask.why}`);
       }
     } else if (xsmDefaultAction(MAP_RULE.action, by, d, this.hwPriv) !== 0) {
       throw codedError('EPERM', syscall, `${xsmActionName(MAP_RULE.action)} (${MAP_RULE.name}, dummy.h ${MAP_RULE.hook}): domain ${by.domid} may not map domain ${d.domid}'s memory`);

@@ -135,5 +135,5 @@ if [ "$suite" = 1 ] && [ -z "${REAL_HOST_FILTER:-}" ] && ! grep -aq '^LAUNCHER '
 fi
 grep -a '^BENCH' "$log" | tr -d '\r' | sed 's/^BENCH /[real-host] /' || true
 [ "$bench" = 0 ] || grep -aq 'HARNESS BENCH 0' "$log" || say "WARNING: the device benchmark did not complete (see $log)"
-grep -aq 'HARNESS EXIT 0' "$log" || die "contract failures on the real host: $result"
+grep -aq 'HARNESS EXIT 0' "$log" || die "failures on the real host: contract $result; launcher $(grep -a '^LAUNCHER ' "$log" | tr -d '\r' | tail -1 || echo 'not run')"
 say "all contract cases passed on the real Xen"

@@ -6,21 +6,24 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { launchDeviceModel, type LaunchOptions } from '../../lib/deprivilege/launcher';
+import { launchDeviceModel, openInherited, type LaunchOptions } from '../../lib/deprivilege/launcher';
 import { createSimulatedHost } from '../../lib/sim/host';
+import { verifyRestricted } from '../../lib/deprivilege/restrict-all';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const hasGcc = (() => { try { execFileSync('gcc', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'privcmd-launch-'));
 
-const refusal = (o: LaunchOptions): { code?: string; syscall?: string; message?: string } => {
+const refusalOf = (f: () => unknown): { code?: string; syscall?: string; message?: string } => {
   try {
-    launchDeviceModel(o);
+    f();
     return {};
   } catch (e) {
     return e as { code?: string };
   }
 };
+
+const refusal = (o: LaunchOptions): { code?: string; syscall?: string; message?: string } => refusalOf(() => launchDeviceModel(o));
 
 function run(o: LaunchOptions): Promise<string> {
   const { child } = launchDeviceModel({ ...o, stdio: 'pipe' });
@@ -31,6 +34,21 @@ function run(o: LaunchOptions): Promise<string> {
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${out}`))));
   });
 }
+
+describe('openInherited (in the launched process; the real hand-off runs in the real-host harness)', () => {
+  test('not started by the launcher: EBADF; an inherited fd that is not privcmd: ENOTTY, and nothing is restricted', () => {
+    expect(refusalOf(() => openInherited({}))).toMatchObject({ code: 'EBADF', syscall: 'open' });
+    expect(refusalOf(() => openInherited({ PRIVCMD_SHIM_FD: 'x', PRIVCMD_SHIM_DOMID: '5' })).code).toBe('EBADF');
+    const fd = fs.openSync('/dev/null', 'r+');
+    try {
+      expect(refusalOf(() => openInherited({ PRIVCMD_SHIM_FD: String(fd), PRIVCMD_SHIM_DOMID: '5' })).code).toBe('ENOTTY');
+      // The refused call did not restrict the process: restrictAll to another domain still works.
+      expect(refusalOf(() => verifyRestricted()).code).toBe('ERR_PRIVCMD_NOT_RESTRICTED');
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+});
 
 describe('refusals (nothing runs)', () => {
   test('bad domid, command or args: EINVAL', () => {

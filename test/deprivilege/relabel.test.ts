@@ -83,6 +83,9 @@ describe('host with Flask', () => {
     expect((await errOf(() => host.mapForeignPages(d, { firstPfn: 15, count: 2 }))).code).toBe('EINVAL');
     expect((await errOf(() => host.mapForeignPages(d, { firstPfn: 0, count: 0 }))).code).toBe('EINVAL');
     expect((await errOf(() => host.mapForeignPages(0x7000, { firstPfn: 0, count: 1 }))).code).toBe('ESRCH');
+    expect((await errOf(() => host.mapForeignPages(d, { firstPfn: 0, count: 1, by: 0x7000 }))).code).toBe('ESRCH');
+    expect((await errOf(() => host.mapForeignPages(d, null as never))).code).toBe('EINVAL');
+    expect((await errOf(() => host.mapForeignPages(d, { firstPfn: -1, count: 1 }))).code).toBe('EINVAL');
     const { host: h2 } = setup(without('mmu', 'map_write'));
     const d2 = h2.createDomain({ label: BUILD });
     expect(h2.mapForeignPages(d2, { firstPfn: 0, count: 1, write: false })).toBe(1);
@@ -114,11 +117,14 @@ describe('xsm_op on the simulated Flask', () => {
     expect(await errOf(() => flaskContextToSid(h, 'system_u:system_r:nope_t'))).toMatchObject({ code: 'EINVAL', syscall: 'ioctl' });
   });
 
-  test('FLASK_CONTEXT_TO_SID needs security:check_context (EACCES)', async () => {
+  test('FLASK_CONTEXT_TO_SID needs security:check_context (EACCES), checked before the string is copied', async () => {
     const { h } = setup(TOOLSTACK.filter((r) => r.class !== 'security'));
     const e = await errOf(() => flaskContextToSid(h, RUN));
     expect(e.code).toBe('EACCES');
     expect(e.message).toContain('the Flask policy denies it');
+    // Oversized and unreadable strings are EACCES too: the permission comes first.
+    expect(rawXsmOp(h, encodeFlaskContextToSid(0x10n, 4097)).rc).toBe('EACCES');
+    expect(rawXsmOp(h, encodeFlaskContextToSid(0x10n, 8)).rc).toBe('EACCES');
   });
 
   test('raw: the sid is copied back into the op; version, command, size and pointer checks in do_flask_op order', () => {
@@ -133,9 +139,11 @@ describe('xsm_op on the simulated Flask', () => {
       // A NUL inside the size ends the string, as C does.
       str.view[ctx.length] = 0;
       expect(rawXsmOp(h, encodeFlaskContextToSid(str.addr, ctx.length + 1)).rc).toBe(0n);
-      // Larger than a page: ENOBUFS; unreadable context: EFAULT.
+      // Larger than a page: ENOBUFS; unreadable context: EFAULT; bytes after the NUL: EINVAL.
       expect(rawXsmOp(h, encodeFlaskContextToSid(str.addr, 4097)).rc).toBe('ENOBUFS');
       expect(rawXsmOp(h, encodeFlaskContextToSid(0x10n, 8)).rc).toBe('EFAULT');
+      str.view.set(new TextEncoder().encode('junk'), ctx.length + 1);
+      expect(rawXsmOp(h, encodeFlaskContextToSid(str.addr, ctx.length + 5)).rc).toBe('EINVAL');
       // Wrong interface version and unknown commands: ENOSYS; GETENFORCE: 1 (enforcing).
       const bad = encodeFlaskContextToSid(str.addr, ctx.length);
       new DataView(bad.buffer).setUint32(4, XEN_FLASK_INTERFACE_VERSION + 1, true);
@@ -181,9 +189,11 @@ describe('xsm_op on the simulated Flask', () => {
     const { host, h } = setup();
     const sid = flaskContextToSid(h, RUN);
     expect((await errOf(() => flaskRelabelDomain(h, 0x7000, sid))).code).toBe('ESRCH');
-    // A sid the security server never issued: EINVAL (security_compute_av).
+    // A sid the security server never issued reads as unlabeled_t (sidtab_search), which the policy does not allow: EACCES.
     const d = host.createDomain({ label: BUILD });
-    expect((await errOf(() => flaskRelabelDomain(h, d, 0x7fffffff))).code).toBe('EINVAL');
+    const u = await errOf(() => flaskRelabelDomain(h, d, 0x7fffffff));
+    expect(u.code).toBe('EACCES');
+    expect(u.message).toContain('tcontext=system_u:object_r:unlabeled_t');
     expect(host.inspect(d).label).toBe(BUILD);
   });
 
@@ -222,6 +232,12 @@ describe('xsm_op on the simulated Flask', () => {
     for (const ctx of ['', 'a\0b', 'x'.repeat(4097), 42]) expect((await errOf(() => flaskContextToSid(h, ctx as string))).code).toBe('EINVAL');
     for (const id of [-1, 1.5, DOMID.FIRST_RESERVED + 1, 0x10000, '1']) expect((await errOf(() => flaskRelabelDomain(h, id as number, 1))).code).toBe('EINVAL');
     for (const sid of [0, -1, 2 ** 32, 1.5]) expect((await errOf(() => flaskRelabelDomain(h, d, sid))).code).toBe('EINVAL');
+    for (const bad of [null, {}, 1]) {
+      expect((await errOf(() => flaskContextToSid(bad as never, RUN))).code).toBe('EINVAL');
+      expect((await errOf(() => flaskRelabelDomain(bad as never, d, 1))).code).toBe('EINVAL');
+      expect((await errOf(() => relabelDomain(bad as never, d, RUN))).code).toBe('EINVAL');
+      expect((await errOf(() => flaskStatus(bad as never))).code).toBe('EINVAL');
+    }
     expect((await errOf(() => relabelDomain(h, -1, RUN))).code).toBe('EINVAL');
     expect(host.inspect(d).label).toBe(BUILD);
   });
@@ -262,7 +278,7 @@ describe('the build flow', () => {
     expect(e.code).toBe('ERR_PRIVCMD_NOT_RELABELED');
     expect(host.inspect(b.domid)).toMatchObject({ paused: true, label: BUILD });
     await b.relabel();
-    expect((await errOf(() => b.relabel())).code).toBe('ERR_PRIVCMD_NOT_RELABELED');
+    expect((await errOf(() => b.relabel()))).toMatchObject({ code: 'ERR_PRIVCMD_BUILD_STATE', syscall: 'relabel' });
     await b.unpause();
     expect(b.state).toBe('running');
     expect(host.inspect(b.domid)).toMatchObject({ paused: false, label: RUN });
@@ -347,4 +363,54 @@ test('a toolstack whose isPaused() fails: the domain is destroyed, not left behi
   const e = await errOf(() => DomainBuild.create({ toolstack: ts, handle: h, buildLabel: BUILD, runLabel: RUN }));
   expect(e.message).toBe(`toolstack down; domain ${made} destroyed`);
   expect(host.domains()).not.toContain(made);
+});
+
+describe('the build flow: the toolstack misbehaves', () => {
+  test('a domain not created paused is destroyed (ERR_PRIVCMD_NOT_RELABELED from create)', async () => {
+    const { host, h } = setup();
+    const base = simulatedToolstack(host);
+    let made = -1;
+    const ts: BuildToolstack = { ...base, create: (l) => { made = base.create(l) as number; host.unpauseDomain(made); return made; } };
+    const e = await errOf(() => DomainBuild.create({ toolstack: ts, handle: h, buildLabel: BUILD, runLabel: RUN }));
+    expect(e).toMatchObject({ code: 'ERR_PRIVCMD_NOT_RELABELED', syscall: 'create' });
+    expect(e.message).toContain(`domain ${made} destroyed`);
+    expect(host.domains()).not.toContain(made);
+  });
+
+  test('a destroy that fails too is reported, with what to do', async () => {
+    const { host, h } = setup(without('domain2', 'relabelto'));
+    const ts: BuildToolstack = { ...simulatedToolstack(host), destroy: () => { throw new Error('toolstack down'); } };
+    const e = await errOf(() => buildDomain({ toolstack: ts, handle: h, buildLabel: BUILD, runLabel: RUN, build: () => undefined }));
+    expect(e.code).toBe('EACCES');
+    expect(e.message).toMatch(/destroying domain \d+ failed too \(toolstack down\): destroy it by hand/);
+  });
+
+  test('an unpause that fails: buildDomain destroys the relabelled domain and says so', async () => {
+    const { host, h } = setup();
+    let made = -1;
+    const ts: BuildToolstack = { ...simulatedToolstack(host), unpause: (d) => { made = d; throw Object.freeze(new Error('unpause failed')); } };
+    const e = await errOf(() => buildDomain({ toolstack: ts, handle: h, buildLabel: BUILD, runLabel: RUN, build: () => undefined }));
+    expect(e.message).toBe(`unpause failed; domain ${made} destroyed`);
+    expect(host.domains()).not.toContain(made);
+  });
+
+  test('create returning something that is not a domid: EINVAL', async () => {
+    const { host, h } = setup();
+    for (const bad of [0, -1, 1.5, 'x', 0x7ff0]) {
+      const ts: BuildToolstack = { ...simulatedToolstack(host), create: () => bad as number };
+      expect((await errOf(() => DomainBuild.create({ toolstack: ts, handle: h, buildLabel: BUILD, runLabel: RUN }))).code).toBe('EINVAL');
+    }
+  });
+
+  test('two relabel() calls at once: the second is refused, the domain is relabelled and kept', async () => {
+    const { host, h } = setup();
+    const b = await DomainBuild.create({ toolstack: simulatedToolstack(host), handle: h, buildLabel: BUILD, runLabel: RUN });
+    const [first, second] = await Promise.allSettled([b.relabel(), b.relabel()]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status === 'rejected' && (second.reason as { code?: string }).code).toBe('ERR_PRIVCMD_BUILD_STATE');
+    expect(b.state).toBe('relabeled');
+    expect(host.inspect(b.domid)).toMatchObject({ label: RUN, paused: true });
+    await b.destroy();
+    expect((await errOf(() => b.unpause()))).toMatchObject({ code: 'ERR_PRIVCMD_BUILD_STATE', syscall: 'unpause' });
+  });
 });

@@ -23,9 +23,9 @@ const errOf = (f: () => unknown): { code?: string; message?: string } => {
 };
 
 describe('TePolicy', () => {
-  test('text: types (security_t always declared) and allow rules, with or without braces', () => {
+  test('text: types (security_t and unlabeled_t always declared) and allow rules, with or without braces', () => {
     const p = TePolicy.parse(TEXT);
-    expect([...p.types].sort()).toEqual(['dom0_t', 'security_t', 'vm_building_t', 'vm_t']);
+    expect([...p.types].sort()).toEqual(['dom0_t', 'security_t', 'unlabeled_t', 'vm_building_t', 'vm_t']);
     expect(p.allows('dom0_t', 'vm_building_t', 'domain', 'create')).toBe(true);
     expect(p.allows('dom0_t', 'vm_building_t', 'mmu', 'map_write')).toBe(true);
     expect(p.allows('dom0_t', 'vm_t', 'mmu', 'map_read')).toBe(false);
@@ -54,6 +54,8 @@ describe('TePolicy', () => {
     ['an unknown statement', 'type a_t;\n\nrole r;', /policy line 3: expected 'type NAME;'/],
     ['empty braces', 'type a_t;\nallow a_t a_t : domain { };', /policy line 2: no permissions/],
     ['a bad type name', 'type 9x;', /type "9x" is not a valid type name/],
+    ['a class named after an Object.prototype key', 'type a_t;\nallow a_t a_t : constructor x;', /class "constructor" is not one the simulated Flask checks/],
+    ['toString as a class', 'type a_t;\nallow a_t a_t : toString x;', /class "toString" is not one/],
   ])('%s: EINVAL', (_n, text, why) => {
     const e = errOf(() => TePolicy.parse(text));
     expect(e.code).toBe('EINVAL');
