@@ -83,8 +83,8 @@ function relabelCommand(argv: string[]): number {
   return 0;
 }
 
-function demo(): number {
-  const { steps, summary } = runDemo();
+async function demo(): Promise<number> {
+  const { steps, summary } = await runDemo();
   console.log('privcmd-shim demo: a device model on a simulated Xen 4.17 host\n');
   steps.forEach((s, i) => console.log(`${s.ok ? ' ok ' : 'FAIL'} ${String(i + 1).padStart(2)}. ${s.what}\n        ${s.detail}`));
   const failed = steps.filter((s) => !s.ok).length;

@@ -2,10 +2,25 @@
 // public API. Builds an HVM guest, opens privcmd as dom0, restricts the
 // handle to the guest, runs an ioreq-server lifecycle with I/O ranges, IRQ
 // lines and dirty-VRAM tracking, then shows what the restriction refuses.
+// Then relabel-on-build on a host running Flask: a domain built under one
+// label and run under another, so the builder loses access to its memory.
 // Every step checks what it got; any surprise makes the demo fail.
 import { open } from './privcmd';
 import { createSimulatedHost } from './sim/host';
 import { pciSbdf } from './dmop/ops';
+import { buildDomain, simulatedToolstack } from './deprivilege/build';
+import { relabelDomain } from './deprivilege/relabel';
+
+/** The demo's Flask policy, in the policy language: dom0 builds vm_t domains under vm_building_t. */
+const DEMO_POLICY = `
+type dom0_t; type vm_building_t; type vm_t;
+allow dom0_t security_t : security check_context;
+allow dom0_t vm_building_t : domain create;
+allow dom0_t vm_building_t : mmu { map_read map_write };
+allow dom0_t vm_building_t : domain2 relabelfrom;
+allow dom0_t vm_t : domain2 relabelto;
+allow vm_building_t vm_t : domain transition;
+`;
 
 export interface DemoStep {
   readonly what: string;
@@ -15,7 +30,7 @@ export interface DemoStep {
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
 
-export function runDemo(): { steps: DemoStep[]; summary: string[] } {
+export async function runDemo(): Promise<{ steps: DemoStep[]; summary: string[] }> {
   const steps: DemoStep[] = [];
   const step = (what: string, fn: () => string | { ok: boolean; detail: string }) => {
     try {
@@ -113,7 +128,45 @@ export function runDemo(): { steps: DemoStep[]; summary: string[] } {
     `bystander d${bystander}: untouched (${host.inspect(bystander).ioreqServers.length} ioreq servers)`,
   ];
   host.close();
+  await relabelOnBuild(steps, summary, refused);
   return { steps, summary };
+}
+
+async function relabelOnBuild(steps: DemoStep[], summary: string[], refused: (what: string, code: string, fn: () => unknown) => void): Promise<void> {
+  const BUILD = 'system_u:system_r:vm_building_t';
+  const RUN = 'system_u:system_r:vm_t';
+  const host = createSimulatedHost({ flask: { policy: DEMO_POLICY } });
+  const builder = open({ host });
+  let domid = -1;
+  try {
+    let mapped = 0;
+    const r = await buildDomain({
+      toolstack: simulatedToolstack(host, { type: 'hvm', memoryPages: 1024 }), handle: builder, buildLabel: BUILD, runLabel: RUN,
+      build: (d) => {
+        mapped = host.mapForeignPages(d, { firstPfn: 0, count: 1024 });
+      },
+    });
+    domid = r.domid;
+    const s = host.inspect(domid);
+    steps.push({
+      what: `relabel-on-build (Flask host): built d${domid} under vm_building_t, relabelled, unpaused`,
+      ok: mapped === 1024 && s.label === RUN && !s.paused,
+      detail: `builder mapped ${mapped} pages while building; now ${s.label}, ${s.paused ? 'paused' : 'running'} (sid ${r.sid})`,
+    });
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    steps.push({ what: 'relabel-on-build (Flask host)', ok: false, detail: `unexpected ${err.code ?? 'error'}: ${err.message ?? String(e)}` });
+  }
+  if (domid > 0) refused(`the builder maps the running d${domid}: refused by the policy`, 'EACCES', () => host.mapForeignPages(domid, { firstPfn: 0, count: 1 }));
+  builder.close();
+  summary.push(`Flask host: d${domid} runs as vm_t; dom0 may build vm_building_t domains but not map vm_t ones`);
+  host.close();
+  // Xen as Debian ships it has no Flask: the relabel says so rather than doing nothing.
+  const plain = createSimulatedHost();
+  const h = open({ host: plain });
+  refused('relabel on a host without Flask: ENOSYS, said as such', 'ENOSYS', () => relabelDomain(h, plain.createDomain(), RUN));
+  h.close();
+  plain.close();
 }
 
 function popcount(b: number): number {
