@@ -118,3 +118,17 @@ export function fieldOffset(s: StructLayout, name: string): number {
   if (f === undefined) throw new Error(`layout table: struct ${s.name} has no field ${name}`);
   return f.offset;
 }
+
+/** Where each field the library and the simulator use sits in a xen_flask_op, union members included. */
+export const FLASK_OP_AT = (() => {
+  const op = FLASK_STRUCTS.xen_flask_op;
+  const u = (s: StructLayout, name: string): number => XEN_FLASK_OP_HEADER_SIZE + fieldOffset(s, name);
+  const sc = FLASK_STRUCTS.xen_flask_sid_context;
+  const rl = FLASK_STRUCTS.xen_flask_relabel;
+  return {
+    cmd: fieldOffset(op, 'cmd'),
+    interfaceVersion: fieldOffset(op, 'interface_version'),
+    sidContext: { sid: u(sc, 'sid'), size: u(sc, 'size'), context: u(sc, 'context') },
+    relabel: { domid: u(rl, 'domid'), sid: u(rl, 'sid') },
+  } as const;
+})();

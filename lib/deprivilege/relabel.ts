@@ -6,40 +6,35 @@
 // report as such: the domain keeps its label.
 import { DOMID } from '../abi/domids';
 import { FLASK_MAX_STRING, FLASK_OP, XEN_FLASK_INTERFACE_VERSION } from '../abi/flask';
-import { FLASK_STRUCTS, XEN_FLASK_OP_HEADER_SIZE, fieldOffset } from '../abi/layouts';
+import { FLASK_OP_AT, FLASK_STRUCTS } from '../abi/layouts';
 import { invalidArgument, isPrivcmdError, withDetail, type PrivcmdError } from '../errors';
 import type { Privcmd } from '../privcmd';
 
 const OP_SIZE = FLASK_STRUCTS.xen_flask_op.size;
-const field = (s: keyof typeof FLASK_STRUCTS, name: string): number => fieldOffset(FLASK_STRUCTS[s], name);
-const CMD = field('xen_flask_op', 'cmd');
-const VERSION = field('xen_flask_op', 'interface_version');
-const U = XEN_FLASK_OP_HEADER_SIZE;
-const SC_SID = U + field('xen_flask_sid_context', 'sid');
-const SC_SIZE = U + field('xen_flask_sid_context', 'size');
-const SC_CONTEXT = U + field('xen_flask_sid_context', 'context');
-const RL_DOMID = U + field('xen_flask_relabel', 'domid');
-const RL_SID = U + field('xen_flask_relabel', 'sid');
+const AT = FLASK_OP_AT;
+
+/** A zeroed xen_flask_op for `cmd` at the current interface version, and a view to fill its payload. */
+function newFlaskOp(cmd: number): { op: Uint8Array; dv: DataView } {
+  const op = new Uint8Array(OP_SIZE);
+  const dv = new DataView(op.buffer);
+  dv.setUint32(AT.cmd, cmd, true);
+  dv.setUint32(AT.interfaceVersion, XEN_FLASK_INTERFACE_VERSION, true);
+  return { op, dv };
+}
 
 /** The 40-byte xen_flask_op for FLASK_RELABEL_DOMAIN (what libxc's xc_flask_relabel_domain sends). */
 export function encodeFlaskRelabel(domid: number, sid: number): Uint8Array {
-  const op = new Uint8Array(OP_SIZE);
-  const dv = new DataView(op.buffer);
-  dv.setUint32(CMD, FLASK_OP.RELABEL_DOMAIN, true);
-  dv.setUint32(VERSION, XEN_FLASK_INTERFACE_VERSION, true);
-  dv.setUint32(RL_DOMID, domid, true);
-  dv.setUint32(RL_SID, sid, true);
+  const { op, dv } = newFlaskOp(FLASK_OP.RELABEL_DOMAIN);
+  dv.setUint32(AT.relabel.domid, domid, true);
+  dv.setUint32(AT.relabel.sid, sid, true);
   return op;
 }
 
 /** The xen_flask_op for FLASK_CONTEXT_TO_SID, pointing at `size` bytes of context at `context`. */
 export function encodeFlaskContextToSid(context: bigint, size: number): Uint8Array {
-  const op = new Uint8Array(OP_SIZE);
-  const dv = new DataView(op.buffer);
-  dv.setUint32(CMD, FLASK_OP.CONTEXT_TO_SID, true);
-  dv.setUint32(VERSION, XEN_FLASK_INTERFACE_VERSION, true);
-  dv.setUint32(SC_SIZE, size, true);
-  dv.setBigUint64(SC_CONTEXT, context, true);
+  const { op, dv } = newFlaskOp(FLASK_OP.CONTEXT_TO_SID);
+  dv.setUint32(AT.sidContext.size, size, true);
+  dv.setBigUint64(AT.sidContext.context, context, true);
   return op;
 }
 
@@ -90,7 +85,7 @@ export function flaskContextToSid(h: Privcmd, context: string): number {
     } catch (e) {
       explain(e, `FLASK_CONTEXT_TO_SID ${JSON.stringify(context)}`);
     }
-    return new DataView(op.view.buffer, op.view.byteOffset, OP_SIZE).getUint32(SC_SID, true);
+    return new DataView(op.view.buffer, op.view.byteOffset, OP_SIZE).getUint32(AT.sidContext.sid, true);
   }));
 }
 
@@ -115,15 +110,6 @@ export function flaskRelabelDomain(h: Privcmd, domid: number, sid: number): void
   });
 }
 
-/** The encoded FLASK_GETENFORCE op (no payload). */
-function encodeGetenforce(): Uint8Array {
-  const op = new Uint8Array(OP_SIZE);
-  const dv = new DataView(op.buffer);
-  dv.setUint32(CMD, FLASK_OP.GETENFORCE, true);
-  dv.setUint32(VERSION, XEN_FLASK_INTERFACE_VERSION, true);
-  return op;
-}
-
 /**
  * Whether this Xen runs Flask: FLASK_GETENFORCE answers 1 (enforcing) or 0
  * (permissive); the dummy XSM module answers ENOSYS ('absent'). Any other
@@ -132,7 +118,7 @@ function encodeGetenforce(): Uint8Array {
 export function flaskStatus(h: Privcmd): 'enforcing' | 'permissive' | 'absent' {
   checkHandle(h);
   return withBuffer(h, OP_SIZE, (op) => {
-    op.view.set(encodeGetenforce());
+    op.view.set(newFlaskOp(FLASK_OP.GETENFORCE).op);
     try {
       return h.hypercall('xsm_op', [op.addr]) === 0n ? 'permissive' : 'enforcing';
     } catch (e) {

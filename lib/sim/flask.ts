@@ -6,7 +6,7 @@
 import { DOMID } from '../abi/domids';
 import { ERRNO, errnoName, type ErrnoName } from '../abi/errno';
 import { FLASK_MAX_STRING, FLASK_OP, XEN_FLASK_INTERFACE_VERSION } from '../abi/flask';
-import { FLASK_STRUCTS, XEN_FLASK_OP_HEADER_SIZE, fieldOffset, type StructLayout } from '../abi/layouts';
+import { FLASK_OP_AT, FLASK_STRUCTS } from '../abi/layouts';
 import { native } from '../native';
 import { SECURITY_TYPE, UNLABELED_TYPE, tePolicy, type FlaskClass, type TePolicy, type TePolicySpec } from '../policy/te-policy';
 import type { AddressSpace } from './address-space';
@@ -89,14 +89,6 @@ export interface FlaskOpEnv {
 }
 
 const OP = FLASK_STRUCTS.xen_flask_op;
-/** Offsets in the xen_flask_op of the union members' fields. */
-const at = (s: StructLayout, name: string): number => XEN_FLASK_OP_HEADER_SIZE + fieldOffset(s, name);
-const SID_CONTEXT = {
-  sid: at(FLASK_STRUCTS.xen_flask_sid_context, 'sid'),
-  size: at(FLASK_STRUCTS.xen_flask_sid_context, 'size'),
-  context: at(FLASK_STRUCTS.xen_flask_sid_context, 'context'),
-};
-const RELABEL = { domid: at(FLASK_STRUCTS.xen_flask_relabel, 'domid'), sid: at(FLASK_STRUCTS.xen_flask_relabel, 'sid') };
 
 /**
  * do_xsm_op(arg) for `caller`: the dummy module's -ENOSYS, or Flask's
@@ -110,8 +102,8 @@ export function doXsmOp(env: FlaskOpEnv, caller: Domain, space: AddressSpace, ar
   const raw = new Uint8Array(OP.size);
   if (native.spaceRead(space.id, arg, raw) !== 0) return env.fail('EFAULT', `xsm_op: the xen_flask_op at 0x${arg.toString(16)} is not readable`);
   const dv = new DataView(raw.buffer);
-  const cmd = dv.getUint32(0, true);
-  const version = dv.getUint32(4, true);
+  const cmd = dv.getUint32(FLASK_OP_AT.cmd, true);
+  const version = dv.getUint32(FLASK_OP_AT.interfaceVersion, true);
   if (version !== XEN_FLASK_INTERFACE_VERSION) return env.fail('ENOSYS', `xsm_op: interface_version ${version} is not ${XEN_FLASK_INTERFACE_VERSION}`);
   const callerSid = flask.contextToSid(caller.label);
   let rc: number;
@@ -146,8 +138,8 @@ function hasSecurity(env: FlaskOpEnv, flask: Flask, callerSid: number | null, pe
 function contextToSid(env: FlaskOpEnv, flask: Flask, callerSid: number | null, space: AddressSpace, dv: DataView): number {
   const rc = hasSecurity(env, flask, callerSid, 'check_context');
   if (rc !== 0) return rc;
-  const size = dv.getUint32(SID_CONTEXT.size, true);
-  const ptr = dv.getBigUint64(SID_CONTEXT.context, true);
+  const size = dv.getUint32(FLASK_OP_AT.sidContext.size, true);
+  const ptr = dv.getBigUint64(FLASK_OP_AT.sidContext.context, true);
   if (size > FLASK_MAX_STRING) return env.fail('ENOBUFS', `FLASK_CONTEXT_TO_SID: the context is ${size} bytes, more than ${FLASK_MAX_STRING}`);
   const bytes = new Uint8Array(size);
   if (size > 0 && native.spaceRead(space.id, ptr, bytes) !== 0) return env.fail('EFAULT', `FLASK_CONTEXT_TO_SID: the context at 0x${ptr.toString(16)} is not readable`);
@@ -157,7 +149,7 @@ function contextToSid(env: FlaskOpEnv, flask: Flask, callerSid: number | null, s
   const context = new TextDecoder().decode(nul < 0 ? bytes : bytes.subarray(0, nul));
   const sid = flask.contextToSid(context);
   if (sid === null) return env.fail('EINVAL', `FLASK_CONTEXT_TO_SID: ${JSON.stringify(context)} is not a valid context in the loaded policy`);
-  dv.setUint32(SID_CONTEXT.sid, sid, true);
+  dv.setUint32(FLASK_OP_AT.sidContext.sid, sid, true);
   return 0;
 }
 
@@ -169,8 +161,8 @@ function contextToSid(env: FlaskOpEnv, flask: Flask, callerSid: number | null, s
  * sid never issued is checked as unlabeled_t. There is no paused-state check.
  */
 function relabelDomain(env: FlaskOpEnv, flask: Flask, caller: Domain, callerSid: number | null, dv: DataView): number {
-  const domid = dv.getUint32(RELABEL.domid, true);
-  const sid = dv.getUint32(RELABEL.sid, true);
+  const domid = dv.getUint32(FLASK_OP_AT.relabel.domid, true);
+  const sid = dv.getUint32(FLASK_OP_AT.relabel.sid, true);
   const id = domid & 0xffff;
   const d = id === DOMID.SELF ? caller : env.domainById(id);
   if (d === undefined) return env.fail('ESRCH', `FLASK_RELABEL_DOMAIN: no domain ${id}`);
