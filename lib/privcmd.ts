@@ -1,6 +1,7 @@
 // The public handle: open(), restrict(), dmop(), dmopRaw(), hypercall(),
 // close(), sync and async. Argument checks and encoding happen here, once,
 // for every backend; the backend does the ioctl.
+import { types } from 'util';
 import { DOMID } from './abi/domids';
 import { HYPERCALLS, type HypercallName } from './abi/hypercalls';
 import { codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
@@ -11,8 +12,8 @@ import { later, SimulatedBackend } from './backends/simulated';
 import { DeviceBackend, PRIVCMD_DEVICE } from './backends/device';
 import type { Allocation } from './sim/address-space';
 import type { SimulatedHost } from './sim/host';
-import { native } from './native';
-import { HypercallFilter, type FilterContext } from './policy/filter';
+import { HypercallFilter } from './policy/filter';
+import { ArgSnapshot, copyBackChanged, genuineBytes, snapshotBytes } from './copy-once';
 import { PROBE_HYPERCALL, registryOf, type HandleRegistry } from './deprivilege/restrict-all';
 
 export { PRIVCMD_DEVICE };
@@ -32,11 +33,48 @@ export interface OpenOptions {
   filter?: HypercallFilter;
 }
 
-/** The DMOP number in a raw buffer 0, or -1 when it cannot be seen. */
+/** The DMOP number in buffer 0 (a view the handle owns), or -1 when it cannot be seen. */
 function rawDmopNumber(buffers: readonly BufferArg[]): number {
   const b = buffers[0];
   if (!(b instanceof Uint8Array) || b.byteLength < 4) return -1;
   return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+}
+
+/**
+ * A { addr, size } buffer (simulated host, or test-only on a device), read
+ * once into an object of our own: a getter cannot answer the check with one
+ * value and the backend with another.
+ */
+function rawPointer(b: Backend, x: unknown, i: number): BufferArg {
+  const want = `buffer ${i} must be a Uint8Array${b.rawPointers ? ' or { addr: bigint, size: bigint | number }' : ''}`;
+  if (!b.rawPointers || typeof x !== 'object' || x === null || types.isProxy(x)) throw invalidArgument('ioctl', want);
+  let addr: unknown;
+  let size: unknown;
+  try {
+    ({ addr, size } = x as { addr?: unknown; size?: unknown });
+  } catch {
+    throw invalidArgument('ioctl', `${want}: reading it threw`);
+  }
+  if (typeof size === 'number' && Number.isSafeInteger(size) && size >= 0) size = BigInt(size);
+  if (typeof addr !== 'bigint' || typeof size !== 'bigint' || addr < 0n || addr >= 1n << 64n || size < 0n || size >= 1n << 64n) {
+    throw invalidArgument('ioctl', `${want}: addr and size must be u64 values (size may be a non-negative integer number)`);
+  }
+  return Object.freeze({ addr, size });
+}
+
+/**
+ * What a filtered raw DMOP sends: buffer 0 replaced by a private snapshot,
+ * decided on and copied back after the call (copy once, lib/copy-once.ts).
+ */
+interface RawCall {
+  readonly sent: readonly BufferArg[];
+  /** The caller's buffer 0, its snapshot as sent, and the snapshot's bytes before the call; null if not snapshotted. */
+  readonly buf0: { caller: Uint8Array; sent: Uint8Array; before: Uint8Array } | null;
+}
+
+function finishRaw(call: RawCall): void {
+  const b = call.buf0;
+  if (b !== null) copyBackChanged(b.before, b.sent, b.caller);
 }
 
 const HYPERCALL_NAMES = new Map<number, string>(Object.entries(HYPERCALLS).map(([k, v]) => [v, k]));
@@ -71,7 +109,6 @@ export class Privcmd {
   readonly #words: Uint32Array;
   readonly #one: Uint8Array[];
   readonly #filter: HypercallFilter | null;
-  readonly #filterCtx: FilterContext;
   #registry: HandleRegistry | null = null;
 
   /** @internal Use open(). */
@@ -84,19 +121,6 @@ export class Privcmd {
     this.#words = new Uint32Array(this.#buf0.buffer, this.#buf0.byteOffset, XEN_DM_OP_SIZE / 4);
     this.#one = [this.#buf0];
     this.#filter = filter ?? null;
-    // What the filter may know of the caller: on a simulated host its domain
-    // and its memory (to read a sub-op or domid from an argument struct, as
-    // Xen does). On a device the domain is unknown (the filter's `self`
-    // option can name it) and only this handle's hypercall buffers can be
-    // read; the filter refuses the calls it cannot judge.
-    if (backend instanceof SimulatedBackend) {
-      const id = backend.space.id;
-      this.#filterCtx = { self: backend.file.process.domain.domid, read: (addr, out) => native.spaceRead(id, addr, out) === 0 };
-    } else if (backend instanceof DeviceBackend) {
-      this.#filterCtx = { self: null, read: (addr, out) => backend.readHypercallMemory(addr, out) };
-    } else {
-      this.#filterCtx = { self: null, read: null };
-    }
   }
 
   /** The filter this handle consults, or null. */
@@ -148,7 +172,8 @@ export class Privcmd {
     checkDomid('ioctl', domid);
     const plan = planOf(request);
     const extras = encodePlanned(plan, request, this.#buf0, this.#words);
-    if (this.#filter !== null) this.#filter.checkDmop(domid, this.#words[0] as number, this.#filterCtx);
+    // Buffer 0 is the handle's own: the filter reads the bytes that are sent.
+    if (this.#filter !== null) this.#filter.checkDmop(domid, this.#words[0] as number, b.filterContext);
     const bufs = extras.length === 0 ? this.#one : [this.#buf0, ...extras];
     const rc = b.dmOp(domid, bufs);
     if (rc < 0) throw this.#fail(rc, `DM_OP ${request.op} on domain ${domid} refused`);
@@ -161,33 +186,80 @@ export class Privcmd {
    */
   dmopRaw(domid: number, buffers: readonly BufferArg[]): number {
     const b = this.#live('ioctl');
-    this.#checkRaw(b, domid, buffers);
-    if (this.#filter !== null) this.#filter.checkDmop(domid, rawDmopNumber(buffers), this.#filterCtx);
-    const rc = b.dmOp(domid, buffers);
-    if (rc < 0) throw this.#fail(rc, `DM_OP with ${buffers.length} buffers on domain ${domid} refused`);
+    const call = this.#prepareRaw(b, domid, buffers);
+    const rc = b.dmOp(domid, call.sent);
+    finishRaw(call);
+    if (rc < 0) throw this.#fail(rc, `DM_OP with ${call.sent.length} buffers on domain ${domid} refused`);
     return rc;
   }
 
-  #checkRaw(b: Backend, domid: number, buffers: readonly BufferArg[]): void {
+  /**
+   * Check a raw DMOP's arguments, taking every buffer through a view of our
+   * own (genuine Uint8Arrays only; { addr, size } copied out once), and, with
+   * a filter, decide on a private snapshot of buffer 0 that is then sent.
+   */
+  #prepareRaw(b: Backend, domid: number, buffers: readonly BufferArg[]): RawCall {
     checkDomid('ioctl', domid);
     if (!Array.isArray(buffers)) throw invalidArgument('ioctl', 'buffers must be an array');
-    if (buffers.length > 0xffff) throw invalidArgument('ioctl', `privcmd_dm_op.num is a u16; ${buffers.length} buffers cannot be passed`);
-    buffers.forEach((x, i) => {
-      if (x instanceof Uint8Array) return;
-      if (!b.rawPointers || typeof x !== 'object' || x === null || typeof (x as { addr?: unknown }).addr !== 'bigint') {
-        throw invalidArgument('ioctl', `buffer ${i} must be a Uint8Array${b.rawPointers ? ' or { addr: bigint, size }' : ''}`);
+    const n = buffers.length;
+    if (n > 0xffff) throw invalidArgument('ioctl', `privcmd_dm_op.num is a u16; ${n} buffers cannot be passed`);
+    const sent: BufferArg[] = new Array<BufferArg>(n);
+    for (let i = 0; i < n; i++) {
+      const x: unknown = buffers[i];
+      const bytes = genuineBytes(x);
+      if (bytes !== null) {
+        sent[i] = bytes;
+        continue;
       }
-    });
+      if (types.isUint8Array(x)) throw invalidArgument('ioctl', `buffer ${i} is detached`);
+      sent[i] = rawPointer(b, x, i);
+    }
+    let buf0: RawCall['buf0'] = null;
+    if (this.#filter !== null) {
+      const caller = sent[0];
+      if (caller instanceof Uint8Array) {
+        const snap = snapshotBytes(caller);
+        buf0 = { caller, sent: snap, before: snapshotBytes(snap) };
+        sent[0] = snap;
+      }
+      this.#filter.checkDmop(domid, rawDmopNumber(sent), b.filterContext);
+    }
+    return { sent, buf0 };
   }
 
   /** A raw hypercall (IOCTL_PRIVCMD_HYPERCALL): five 64-bit arguments; Xen's result. */
   hypercall(op: number | HypercallName, args: readonly (bigint | number)[] = []): bigint {
     const b = this.#live('ioctl');
     const [num, a] = hypercallArgs(op, args);
-    if (this.#filter !== null) this.#filter.checkHypercall(num, a, this.#filterCtx);
-    const r = b.hypercall(num, a);
+    const snap = this.#decideHypercall(b, num, a);
+    let r: bigint;
+    try {
+      r = b.hypercall(num, snap?.args ?? a);
+      snap?.copyBack();
+    } finally {
+      snap?.release();
+    }
     if (r < 0n) throw this.#fail(Number(r), `HYPERCALL ${HYPERCALL_NAMES.get(num) ?? num} refused`);
     return r;
+  }
+
+  /**
+   * With a filter: snapshot the argument structs the decision reads into
+   * memory of the handle's own, decide on the snapshot, and return it (its
+   * args point at the snapshot; the caller sends those, then copies back and
+   * releases). null: no filter, or the decision reads no memory.
+   */
+  #decideHypercall(b: Backend, num: number, a: bigint[]): ArgSnapshot | null {
+    if (this.#filter === null) return null;
+    const ctx = b.filterContext;
+    const snap = ctx.read === null ? null : ArgSnapshot.take({ read: ctx.read, write: (addr, src) => b.writeCaller(addr, src), allocPrivate: (n) => b.allocPrivate(n), freePrivate: (x) => b.freePrivate(x) }, num, a);
+    try {
+      this.#filter.checkHypercall(num, snap?.args ?? a, snap === null ? ctx : { self: ctx.self, read: snap.read });
+    } catch (e) {
+      snap?.release();
+      throw e;
+    }
+    return snap;
   }
 
   /** Memory that raw hypercalls may point at (its addr is the pointer to pass). */
@@ -210,8 +282,9 @@ export class Privcmd {
   async dmopAsync<R extends DmopRequest>(domid: number, request: R): Promise<DmopResult<R>> {
     const b = this.#live('ioctl');
     checkDomid('ioctl', domid);
+    // Fresh buffers of this call's own: the filter reads the bytes that are sent.
     const bufs = encodeDmop(request);
-    if (this.#filter !== null) this.#filter.checkDmop(domid, rawDmopNumber(bufs), this.#filterCtx);
+    if (this.#filter !== null) this.#filter.checkDmop(domid, rawDmopNumber(bufs), b.filterContext);
     const rc = await b.dmOpAsync(domid, bufs);
     if (rc < 0) throw this.#fail(rc, `DM_OP ${request.op} on domain ${domid} refused`);
     return decodeDmop<R>(request.op, bufs);
@@ -219,18 +292,24 @@ export class Privcmd {
 
   async dmopRawAsync(domid: number, buffers: readonly BufferArg[]): Promise<number> {
     const b = this.#live('ioctl');
-    this.#checkRaw(b, domid, buffers);
-    if (this.#filter !== null) this.#filter.checkDmop(domid, rawDmopNumber(buffers), this.#filterCtx);
-    const rc = await b.dmOpAsync(domid, buffers);
-    if (rc < 0) throw this.#fail(rc, `DM_OP with ${buffers.length} buffers on domain ${domid} refused`);
+    const call = this.#prepareRaw(b, domid, buffers);
+    const rc = await b.dmOpAsync(domid, call.sent);
+    finishRaw(call);
+    if (rc < 0) throw this.#fail(rc, `DM_OP with ${call.sent.length} buffers on domain ${domid} refused`);
     return rc;
   }
 
   async hypercallAsync(op: number | HypercallName, args: readonly (bigint | number)[] = []): Promise<bigint> {
     const b = this.#live('ioctl');
     const [num, a] = hypercallArgs(op, args);
-    if (this.#filter !== null) this.#filter.checkHypercall(num, a, this.#filterCtx);
-    const r = await b.hypercallAsync(num, a);
+    const snap = this.#decideHypercall(b, num, a);
+    let r: bigint;
+    try {
+      r = await b.hypercallAsync(num, snap?.args ?? a);
+      snap?.copyBack();
+    } finally {
+      snap?.release();
+    }
     if (r < 0n) throw this.#fail(Number(r), `HYPERCALL ${HYPERCALL_NAMES.get(num) ?? num} refused`);
     return r;
   }

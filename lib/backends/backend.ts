@@ -4,6 +4,7 @@
 // reason in `why` where the backend knows one), never as exceptions, so the
 // handle can build one error with the whole context.
 import type { Allocation } from '../sim/address-space';
+import type { FilterContext } from '../policy/filter';
 
 /** A DM_OP buffer: caller memory, or (simulated host only) an address range in it. */
 export type BufferArg = Uint8Array | { readonly addr: bigint; readonly size: bigint | number };
@@ -26,6 +27,13 @@ export interface Backend {
   /** Memory a hypercall may dereference (hypercall-safe on a real host). */
   allocHypercallBuffer(size: number): Allocation;
   freeHypercallBuffer(buffer: Allocation): void;
+  /** What a filter may know of the caller: its domain (if known) and how to read its memory. */
+  readonly filterContext: FilterContext;
+  /** Write the caller's memory as the kernel would (false: not writable through this backend). */
+  writeCaller(addr: bigint, src: Uint8Array): boolean;
+  /** Kernel-readable memory the handle owns for the length of one call (copy-once snapshots). */
+  allocPrivate(size: number): Allocation;
+  freePrivate(a: Allocation): void;
   /** Memory for buffer 0 of typed DMOPs that the backend can use in place. */
   scratch(size: number): Uint8Array;
   close(): void;

@@ -7,6 +7,7 @@ import { ERRNO } from '../abi/errno';
 import { codedError, errnoError } from '../errors';
 import { native, type NativeDevice } from '../native';
 import type { Allocation } from '../sim/address-space';
+import type { FilterContext } from '../policy/filter';
 import type { Backend, BufferArg } from './backend';
 
 export const PRIVCMD_DEVICE = '/dev/xen/privcmd';
@@ -63,6 +64,12 @@ export class DeviceBackend implements Backend {
   readonly rawPointers: boolean;
   readonly probe: DeviceProbe;
   why = '';
+  /**
+   * On a device the caller's domain is unknown (the filter's `self` option
+   * can name it) and only this handle's hypercall buffers can be read: the
+   * filter refuses the calls it cannot judge.
+   */
+  readonly filterContext: FilterContext = { self: null, read: (addr, out) => this.readHypercallMemory(addr, out) };
   #dev: NativeDevice | null;
   readonly #buffers = new Set<Allocation>();
   // The fast path for single-buffer DMOPs: the handle's scratch buffer 0
@@ -179,14 +186,36 @@ export class DeviceBackend implements Backend {
    * structs live in hypercall buffers of the same handle.
    */
   readHypercallMemory(addr: bigint, out: Uint8Array): boolean {
+    const b = this.#bufferHolding(addr, out.length);
+    if (b === undefined) return false;
+    const at = Number(addr - b.addr);
+    out.set(b.view.subarray(at, at + out.length));
+    return true;
+  }
+
+  writeCaller(addr: bigint, src: Uint8Array): boolean {
+    const b = this.#bufferHolding(addr, src.length);
+    if (b === undefined) return false;
+    b.view.set(src, Number(addr - b.addr));
+    return true;
+  }
+
+  #bufferHolding(addr: bigint, length: number): Allocation | undefined {
     for (const b of this.#buffers) {
-      if (addr >= b.addr && addr - b.addr + BigInt(out.length) <= BigInt(b.size)) {
-        const at = Number(addr - b.addr);
-        out.set(b.view.subarray(at, at + out.length));
-        return true;
-      }
+      if (addr >= b.addr && addr - b.addr + BigInt(length) <= BigInt(b.size)) return b;
     }
-    return false;
+    return undefined;
+  }
+
+  /** A hypercall buffer of the handle's own, not the caller's to free; lives for one call. */
+  allocPrivate(size: number): Allocation {
+    const r = native.hypercallBufferAlloc(size);
+    if (typeof r === 'number') throw errnoError(r, 'mmap', `cannot allocate a ${size}-byte hypercall buffer for the filter's snapshot`);
+    return { addr: r.addr, size, view: Buffer.from(r.buffer, 0, size) };
+  }
+
+  freePrivate(a: Allocation): void {
+    native.hypercallBufferFree(a.view.buffer as ArrayBuffer);
   }
 
   scratch(size: number): Uint8Array {

@@ -4,6 +4,8 @@
 // and copied back after, as a real kernel would read and write the caller's
 // memory.
 import { invalidArgument } from '../errors';
+import { native } from '../native';
+import type { FilterContext } from '../policy/filter';
 import { isU64, type Allocation, type AddressSpace } from '../sim/address-space';
 import { SimPrivcmdFile } from '../sim/driver';
 import type { SimulatedHost } from '../sim/host';
@@ -30,19 +32,24 @@ export class SimulatedBackend implements Backend {
   readonly rawPointers = true;
   readonly file: SimPrivcmdFile;
   readonly #space: AddressSpace;
-  #descs: Allocation;
-  #descsAddr: number;
-  #descView: DataView;
+  readonly #descs: Allocation;
+  readonly #descsAddr: number;
+  readonly #descView: DataView;
   // Views this backend handed out (scratch) -> their address: the hot path
   // of typed DMOPs finds buffer 0 here without a WeakMap or a BigInt.
   readonly #known = new Map<Uint8Array, number>();
   readonly #staging: (Allocation | undefined)[] = [];
   readonly #owned: Allocation[] = [];
 
+  readonly filterContext: FilterContext;
+
   constructor(readonly host: SimulatedHost, domid: number) {
     const process = host.process(domid);
     this.file = new SimPrivcmdFile(host, process);
     this.#space = process.space;
+    const space = this.#space;
+    // The filter knows the caller's domain and reads its memory as Xen would.
+    this.filterContext = { self: process.domain.domid, read: (addr, out) => !space.closed && native.spaceRead(space.id, addr, out) === 0 };
     this.#descs = this.#space.alloc(16 * DESC);
     this.#descsAddr = Number(this.#descs.addr);
     this.#descView = new DataView(this.#descs.view.buffer, this.#descs.view.byteOffset, this.#descs.view.byteLength);
@@ -63,8 +70,9 @@ export class SimulatedBackend implements Backend {
   #stage(i: number, bytes: Uint8Array): number {
     let s = this.#staging[i];
     if (s === undefined || s.size < bytes.length) {
+      const grown = this.#space.alloc(Math.max(PAGE, bytes.length));
       if (s !== undefined) this.#space.free(s);
-      s = this.#space.alloc(Math.max(PAGE, bytes.length));
+      s = grown;
       this.#staging[i] = s;
     }
     s.view.set(bytes);
@@ -73,12 +81,11 @@ export class SimulatedBackend implements Backend {
 
   dmOp(domid: number, buffers: readonly BufferArg[]): number {
     const n = buffers.length;
-    if (n * DESC > this.#descs.size) {
-      this.#space.free(this.#descs);
-      this.#descs = this.#space.alloc(n * DESC);
-      this.#descsAddr = Number(this.#descs.addr);
-      this.#descView = new DataView(this.#descs.view.buffer, this.#descs.view.byteOffset, this.#descs.view.byteLength);
-    }
+    // More buffers than the driver takes (at most 16, as on Linux): it
+    // refuses them (after the restriction check) before reading a
+    // descriptor, so nothing is staged, and the descriptor block made for
+    // 16 never has to grow.
+    if (n > this.host.privcmdParams.dmOpMaxNrBufs) return this.file.dmOp(domid, n, this.#descsAddr);
     const dv = this.#descView;
     let staged = false;
     for (let i = 0; i < n; i++) {
@@ -143,6 +150,18 @@ export class SimulatedBackend implements Backend {
 
   freeHypercallBuffer(buffer: Allocation): void {
     this.#space.free(buffer);
+  }
+
+  writeCaller(addr: bigint, src: Uint8Array): boolean {
+    return !this.#space.closed && native.spaceWrite(this.#space.id, addr, src) === 0;
+  }
+
+  allocPrivate(size: number): Allocation {
+    return this.#space.alloc(size);
+  }
+
+  freePrivate(a: Allocation): void {
+    if (!this.#space.closed) this.#space.free(a);
   }
 
   scratch(size: number): Uint8Array {

@@ -15,10 +15,53 @@ import { HYPERCALLS, type HypercallName } from '../abi/hypercalls';
 import { XSM, type XsmAction } from '../sim/xsm';
 import { ALTP2M_CMDS, altp2mXsmAction, HVMOP_ALTP2M } from './altp2m';
 
+/**
+ * sizeof() each struct the table reads a field of (Xen 4.17, x86-64; checked
+ * against the headers by test/abi/policy-headers.test.ts). Xen copies the
+ * whole struct in, so the handle snapshots exactly this many bytes before
+ * the filter decides, and sends the snapshot.
+ */
+export const ARG_STRUCT_SIZES = {
+  evtchn_op: 28,
+  evtchn_alloc_unbound: 8,
+  evtchn_reset: 2,
+  evtchn_status: 24,
+  gnttab_get_status_frames: 16,
+  gnttab_query_size: 16,
+  gnttab_setup_table: 24,
+  physdev_op: 24,
+  physdev_map_pirq: 40,
+  physdev_unmap_pirq: 8,
+  sched_remote_shutdown: 8,
+  xen_add_to_physmap: 24,
+  xen_add_to_physmap_batch: 32,
+  xen_domctl: 144,
+  xen_foreign_memory_map: 24,
+  xen_hvm_altp2m_op: 80,
+  xen_hvm_get_mem_type: 16,
+  xen_hvm_pagetable_dying: 16,
+  xen_hvm_param: 16,
+  xen_mem_access_op: 32,
+  xen_mem_acquire_resource: 32,
+  xen_mem_paging_op: 24,
+  xen_mem_sharing_op: 48,
+  xen_memory_exchange: 72,
+  xen_memory_reservation: 32,
+  xen_pod_target: 40,
+  xen_remove_from_physmap: 16,
+  xen_vnuma_topology_info: 40,
+} as const satisfies Record<string, number>;
+export type ArgStruct = keyof typeof ARG_STRUCT_SIZES;
+
+/** Bytes Xen copies in from a pointer to this struct (a bare domid_t: 2). */
+export function argStructSize(at: FieldLoc): number {
+  return at.struct === null ? 2 : ARG_STRUCT_SIZES[at.struct];
+}
+
 /** A field of the struct a hypercall argument points to. */
 export interface FieldLoc {
   /** The C struct tag, or null when the argument points at a bare domid_t. */
-  readonly struct: string | null;
+  readonly struct: ArgStruct | null;
   /** The C member designator (`domid`, `in.domid`, `u.foreign_domid`). */
   readonly field: string;
   readonly offset: number;
@@ -86,9 +129,9 @@ const NONE = 'none (no XSM check)';
 /** The register itself (low 32 bits, or `mask`). */
 const reg = (arg: number, mask = 0xffffffff): ArgLoc => ({ arg, at: null, mask });
 /** A u32 field of the struct args[arg] points to. */
-const field = (arg: number, struct: string, name: string, offset: number): ArgLoc => ({ arg, at: { struct, field: name, offset, size: 4 }, mask: 0xffffffff });
+const field = (arg: number, struct: ArgStruct, name: string, offset: number): ArgLoc => ({ arg, at: { struct, field: name, offset, size: 4 }, mask: 0xffffffff });
 /** A domid_t in the struct args[arg] points to. */
-const dom = (arg: number, struct: string | null, name: string, offset: number, self = true): TargetLoc =>
+const dom = (arg: number, struct: ArgStruct | null, name: string, offset: number, self = true): TargetLoc =>
   ({ arg, at: { struct, field: name, offset, size: 2 }, mask: 0xffff, self });
 /** A domid in a register (its low 16 bits). */
 const domReg = (arg: number, self: boolean): TargetLoc => ({ arg, at: null, mask: 0xffff, self });
@@ -393,6 +436,29 @@ export function classifyHypercall(op: number, args: readonly bigint[], read: Arg
     rule = c;
   }
   return rule;
+}
+
+/**
+ * The argument structs a decision on hypercall `op` may read: argument index
+ * -> bytes to snapshot (the largest struct read through that argument on the
+ * path to the deepest matching rule: its keys and every target on the way).
+ * Found on the caller's live memory, so it only sizes the snapshot; the
+ * decision itself is then made on the snapshot, whose reads fail closed
+ * outside these bytes.
+ */
+export function argStructsRead(op: number, args: readonly bigint[], read: ArgReader): Map<number, number> {
+  const sizes = new Map<number, number>();
+  const add = (loc: ArgLoc | null): void => {
+    if (loc?.at) sizes.set(loc.arg, Math.max(sizes.get(loc.arg) ?? 0, argStructSize(loc.at)));
+  };
+  for (let rule = BY_NUMBER[op]; rule !== undefined;) {
+    add(rule.target);
+    add(rule.key);
+    if (rule.key === null) break;
+    const k = readArg(rule.key, args, read);
+    rule = k < 0 ? undefined : rule.children.get(k);
+  }
+  return sizes;
 }
 
 /** The altp2m command number of a rule under hvm_op/altp2m, else undefined. */

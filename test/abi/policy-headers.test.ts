@@ -14,7 +14,7 @@ import {
   ALTP2M_CMDS, ALTP2M_MODES, ALTP2M_STRUCTS, HVMOP_ALTP2M, HVMOP_ALTP2M_INTERFACE_VERSION, HVM_PARAM_ALTP2M,
   HVM_PARAM_NESTEDHVM, XENMEM_ACCESS,
 } from '../../lib/policy/altp2m';
-import { XSM_RULES, type ArgLoc, type FieldLoc } from '../../lib/policy/xsm-actions';
+import { ARG_STRUCT_SIZES, XSM_RULES, type ArgLoc, type FieldLoc } from '../../lib/policy/xsm-actions';
 
 const INCLUDES = [
   'xen/xen.h', 'xen/memory.h', 'xen/physdev.h', 'xen/domctl.h', 'xen/event_channel.h', 'xen/grant_table.h',
@@ -57,6 +57,7 @@ function program(): string {
   for (const m of Object.keys(ALTP2M_MODES)) emit(`XEN_ALTP2M_${m}`, `XEN_ALTP2M_${m}`);
   for (const a of Object.keys(XENMEM_ACCESS)) emit(`XENMEM_access_${a}`, `XENMEM_access_${a}`);
   for (const r of XSM_RULES) if (!r.after417) emit(`macro.${r.macro}`, r.macro);
+  for (const name of Object.keys(ARG_STRUCT_SIZES)) emit(`sizeof.struct.${name}`, `sizeof(struct ${name})`);
   for (const at of fieldLocs()) {
     if (at.struct === null) {
       emit(`sizeof.domid_t.${at.field}`, 'sizeof(domid_t)');
@@ -153,6 +154,12 @@ describeHeaders('policy tables match Xen 4.17 headers (libxen-dev)', () => {
       const k = `${at.struct}.${at.field}`;
       expect({ k, offset: fact(`offsetof.${k}`), width: fact(`sizeof.${k}`) }).toEqual({ k, offset: at.offset, width: at.size });
     }
+  });
+
+  test('every struct the table reads from: sizeof (the bytes snapshotted before the filter decides)', () => {
+    const used = new Set(fieldLocs().map((at) => at.struct).filter((n) => n !== null));
+    expect([...used].sort()).toEqual(Object.keys(ARG_STRUCT_SIZES).sort());
+    for (const [name, size] of Object.entries(ARG_STRUCT_SIZES)) expect([name, fact(`sizeof.struct.${name}`)]).toEqual([name, size]);
   });
 
   test('only rules newer than 4.17 are excluded, and they are not in the 4.17 headers', () => {
