@@ -5,3 +5,4 @@ export * from './hypercalls';
 export * from './domids';
 export * from './errno';
 export * from './flask';
+export * from './evtchn';

@@ -11,11 +11,11 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   DMOPS, DMOP_STRUCTS, DMOP_TABLE_SIZE, DOMID, DOMIDS_AFTER_4_17, ERRNO, FLASK_OP, FLASK_STRUCTS, HYPERCALLS, IOCTLS, PRIVCMD_STRUCTS,
-  SCALAR_SIZE, XEN_FLASK_INTERFACE_VERSION, XEN_FLASK_OP_HEADER_SIZE,
+  SCALAR_SIZE, XEN_FLASK_INTERFACE_VERSION, EVTCHN_IOCTLS, EVTCHNOP, EVTCHN_2L_NR_CHANNELS, NR_VIRQS, VIRQ, XEN_FLASK_OP_HEADER_SIZE,
   type StructLayout,
 } from '../../lib/abi';
 
-const HEADERS = ['/usr/include/xen/sys/privcmd.h', '/usr/include/xen/hvm/dm_op.h', '/usr/include/xen/xen.h', '/usr/include/xen/errno.h', '/usr/include/xen/xsm/flask_op.h'];
+const HEADERS = ['/usr/include/xen/sys/privcmd.h', '/usr/include/xen/sys/evtchn.h', '/usr/include/xen/event_channel.h', '/usr/include/xen/hvm/dm_op.h', '/usr/include/xen/xen.h', '/usr/include/xen/errno.h', '/usr/include/xen/xsm/flask_op.h'];
 const haveHeaders = HEADERS.every((h) => fs.existsSync(h));
 const required = process.env.PRIVCMD_SHIM_REQUIRE_XEN_HEADERS === '1';
 
@@ -44,11 +44,17 @@ function program(): string {
   emit('flask.u.sid_context', '__builtin_types_compatible_p(__typeof__(((struct xen_flask_op *)0)->u.sid_context), struct xen_flask_sid_context)');
   for (const io of Object.values(IOCTLS)) if (io.inXenSysHeader) emit(`ioctl.${io.name}`, io.name);
   for (const n of Object.keys(HYPERCALLS)) emit(`hypercall.${n}`, `__HYPERVISOR_${n}`);
+  for (const io of Object.values(EVTCHN_IOCTLS)) emit(`ioctl.${io.name}`, io.name);
+  for (const n of Object.keys(EVTCHNOP)) emit(`evtchnop.${n}`, `EVTCHNOP_${n}`);
+  for (const n of Object.keys(VIRQ)) emit(`virq.${n}`, `VIRQ_${n}`);
+  emit('NR_VIRQS', 'NR_VIRQS');
+  emit('evtchn_2l', 'sizeof(xen_ulong_t) * sizeof(xen_ulong_t) * 64');
   for (const n of Object.keys(DOMID)) if (!DOMIDS_AFTER_4_17.includes(n)) emit(`domid.${n}`, `DOMID_${n}`);
   for (const n of Object.keys(ERRNO)) lines.push(`#ifdef HAVE_XEN_${n}\n  printf("errno.${n}=%d\\n", (int)XEN_${n});\n#endif`);
   return [
     '#include <stddef.h>', '#include <stdio.h>', '#include <stdint.h>', '#include <sys/ioctl.h>',
     '#include <xen/xen.h>', '#include <xen/sys/privcmd.h>', '#include <xen/hvm/dm_op.h>', '#include <xen/xsm/flask_op.h>',
+    '#include <xen/event_channel.h>', '#include <xen/sys/evtchn.h>',
     '#define XEN_ERRNO(name, value) XEN_##name = value,', 'enum xen_errno {', '#include <xen/errno.h>', '};',
     'int main(void) {', ...lines, '  return 0;', '}', '',
   ].join('\n');
@@ -143,6 +149,14 @@ describeHeaders('ABI tables match Xen 4.17 headers (libxen-dev)', () => {
     for (const io of Object.values(IOCTLS)) {
       if (io.inXenSysHeader) expect({ name: io.name, value: fact(`ioctl.${io.name}`) }).toEqual({ name: io.name, value: io.request });
     }
+  });
+
+  test('event channels: /dev/xen/evtchn ioctls, EVTCHNOP and VIRQ numbers, NR_VIRQS, 2-level port count', () => {
+    for (const io of Object.values(EVTCHN_IOCTLS)) expect({ name: io.name, value: fact(`ioctl.${io.name}`) }).toEqual({ name: io.name, value: io.request });
+    for (const [n, v] of Object.entries(EVTCHNOP)) expect({ n, v: fact(`evtchnop.${n}`) }).toEqual({ n, v });
+    for (const [n, v] of Object.entries(VIRQ)) expect({ n, v: fact(`virq.${n}`) }).toEqual({ n, v });
+    expect(fact('NR_VIRQS')).toBe(NR_VIRQS);
+    expect(fact('evtchn_2l')).toBe(EVTCHN_2L_NR_CHANNELS);
   });
 
   test('hypercall numbers', () => {
