@@ -5,6 +5,7 @@
       "sources": [
         "native/binding.cc",
         "native/device_binding.cc",
+        "native/evtchn_binding.cc",
         "<!@(node -p \"require('fs').readdirSync('native/core').filter(f => f.endsWith('.cc')).map(f => 'native/core/' + f).join(' ')\")"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],

@@ -14,6 +14,7 @@ export {
 export { nativePath } from './native';
 export { open, Privcmd, PRIVCMD_DEVICE, type OpenOptions } from './privcmd';
 export type { BufferArg } from './backends/backend';
+export { openEventChannels, EventChannels, EVTCHN_DEVICE, type OpenEventChannelsOptions } from './evtchn';
 export { createSimulatedHost, SimulatedHost, type SimulatedHostOptions, type DomainSnapshot, type IoreqServerSnapshot } from './sim/host';
 export type { DomainConfig, DomainType } from './sim/domain';
 export { encodeDmop, decodeDmop, XEN_DM_OP_SIZE } from './dmop/codec';

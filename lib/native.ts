@@ -35,6 +35,8 @@ export interface NativeBinding {
   copyDmBufferToGuest(id: number, bufs: Uint8Array, idx: number, offset: bigint | number, src: Uint8Array, mode: number): number;
   /** A path to open, or an inherited fd to duplicate. */
   deviceOpen(pathOrFd: string | number): NativeDevice | number;
+  /** /dev/xen/evtchn: a path to open. */
+  evtchnOpen(path: string): NativeEvtchn | number;
   hypercallBufferAlloc(size: number): { addr: bigint; buffer: ArrayBuffer; fromDevice: boolean } | number;
   hypercallBufferFree(buffer: ArrayBuffer): number;
   constants: {
@@ -71,6 +73,25 @@ export interface NativeDevice {
   dmOpAsync(dom: number, buffers: (Uint8Array | null)[], raw: BigUint64Array | null): Promise<number>;
   hypercall(op: number, args: BigUint64Array): bigint | number;
   hypercallAsync(op: number, args: BigUint64Array): Promise<bigint | number>;
+  close(): number;
+}
+
+/** One open /dev/xen/evtchn; methods bound to it. Results: value or -errno. */
+export interface NativeEvtchn {
+  bindVirq(virq: number): number;
+  bindInterdomain(remoteDomain: number, remotePort: number): number;
+  bindUnboundPort(remoteDomain: number): number;
+  unbind(port: number): number;
+  notify(port: number): number;
+  reset(): number;
+  restrict(domid: number): number;
+  /** Ports read without blocking (-EAGAIN: none). */
+  read(max: number): number[] | number;
+  /** write() of one port: bytes written. */
+  unmask(port: number): number;
+  /** 1 readable, 0 cancelled by close(), or -errno. */
+  waitReadable(): Promise<number>;
+  fd(): number;
   close(): number;
 }
 

@@ -15,6 +15,7 @@
 #include "core/dm_buffers.h"
 #include "core/layout.h"
 #include "device_binding.h"
+#include "evtchn_binding.h"
 
 namespace {
 
@@ -540,6 +541,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   c.Set("mailbox", m);
   exports.Set("constants", c);
   InitDevice(env, exports);
+  InitEvtchn(env, exports);
   return exports;
 }
 

@@ -3,6 +3,7 @@
 // (lib/sim/hypervisor.ts, lib/sim/dmops/*) and the host's domctl-like controls.
 import { RangeSet } from './rangeset';
 import type { XsmSubject } from './xsm';
+import { EventChannelTable, type EvtchnDomain } from './evtchn';
 import { ALTP2M_MODES, INVALID_ALTP2M, MAX_ALTP2M, type Altp2mModeName } from '../policy/altp2m';
 
 export type DomainType = 'hvm' | 'pvh' | 'pv';
@@ -95,7 +96,7 @@ export interface DomainConfig {
 /** The labels Xen gives domains created without one (SECINITSID_DOM0 / SECINITSID_DOMU in the example policy). */
 export const DEFAULT_LABELS = { dom0: 'system_u:system_r:dom0_t', domU: 'system_u:system_r:domU_t' } as const;
 
-export class Domain implements XsmSubject {
+export class Domain implements XsmSubject, EvtchnDomain {
   readonly domid: number;
   readonly type: DomainType;
   readonly maxVcpus: number;
@@ -119,8 +120,8 @@ export class Domain implements XsmSubject {
   p2mIoreq: { server: number; flags: number } | null = null;
   /** Free ioreq gfns (from HVM_PARAM_IOREQ_SERVER_PFN / NR_IOREQ_SERVER_PAGES). */
   ioreqGfnMask = 0;
-  /** Event channel ports in use (Xen hands out the lowest free one). */
-  readonly usedPorts = new Set<number>();
+  /** The domain's event channels (d->evtchn). */
+  readonly evtchn = new EventChannelTable();
 
   readonly isaIrqLevel: number[] = new Array<number>(NR_ISA_IRQS).fill(0);
   /** "device:intx" -> asserted. */

@@ -3,6 +3,7 @@
 // domain whose address space privcmd handles opened "in" that domain use.
 // Toolstack controls (pause, log-dirty, populate, ...) are what a control
 // domain would do through domctl.
+import { closeAll as closeAllPorts } from './evtchn';
 import { DOMID } from '../abi/domids';
 import { ERRNO, type ErrnoName } from '../abi/errno';
 import { codedError, errnoError, invalidArgument } from '../errors';
@@ -269,6 +270,8 @@ export class SimulatedHost {
     const d = this.#domain(domid);
     if (d.domid === 0) throw codedError('EINVAL', 'domctl', 'dom0 cannot be destroyed');
     d.dying = true;
+    // evtchn_destroy: every port is closed; the other ends go back to unbound.
+    closeAllPorts(d, (id) => this.domainById(id));
     this.#domains.delete(domid);
     const p = this.#processes.get(domid);
     if (p) {

@@ -3,7 +3,9 @@
 // the xenctl helper (libxenctrl), created as libxl would create them.
 import { execFileSync } from 'child_process';
 import { open } from '../../lib/privcmd';
+import { openEventChannels } from '../../lib/evtchn';
 import { privcmdContract, type ContractEnv } from './privcmd.contract';
+import { evtchnContract } from './evtchn.contract';
 
 const XENCTL = process.env.XENCTL ?? 'xenctl';
 const VCPUS = 2;
@@ -13,12 +15,13 @@ function xenctl(...args: string[]): string {
   return execFileSync(XENCTL, args, { encoding: 'utf8' }).trim();
 }
 
-privcmdContract('real /dev/xen/privcmd (Xen 4.17, Linux 6.1 dom0)', { pvDomain: true, rawPointers: true }, (): ContractEnv => {
+function deviceEnv(): ContractEnv {
   const made: string[] = [];
   const pv = xenctl('pv');
   made.push(pv);
   return {
     open: (o) => open({ testOnlyRawPointers: true, ...o }),
+    openEvtchn: () => openEventChannels(),
     freshGuest: () => {
       const d = xenctl('hvm', String(VCPUS), String(PAGES));
       made.push(d);
@@ -37,4 +40,8 @@ privcmdContract('real /dev/xen/privcmd (Xen 4.17, Linux 6.1 dom0)', { pvDomain: 
       if (made.length) xenctl('destroy', ...made);
     },
   };
-});
+}
+
+// The event-channel contract first: the privcmd contract restricts the process last.
+evtchnContract('real /dev/xen/evtchn (Xen 4.17, Linux 6.1 dom0)', deviceEnv);
+privcmdContract('real /dev/xen/privcmd (Xen 4.17, Linux 6.1 dom0)', { pvDomain: true, rawPointers: true }, deviceEnv);

@@ -4,6 +4,7 @@
 // /dev/xen/privcmd in the real-host harness. Where Xen 4.17 and newer Xen
 // differ, the case says which behaviour it expects and why.
 import type { Privcmd } from '../../lib/privcmd';
+import type { EventChannels } from '../../lib/evtchn';
 import { encodeDmop } from '../../lib/dmop/codec';
 import { createFilter, type HypercallFilter } from '../../lib/policy/filter';
 import { restrictAll, verifyRestricted, type ProcessSelector } from '../../lib/deprivilege/restrict-all';
@@ -15,6 +16,8 @@ import type { PrivcmdError } from '../../lib/errors';
 export interface ContractEnv {
   /** A fresh, unrestricted handle in the control domain (dom0), with a filter if given. */
   open(options?: { filter?: HypercallFilter }): Privcmd;
+  /** A fresh, unrestricted event-channel handle in dom0. */
+  openEvtchn(): EventChannels;
   /** A fresh paused HVM domain with `vcpus` vCPUs and `memoryPages` pages of RAM from pfn 0. */
   freshGuest(): number;
   readonly vcpus: number;

@@ -2,6 +2,7 @@
 // run the contract there (simulated.test.ts; the altp2m suite, with host
 // options of its own).
 import { open } from '../../lib/privcmd';
+import { openEventChannels } from '../../lib/evtchn';
 import { createSimulatedHost, type SimulatedHostOptions } from '../../lib/sim/host';
 import { KERNEL_BASE } from '../../lib/sim/address-space';
 import type { ContractEnv } from './privcmd.contract';
@@ -12,6 +13,7 @@ export function simulatedEnv(options: SimulatedHostOptions = {}): ContractEnv {
   const pv = host.createDomain({ type: 'pv' });
   return {
     open: (o) => open({ host, domain: 0, ...o }),
+    openEvtchn: () => openEventChannels({ host, domain: 0 }),
     freshGuest: () => host.createDomain({ type: 'hvm', vcpus: 2, memoryPages: 512 }),
     vcpus: 2,
     memoryPages: 512,

@@ -1,5 +1,8 @@
 // The privcmd contract on the simulated host, under jest.
 import { privcmdContract } from './privcmd.contract';
 import { simulatedEnv } from './simulated-env';
+import { evtchnContract } from './evtchn.contract';
+
+evtchnContract('simulated host (Xen 4.17 + Linux 6.1)', () => simulatedEnv());
 
 privcmdContract('simulated host (Xen 4.17 + Linux 6.1)', { pvDomain: true, rawPointers: true }, () => simulatedEnv());

@@ -3,6 +3,7 @@
 // map_mem_type_to_ioreq_server (x86 dm.c + p2m_set_ioreq_server).
 import { type Domain, type IoreqServer, MAX_NR_IOREQ_SERVERS, MAX_NR_IO_RANGES } from '../domain';
 import { RangeSet } from '../rangeset';
+import { allocUnbound, close as closePort } from '../evtchn';
 import { fail, fields, type DmopContext, type DmopHandler } from './context';
 import { HVMMEM, IOREQ_MEM_ACCESS, XEN_DMOP_NO_GFNS } from '../../dmop/ops';
 
@@ -38,8 +39,8 @@ export const createIoreqServer: DmopHandler = (ctx) => {
   const vcpuPorts: number[] = [];
   let bufioreqPort: number | null = null;
   for (let v = 0; v < d.maxVcpus; v++) {
-    vcpuPorts.push(allocPort(d));
-    if (v === 0 && bufioreq) bufioreqPort = allocPort(d);
+    vcpuPorts.push(allocPort(d, ctx.caller.domid));
+    if (v === 0 && bufioreq) bufioreqPort = allocPort(d, ctx.caller.domid);
   }
   d.ioreqServers[id] = {
     id, emulator: ctx.caller.domid, bufioreq, enabled: false,
@@ -50,12 +51,12 @@ export const createIoreqServer: DmopHandler = (ctx) => {
   return 0;
 };
 
-/** get_free_port: the lowest free event channel port (0 is never used). */
-function allocPort(d: Domain): number {
-  let p = 1;
-  while (d.usedPorts.has(p)) p++;
-  d.usedPorts.add(p);
-  return p;
+/**
+ * alloc_unbound_xen_event_channel: an unbound port in the guest offered to
+ * the emulator's domain, which binds it with IOCTL_EVTCHN_BIND_INTERDOMAIN.
+ */
+function allocPort(d: Domain, emulator: number): number {
+  return allocUnbound(d, emulator);
 }
 
 /** hvm_alloc_ioreq_gfn: the lowest free gfn of the domain's ioreq page pool. */
@@ -165,8 +166,9 @@ export const destroyIoreqServer: DmopHandler = (ctx) => {
   if (ctx.d.p2mIoreq?.server === s.id) ctx.d.p2mIoreq = null;
   freeIoreqGfn(ctx.d, s.ioreqGfn);
   freeIoreqGfn(ctx.d, s.bufioreqGfn);
-  for (const p of s.vcpuPorts) ctx.d.usedPorts.delete(p);
-  if (s.bufioreqPort !== null) ctx.d.usedPorts.delete(s.bufioreqPort);
+  // free_xen_event_channel: the ports are closed; a device model's bound end goes back to unbound.
+  for (const p of s.vcpuPorts) closePort(ctx.d, (id) => ctx.host.domainById(id), p);
+  if (s.bufioreqPort !== null) closePort(ctx.d, (id) => ctx.host.domainById(id), s.bufioreqPort);
   ctx.d.ioreqServers[s.id] = null;
   return 0;
 };

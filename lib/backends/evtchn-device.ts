@@ -1,0 +1,104 @@
+// /dev/xen/evtchn on a real Xen host, through the native binding
+// (native/evtchn_binding.cc). The file is opened O_NONBLOCK: read() never
+// blocks the event loop; waiting for events polls on the thread pool.
+import { existsSync } from 'fs';
+import { ERRNO } from '../abi/errno';
+import { codedError, errnoError } from '../errors';
+import { native, type NativeEvtchn } from '../native';
+import type { EvtchnBackend } from './evtchn-backend';
+
+export const EVTCHN_DEVICE = '/dev/xen/evtchn';
+
+/** What the kernel can say about a failed ioctl, when it says only an errno. */
+const HINTS: Partial<Record<string, string>> = {
+  EACCES: 'the handle is restricted (IOCTL_EVTCHN_RESTRICT_DOMID): only interdomain ports of its domain may be bound',
+  ENOTCONN: 'the port is not bound by this handle',
+  ESRCH: 'no such domain',
+  EINVAL: 'Xen refused the port (not an unbound port offered to this domain, or out of range)',
+  ENOSPC: 'no free event channel',
+  EEXIST: 'the VIRQ is already bound',
+};
+
+export class DeviceEvtchnBackend implements EvtchnBackend {
+  readonly kind = 'device' as const;
+  why = '';
+  #dev: NativeEvtchn | null;
+
+  constructor(path: string) {
+    const r = native.evtchnOpen(path);
+    if (typeof r === 'number') {
+      if (-r === ERRNO.ENOENT && !existsSync(path)) {
+        throw codedError('ENOENT', 'open', `${path} does not exist: this is not a Xen domain with the xen_evtchn module loaded. ` +
+          'To run against a simulated host: openEventChannels({ host: createSimulatedHost() })');
+      }
+      throw errnoError(r, 'open', `cannot open ${path}`);
+    }
+    this.#dev = r;
+  }
+
+  #call(fn: (d: NativeEvtchn) => number): number {
+    if (this.#dev === null) return -ERRNO.EBADF;
+    const rc = fn(this.#dev);
+    this.why = rc < 0 ? HINTS[Object.entries(ERRNO).find(([, v]) => v === -rc)?.[0] ?? ''] ?? '' : '';
+    return rc;
+  }
+
+  bindVirq(virq: number): number {
+    return this.#call((d) => d.bindVirq(virq));
+  }
+
+  bindInterdomain(remoteDomid: number, remotePort: number): number {
+    return this.#call((d) => d.bindInterdomain(remoteDomid, remotePort));
+  }
+
+  bindUnboundPort(remoteDomid: number): number {
+    return this.#call((d) => d.bindUnboundPort(remoteDomid));
+  }
+
+  unbind(port: number): number {
+    return this.#call((d) => d.unbind(port));
+  }
+
+  notify(port: number): number {
+    return this.#call((d) => d.notify(port));
+  }
+
+  reset(): number {
+    return this.#call((d) => d.reset());
+  }
+
+  restrict(domid: number): number {
+    return this.#call((d) => d.restrict(domid));
+  }
+
+  read(max: number): number[] | number {
+    if (this.#dev === null) return -ERRNO.EBADF;
+    return this.#dev.read(max);
+  }
+
+  unmask(ports: readonly number[]): number {
+    let total = 0;
+    for (const p of ports) {
+      const rc = this.#call((d) => d.unmask(p));
+      if (rc < 0) return rc;
+      total += rc;
+    }
+    return total;
+  }
+
+  waitReadable(): Promise<number> {
+    if (this.#dev === null) return Promise.resolve(-ERRNO.EBADF);
+    return this.#dev.waitReadable().then((rc) => (rc < 0 ? rc : 0));
+  }
+
+  /** The open descriptor, for passing to a child process (still owned here). */
+  fd(): number {
+    return this.#dev === null ? -ERRNO.EBADF : this.#dev.fd();
+  }
+
+  close(): void {
+    if (this.#dev === null) return;
+    this.#dev.close();
+    this.#dev = null;
+  }
+}

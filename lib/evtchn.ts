@@ -1,0 +1,192 @@
+// The public event-channel handle: openEventChannels() on /dev/xen/evtchn,
+// or on a simulated host with { host, domain }. Argument checks happen here,
+// once, for both backends; the backend does the ioctl. The kernel's rules
+// are Linux's (drivers/xen/evtchn.c), which differ from privcmd's: a handle
+// is restricted once (again is EACCES, even to the same domain); domain 0
+// and reserved domids are EINVAL; a restricted handle may bind only
+// interdomain ports of its domain (else EACCES), no VIRQs and no unbound
+// ports.
+import { codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
+import { ERRNO } from './abi/errno';
+import type { EvtchnBackend } from './backends/evtchn-backend';
+import { SimulatedEvtchnBackend } from './backends/evtchn-simulated';
+import { DeviceEvtchnBackend, EVTCHN_DEVICE } from './backends/evtchn-device';
+import { SimulatedHost } from './sim/host';
+
+export { EVTCHN_DEVICE };
+
+export interface OpenEventChannelsOptions {
+  /** Open on a simulated host instead of /dev/xen/evtchn. */
+  host?: SimulatedHost;
+  /** On a simulated host: the domain the opening process runs in (default 0). */
+  domain?: number;
+  /** The device to open instead of /dev/xen/evtchn. */
+  device?: string;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  return typeof v;
+}
+
+function checkDomid(syscall: string, what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) {
+    throw invalidArgument(syscall, `${what} must be an integer in [0, 65535] (domid_t), got ${describe(v)}`);
+  }
+  return v;
+}
+
+function checkU32(syscall: string, what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw invalidArgument(syscall, `${what} must be an integer in [0, 2^32) (an unsigned int), got ${describe(v)}`);
+  }
+  return v;
+}
+
+/** At most a page of ports per read(), as the driver caps it. */
+const MAX_READ = 1024;
+
+export class EventChannels {
+  #backend: EvtchnBackend | null;
+  #restrictedTo: number | null = null;
+
+  /** @internal Use openEventChannels(). */
+  constructor(backend: EvtchnBackend) {
+    this.#backend = backend;
+  }
+
+  get kind(): EvtchnBackend['kind'] {
+    return this.#live('ioctl').kind;
+  }
+
+  /** The domain this handle is restricted to, or null. */
+  get restrictedTo(): number | null {
+    return this.#restrictedTo;
+  }
+
+  get closed(): boolean {
+    return this.#backend === null;
+  }
+
+  #live(syscall: string): EvtchnBackend {
+    if (this.#backend === null) throw codedError('EBADF', syscall, 'the event-channel handle is closed');
+    return this.#backend;
+  }
+
+  #fail(b: EvtchnBackend, rc: number, what: string): PrivcmdError {
+    return errnoError(rc, 'ioctl', b.why ? `${what}: ${b.why}` : what);
+  }
+
+  #port(b: EvtchnBackend, rc: number, what: string): number {
+    if (rc < 0) throw this.#fail(b, rc, what);
+    return rc;
+  }
+
+  /** IOCTL_EVTCHN_BIND_INTERDOMAIN: bind the remote domain's unbound port; returns the local port. */
+  bindInterdomain(remoteDomid: number, remotePort: number): number {
+    const b = this.#live('ioctl');
+    checkDomid('ioctl', 'remoteDomid', remoteDomid);
+    checkU32('ioctl', 'remotePort', remotePort);
+    return this.#port(b, b.bindInterdomain(remoteDomid, remotePort), `IOCTL_EVTCHN_BIND_INTERDOMAIN to port ${remotePort} of domain ${remoteDomid} refused`);
+  }
+
+  /** IOCTL_EVTCHN_BIND_UNBOUND_PORT: a fresh local port the remote domain may bind; returns it. */
+  bindUnboundPort(remoteDomid: number): number {
+    const b = this.#live('ioctl');
+    checkDomid('ioctl', 'remoteDomid', remoteDomid);
+    return this.#port(b, b.bindUnboundPort(remoteDomid), `IOCTL_EVTCHN_BIND_UNBOUND_PORT for domain ${remoteDomid} refused`);
+  }
+
+  /** IOCTL_EVTCHN_BIND_VIRQ: bind a VIRQ on vCPU 0; returns the local port. */
+  bindVirq(virq: number): number {
+    const b = this.#live('ioctl');
+    checkU32('ioctl', 'virq', virq);
+    return this.#port(b, b.bindVirq(virq), `IOCTL_EVTCHN_BIND_VIRQ ${virq} refused`);
+  }
+
+  /** IOCTL_EVTCHN_UNBIND: a port this handle bound (else ENOTCONN). */
+  unbind(port: number): void {
+    const b = this.#live('ioctl');
+    checkU32('ioctl', 'port', port);
+    this.#port(b, b.unbind(port), `IOCTL_EVTCHN_UNBIND of port ${port} refused`);
+  }
+
+  /** IOCTL_EVTCHN_NOTIFY: signal the other end of a port this handle bound (else ENOTCONN). */
+  notify(port: number): void {
+    const b = this.#live('ioctl');
+    checkU32('ioctl', 'port', port);
+    this.#port(b, b.notify(port), `IOCTL_EVTCHN_NOTIFY on port ${port} refused`);
+  }
+
+  /**
+   * IOCTL_EVTCHN_RESTRICT_DOMID: one-way and once only (a second call is
+   * EACCES, even with the same domain); 0 and reserved domids are EINVAL.
+   * Ports bound before keep working.
+   */
+  restrict(domid: number): void {
+    const b = this.#live('ioctl');
+    checkDomid('ioctl', 'domid', domid);
+    this.#port(b, b.restrict(domid), `IOCTL_EVTCHN_RESTRICT_DOMID to domain ${domid} refused`);
+    this.#restrictedTo = domid;
+  }
+
+  /**
+   * The ports that fired since the last call (read() without blocking); []
+   * when none. Each stays masked until unmask(port).
+   */
+  pending(): number[] {
+    const b = this.#live('read');
+    const r = b.read(MAX_READ);
+    if (typeof r === 'number') {
+      if (r === -ERRNO.EAGAIN) return [];
+      throw this.#fail(b, r, 'read of /dev/xen/evtchn failed');
+    }
+    return r;
+  }
+
+  /** Unmask a port that fired, so that it can fire again (write()). */
+  unmask(port: number): void {
+    const b = this.#live('write');
+    checkU32('write', 'port', port);
+    const r = b.unmask([port]);
+    if (r < 0) throw errnoError(r, 'write', `unmasking port ${port} failed${b.why ? `: ${b.why}` : ''}`);
+  }
+
+  /** Wait until at least one port fired, and return them (as pending()). EBADF if the handle is closed meanwhile. */
+  async wait(): Promise<number[]> {
+    for (;;) {
+      const now = this.pending();
+      if (now.length > 0) return now;
+      const b = this.#live('poll');
+      const rc = await b.waitReadable();
+      if (this.#backend === null) throw codedError('EBADF', 'poll', 'the event-channel handle was closed while waiting');
+      if (rc < 0) throw errnoError(rc, 'poll', 'waiting on /dev/xen/evtchn failed');
+    }
+  }
+
+  /** Close the handle: its ports are unbound; waiters reject with EBADF. Closing twice is harmless. */
+  close(): void {
+    if (this.#backend === null) return;
+    const b = this.#backend;
+    this.#backend = null;
+    b.close();
+  }
+}
+
+/**
+ * Open an event-channel handle: on a simulated host with `{ host, domain }`,
+ * else the real /dev/xen/evtchn.
+ */
+export function openEventChannels(options: OpenEventChannelsOptions = {}): EventChannels {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('open', 'options must be an object');
+  if (options.host !== undefined) {
+    if (!(options.host instanceof SimulatedHost)) throw invalidArgument('open', '`host` must be made by createSimulatedHost()');
+    const domain = checkDomid('open', 'domain', options.domain ?? 0);
+    return new EventChannels(new SimulatedEvtchnBackend(options.host, domain));
+  }
+  if (options.domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
+  if (options.device !== undefined && typeof options.device !== 'string') throw invalidArgument('open', '`device` must be a path');
+  return new EventChannels(new DeviceEvtchnBackend(options.device ?? EVTCHN_DEVICE));
+}

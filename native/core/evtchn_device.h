@@ -1,0 +1,56 @@
+// The real /dev/xen/evtchn, mechanically: open, one method per ioctl, read()
+// and write() of port numbers, and a poll for readability that close() can
+// cancel. RAII for both descriptors; every failure is a negative errno.
+// Struct layouts and ioctl numbers are the Linux uAPI's
+// (include/uapi/xen/evtchn.h; lib/abi/evtchn.ts holds the same numbers and
+// test/abi checks them against xen/sys/evtchn.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace pcs {
+
+constexpr unsigned long kIoctlEvtchnBindVirq = 0x00044500;
+constexpr unsigned long kIoctlEvtchnBindInterdomain = 0x00084501;
+constexpr unsigned long kIoctlEvtchnBindUnboundPort = 0x00044502;
+constexpr unsigned long kIoctlEvtchnUnbind = 0x00044503;
+constexpr unsigned long kIoctlEvtchnNotify = 0x00044504;
+constexpr unsigned long kIoctlEvtchnReset = 0x00004505;
+constexpr unsigned long kIoctlEvtchnRestrictDomid = 0x00024506;
+
+class EvtchnDevice {
+ public:
+  // open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK), plus an eventfd to cancel waits. 0 or -errno.
+  static int Open(const char* path, std::unique_ptr<EvtchnDevice>* out);
+  EvtchnDevice(const EvtchnDevice&) = delete;
+  EvtchnDevice& operator=(const EvtchnDevice&) = delete;
+  ~EvtchnDevice();
+
+  // The bind ioctls return the local port (>= 0) or -errno.
+  long BindVirq(uint32_t virq) const;
+  long BindInterdomain(uint32_t remote_domain, uint32_t remote_port) const;
+  long BindUnboundPort(uint32_t remote_domain) const;
+  long Unbind(uint32_t port) const;
+  long Notify(uint32_t port) const;
+  long Reset() const;
+  long Restrict(uint16_t domid) const;
+  // read() without blocking: ports copied into out (at most max), their count, or -errno (-EAGAIN: none).
+  long Read(uint32_t* out, size_t max) const;
+  // write(): unmask ports. Bytes written or -errno.
+  long Write(const uint32_t* ports, size_t n) const;
+  // Block until the device is readable (1) or Cancel() was called (0); -errno.
+  int WaitReadable() const;
+  // Wake every WaitReadable() now and later (close() calls it).
+  void Cancel() const;
+  int fd() const { return fd_; }
+
+ private:
+  EvtchnDevice(int fd, int cancel_fd) : fd_(fd), cancel_fd_(cancel_fd) {}
+  long Ioctl(unsigned long request, void* arg) const;
+  int fd_;
+  int cancel_fd_;
+};
+
+}  // namespace pcs
