@@ -2,11 +2,15 @@
 // Builds the addon from source with node-gyp (build/Release), or with
 // --prebuild the shippable prebuilds/linux-x64/privcmd-shim.node (prebuildify).
 // Node's own headers are used when they sit beside the running node (as on
-// Debian's nodejs), so no header download is needed.
+// Debian's nodejs), so no header download is needed. The set-up step runs
+// first: a missing g++, make or python3 is installed, or named in one line,
+// before node-gyp can fail on it.
 'use strict';
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+
+require('./setup').ensure('build');
 
 const root = path.resolve(__dirname, '..');
 const env = { ...process.env };

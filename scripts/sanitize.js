@@ -9,6 +9,8 @@ const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
+require('./setup').ensure('build'); // g++ (its ASan/UBSan runtimes come with it)
+
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, 'build', 'sanitize');
 fs.mkdirSync(out, { recursive: true });
