@@ -175,8 +175,12 @@ describe('with installing on', () => {
   const canDrop = asRoot && fs.existsSync('/usr/bin/setpriv');
   (canDrop ? test : test.skip)(`as a user with passwordless sudo it installs through sudo -n${canDrop ? '' : ' [skipped: needs root and setpriv to run as uid 65534; the test above took the sudo path]'}`, () => {
     const bin = makeBin('bin');
-    const r = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, setupJs, 'build'],
-      { cwd: root, env: bareEnv(bin, { FAKE_APT_PROVIDES: provides() }), encoding: 'utf8' });
+    // A copy uid 65534 can read wherever the checkout is (e.g. under /root).
+    const copy = path.join(work, 'setup.js');
+    fs.copyFileSync(setupJs, copy);
+    fs.chmodSync(copy, 0o644);
+    const r = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, copy, 'build'],
+      { cwd: work, env: bareEnv(bin, { FAKE_APT_PROVIDES: provides() }), encoding: 'utf8' });
     expect(r.stderr).toMatch(/^privcmd-shim set-up: installing what the build needs/);
     expect(r.status).toBe(0);
     expect(calls()).toEqual(expectedCalls(true, ['g++', 'make', 'python3']));
