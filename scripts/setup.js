@@ -150,7 +150,7 @@ function decide({ level, missing, packages, hasApt, noInstall, uid, sudoWorks })
     return { action: 'install', prefix: root ? [] : ['sudo', '-n', 'env', 'DEBIAN_FRONTEND=noninteractive'] };
   }
   const s = root ? '' : 'sudo ';
-  const why = noInstall ? 'installing is off: PRIVCMD_SHIM_NO_INSTALL is set' : 'not root and sudo needs a password';
+  const why = noInstall ? 'installing is off: PRIVCMD_SHIM_NO_INSTALL is set' : 'not root and no passwordless sudo';
   return {
     action: 'fail',
     line: `${TAG}: cannot ${verb}: missing ${names} (${why}); run: ${s}apt-get update && ${s}apt-get install -y --no-install-recommends ${packages.join(' ')}`,

@@ -222,10 +222,10 @@ describe('decide(): what to do, for the cases this machine cannot be in', () => 
       .toEqual({ action: 'install', prefix: ['sudo', '-n', 'env', 'DEBIAN_FRONTEND=noninteractive'] });
   });
 
-  test('not root, sudo asks for a password: one line with the sudo command', () => {
+  test('not root, no passwordless sudo: one line with the sudo command', () => {
     expect(setup.decide({ ...base, uid: 1000, sudoWorks: () => false })).toEqual({
       action: 'fail',
-      line: 'privcmd-shim set-up: cannot build: missing g++, make (not root and sudo needs a password); '
+      line: 'privcmd-shim set-up: cannot build: missing g++, make (not root and no passwordless sudo); '
         + 'run: sudo apt-get update && sudo apt-get install -y --no-install-recommends g++ make',
     });
   });
