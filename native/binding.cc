@@ -16,6 +16,7 @@
 #include "core/layout.h"
 #include "device_binding.h"
 #include "evtchn_binding.h"
+#include "external_buffer.h"
 
 namespace {
 
@@ -199,6 +200,7 @@ Napi::Value SpaceCreate(const Napi::CallbackInfo& info) {
     if (d != nullptr && t->id < d->spaces.size()) d->spaces[t->id].reset();
     delete t;
   });
+  static_assert(mb::kSize <= kMaxExternalBufferLength, "the mailbox fits an ArrayBuffer");
   Napi::ArrayBuffer box = Napi::ArrayBuffer::New(
       env, mailbox.get(), mb::kSize, [](Napi::Env, void*, MailboxRef* h) { delete h; }, new MailboxRef(mailbox));
   Napi::Array result = Napi::Array::New(env, 4);
@@ -217,6 +219,7 @@ Napi::Value SpaceAlloc(const Napi::CallbackInfo& info) {
   uint32_t flags;
   if (sp == nullptr) return Status(env, pcs::kEBADF);
   if (info.Length() < 3 || !ToU64(info[1], &len) || !ToU32(info[2], &flags)) return Status(env, pcs::kEINVAL);
+  if (len > kMaxExternalBufferLength) return Status(env, pcs::kENOMEM);  // no view could span it
   pcs::Allocation a;
   int rc = sp->core->Allocate(len, flags, &a);
   if (rc != pcs::kOk) return Status(env, rc);

@@ -47,6 +47,9 @@ export interface Allocation {
 
 const { isUint8Array } = types;
 
+/** The longest allocation (native/external_buffer.h): a view over more cannot be made. */
+const MAX_VIEW_LENGTH = 2 ** 32;
+
 const ALLOC_ALIGN_END = 1;
 const ALLOC_READ_ONLY = 2;
 
@@ -106,7 +109,9 @@ export class AddressSpace {
     const flags = (options.alignEnd ? ALLOC_ALIGN_END : 0) | (options.readOnly ? ALLOC_READ_ONLY : 0);
     const r = native.spaceAlloc(this.id, size, flags);
     if (typeof r === 'number') {
-      throw errnoError(r, 'mmap', r === -12
+      throw errnoError(r, 'mmap', r === -12 && size > MAX_VIEW_LENGTH
+        ? `${size} bytes is more than one view can span (${MAX_VIEW_LENGTH} bytes, Node's Buffer limit)`
+        : r === -12
         ? `no room for ${size} bytes (+ a guard page) in the ${this.size}-byte address space`
         : `cannot allocate ${size} bytes in a ${this.size}-byte address space`);
     }
