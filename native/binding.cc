@@ -287,8 +287,12 @@ Napi::Value SpaceLiveAllocations(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(sp->core->live_allocations()));
 }
 
-// spaceClose(id) -> 0 | -errno. Detaches every view; the mapping goes when the
-// last view finalizer drops its reference, the slot when the token is collected.
+// spaceClose(id) -> 0 | -errno. Detaches every view, then releases the mapping
+// and the page-state array at once: a view's finalizer runs only after the
+// event loop turns, and a synchronous create/alloc/close loop must not hold
+// every closed space's memory until then. The finalizers still hold the (now
+// empty) core object and only drop that reference; they never touch the
+// released memory. The slot goes when the token is collected.
 Napi::Value SpaceClose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Space* sp = Lookup(info);
@@ -297,6 +301,7 @@ Napi::Value SpaceClose(const Napi::CallbackInfo& info) {
     if (!DetachView(entry.second)) return Status(env, pcs::kEBUSY);
   }
   sp->views.clear();
+  sp->core->Release();
   sp->core.reset();
   return Status(env, pcs::kOk);
 }

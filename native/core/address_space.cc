@@ -7,8 +7,12 @@
 
 namespace pcs {
 
-HostMapping::~HostMapping() {
+HostMapping::~HostMapping() { Unmap(); }
+
+void HostMapping::Unmap() {
   if (data_ != nullptr) munmap(data_, size_);
+  data_ = nullptr;
+  size_ = 0;
 }
 
 int HostMapping::Map(size_t bytes) {
@@ -62,6 +66,17 @@ int AddressSpace::Create(uint64_t base, uint64_t size, std::unique_ptr<AddressSp
   as->free_.emplace(1, usable);
   *out = std::move(as);
   return kOk;
+}
+
+void AddressSpace::Release() {
+  mapping_.Unmap();
+  state_.reset();
+  free_.clear();
+  allocations_.clear();
+  // size_ 0 makes every range check fail (StateOf, CheckPages), so state_ and
+  // the mapping are never reached again; no free run means Allocate says kENOMEM.
+  size_ = 0;
+  pages_ = 0;
 }
 
 void AddressSpace::SetPages(uint64_t first_page, uint64_t count, PageState state) {

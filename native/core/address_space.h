@@ -37,6 +37,7 @@ class HostMapping {
   int Map(size_t bytes);  // PROT_NONE reservation; kOk or kENOMEM
   int Protect(size_t offset, size_t bytes, bool readwrite);
   int Discard(size_t offset, size_t bytes);  // back to zero-filled pages
+  void Unmap();  // munmap now (idempotent); the destructor then has nothing to do
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 
@@ -89,6 +90,13 @@ class AddressSpace {
   int CopyToUser(uint64_t dst, const uint8_t* src, uint64_t len);
 
   size_t live_allocations() const { return allocations_.size(); }
+
+  // Give back the host mapping, the page-state array (one byte per page:
+  // 16 MiB for a 64 GiB space) and the bookkeeping now, instead of when the
+  // object is destroyed. The caller guarantees nothing will use the memory
+  // again (every view detached); afterwards the space is empty and refuses
+  // everything (Allocate and Free fail, copies kEFAULT, StateOf kUnmapped).
+  void Release();
 
  private:
   AddressSpace() = default;
