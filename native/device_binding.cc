@@ -2,8 +2,10 @@
 // whose methods are bound to that one open file (the function's data is a
 // shared reference to it), so calls carry no handle to look up or forge.
 // Failures are negative errno numbers; the TypeScript layer makes errors.
-// Async variants run the ioctl on the libuv thread pool; the device and every
-// buffer stay referenced until the ioctl returns.
+// Async variants run the ioctl on the libuv thread pool. The device stays
+// referenced until the ioctl returns; a DM_OP's buffers are staged in native
+// memory (native/core/dm_staging.h) and hypercall buffers are pinned, so the
+// ioctl never touches JS memory or a buffer unmapped meanwhile.
 #include <napi.h>
 
 #include <cerrno>
@@ -13,8 +15,10 @@
 #include <mutex>
 #include <vector>
 
+#include "core/dm_staging.h"
 #include "core/privcmd_device.h"
 #include "device_binding.h"
+#include "external_buffer.h"
 
 namespace {
 
@@ -41,6 +45,34 @@ struct DeviceHolder {
 };
 using HolderRef = std::shared_ptr<DeviceHolder>;
 
+// ---- hypercall buffer table -------------------------------------------------
+
+// Live buffers by a generation id, not by address: an address can be mapped
+// again after a free, and a late finalizer of the old ArrayBuffer must not
+// unmap the new buffer. Entries are references: the munmap happens when the
+// last one goes, which may be an async call's pin (PinLiveBuffers) after the
+// buffer was freed or its handle closed.
+using BufferRef = std::shared_ptr<pcs::HypercallBuffer>;
+std::mutex buffers_mutex;
+uint64_t next_buffer_id = 1;
+std::map<uint64_t, BufferRef> buffers;
+
+// The pins an async call holds until it returns: every hypercall buffer live
+// when the call is made. Its arguments may point into any of them, directly
+// or through pointers inside the structs they point at (dm_op's buffer array,
+// GUEST_HANDLEs in hvm_op, xsm_op or multicall arguments), which this layer
+// cannot follow; so it pins them all. That is the simplest sound rule, and
+// costs one reference per live buffer. A buffer freed meanwhile is detached
+// from JS at once but stays mapped until the last call pinning it returns, so
+// no new buffer can be mapped at its address while Xen may still write it.
+std::vector<BufferRef> PinLiveBuffers() {
+  std::vector<BufferRef> pins;
+  std::lock_guard<std::mutex> lock(buffers_mutex);
+  pins.reserve(buffers.size());
+  for (auto& entry : buffers) pins.push_back(entry.second);
+  return pins;
+}
+
 Napi::Value Errno(Napi::Env env, long rc) { return Napi::Number::New(env, static_cast<double>(rc)); }
 
 std::shared_ptr<PrivcmdDevice> DeviceOf(const Napi::CallbackInfo& info) {
@@ -62,10 +94,9 @@ alignas(16) uint8_t kEmptyBuffer[16];
 // The buffers of a DM_OP: an array whose entries are Uint8Arrays (the
 // caller's memory, used in place) or null, in which case `raw` (a
 // BigUint64Array of [addr, size] pairs; the test-only raw-pointer path) gives
-// the descriptor. Fills descs and, for async calls, references to keep.
-
-bool UnpackBuffers(Napi::Env env, const Napi::Value& list, const Napi::Value& raw, std::vector<PrivcmdDmOpBuf>* descs,
-                   std::vector<Napi::ObjectReference>* keep) {
+// the descriptor. Fills descs, for the synchronous call only: the caller's
+// memory cannot change while it runs.
+bool UnpackBuffers(Napi::Env env, const Napi::Value& list, const Napi::Value& raw, std::vector<PrivcmdDmOpBuf>* descs) {
   if (!list.IsArray()) return false;
   Napi::Array arr = list.As<Napi::Array>();
   uint32_t n = arr.Length();
@@ -93,7 +124,6 @@ bool UnpackBuffers(Napi::Env env, const Napi::Value& list, const Napi::Value& ra
       // fails a zero-size buffer at an aligned address (or NULL) with EFAULT
       // because it pins no page; an unaligned one pins its page and passes.
       (*descs)[i] = {len == 0 ? reinterpret_cast<uint64_t>(&kEmptyBuffer[1]) : reinterpret_cast<uint64_t>(data), len};
-      if (keep) keep->push_back(Napi::Persistent(v.As<Napi::Object>()));
     } else if (v.IsNull() && i < npairs) {
       (*descs)[i] = {pairs[2 * i], pairs[2 * i + 1]};
     } else {
@@ -110,45 +140,107 @@ Napi::Value DmOp(const Napi::CallbackInfo& info) {
   if (!dev) return Errno(env, -EBADF);
   uint16_t dom;
   std::vector<PrivcmdDmOpBuf> descs;
-  if (info.Length() < 3 || !ToU16(info[0], &dom) || !UnpackBuffers(env, info[1], info[2], &descs, nullptr)) return Errno(env, -EINVAL);
+  if (info.Length() < 3 || !ToU16(info[0], &dom) || !UnpackBuffers(env, info[1], info[2], &descs)) return Errno(env, -EINVAL);
   return Errno(env, dev->DmOp(dom, static_cast<uint16_t>(descs.size()), descs.data()));
 }
 
+// The async DM_OP. The caller's bytes are staged when the call is made
+// (native/core/dm_staging.h); the thread pool sees only the staging. On
+// completion each staged buffer is copied back into the caller's Uint8Array
+// if it still has the length it had at the call. A Uint8Array whose buffer
+// was detached (transferred) or resized meanwhile has nowhere to take Xen's
+// writes: it is left as it is and what Xen wrote for it is dropped; the
+// call's result is still reported. Raw descriptors (test-only) pass through
+// as given, with every hypercall buffer pinned in case they point into one.
 class DmOpWorker : public Napi::AsyncWorker {
  public:
-  DmOpWorker(Napi::Env env, std::shared_ptr<PrivcmdDevice> dev, uint16_t dom, std::vector<PrivcmdDmOpBuf> descs,
-             std::vector<Napi::ObjectReference> keep)
+  DmOpWorker(Napi::Env env, std::shared_ptr<PrivcmdDevice> dev, uint16_t dom, std::unique_ptr<pcs::DmOpStaging> staging,
+             std::vector<Napi::ObjectReference> targets, std::vector<BufferRef> pins)
       : Napi::AsyncWorker(env, "privcmd:dm_op"), deferred_(Napi::Promise::Deferred::New(env)), dev_(std::move(dev)),
-        dom_(dom), descs_(std::move(descs)), keep_(std::move(keep)) {}
+        dom_(dom), staging_(std::move(staging)), targets_(std::move(targets)), pins_(std::move(pins)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { rc_ = dev_->DmOp(dom_, static_cast<uint16_t>(descs_.size()), descs_.data()); }
-  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(rc_))); }
+  void Execute() override {
+    rc_ = dev_->DmOp(dom_, static_cast<uint16_t>(staging_->num()), staging_->descs());
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    for (size_t i = 0; i < targets_.size(); ++i) {
+      if (targets_[i].IsEmpty() || !staging_->staged(i)) continue;
+      napi_typedarray_type t;
+      size_t len;
+      void* data = nullptr;
+      if (napi_get_typedarray_info(env, targets_[i].Value(), &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_uint8_array) continue;
+      staging_->CopyBack(i, static_cast<uint8_t*>(data), len);
+    }
+    deferred_.Resolve(Napi::Number::New(env, static_cast<double>(rc_)));
+  }
 
  private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<PrivcmdDevice> dev_;
   uint16_t dom_;
-  std::vector<PrivcmdDmOpBuf> descs_;
-  std::vector<Napi::ObjectReference> keep_;  // the caller's buffers, alive until the ioctl returns
+  std::unique_ptr<pcs::DmOpStaging> staging_;
+  std::vector<Napi::ObjectReference> targets_;  // the caller's Uint8Arrays (empty for raw), for the copy back
+  std::vector<BufferRef> pins_;
   long rc_ = 0;
 };
 
-// dmOpAsync(dom, buffers, raw|null) -> Promise<ioctl result | -errno>
+// dmOpAsync(dom, buffers, raw|null) -> Promise<ioctl result | -errno>. Refusals
+// by the staging (more than 16 buffers, or one over 4 KiB: E2BIG, the
+// driver's errno for both) settle at once and stage nothing; note the driver
+// would say EPERM first on a handle restricted to another domain.
 Napi::Value DmOpAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto dev = DeviceOf(info);
-  uint16_t dom = 0;
-  std::vector<PrivcmdDmOpBuf> descs;
-  std::vector<Napi::ObjectReference> keep;
-  long early = 0;
-  if (!dev) early = -EBADF;
-  else if (info.Length() < 3 || !ToU16(info[0], &dom) || !UnpackBuffers(env, info[1], info[2], &descs, &keep)) early = -EINVAL;
-  if (early) {
+  auto settle = [&](long rc) {
     auto d = Napi::Promise::Deferred::New(env);
-    d.Resolve(Errno(env, early));
+    d.Resolve(Errno(env, rc));
     return d.Promise();
+  };
+  uint16_t dom = 0;
+  if (!dev) return settle(-EBADF);
+  if (info.Length() < 3 || !ToU16(info[0], &dom) || !info[1].IsArray()) return settle(-EINVAL);
+  Napi::Array arr = info[1].As<Napi::Array>();
+  uint32_t n = arr.Length();
+  if (n > pcs::kStageMaxBufs) return settle(pcs::kE2BIG);  // before anything is read
+  uint64_t* pairs = nullptr;
+  size_t npairs = 0;
+  if (info[2].IsTypedArray()) {
+    napi_typedarray_type t;
+    size_t len;
+    void* data;
+    if (napi_get_typedarray_info(env, info[2], &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_biguint64_array) return settle(-EINVAL);
+    pairs = static_cast<uint64_t*>(data);
+    npairs = len / 2;
   }
-  auto* w = new DmOpWorker(env, std::move(dev), dom, std::move(descs), std::move(keep));
+  pcs::DmStageSource src[pcs::kStageMaxBufs];
+  std::vector<Napi::ObjectReference> targets(n);
+  bool any_raw = false;
+  for (uint32_t i = 0; i < n; ++i) {
+    Napi::Value v = arr.Get(i);
+    napi_typedarray_type t;
+    size_t len;
+    void* data;
+    if (v.IsTypedArray()) {
+      if (napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_uint8_array) return settle(-EINVAL);
+      src[i].data = static_cast<const uint8_t*>(data);
+      src[i].len = len;
+      targets[i] = Napi::Persistent(v.As<Napi::Object>());
+    } else if (v.IsNull() && i < npairs) {
+      src[i].raw = true;
+      src[i].addr = pairs[2 * i];
+      src[i].len = pairs[2 * i + 1];
+      any_raw = true;
+    } else {
+      return settle(-EINVAL);
+    }
+  }
+  std::unique_ptr<pcs::DmOpStaging> staging(new (std::nothrow) pcs::DmOpStaging());
+  if (!staging) return settle(-ENOMEM);
+  int rc = staging->Stage(src, n);
+  if (rc != pcs::kOk) return settle(rc);
+  auto* w = new DmOpWorker(env, std::move(dev), dom, std::move(staging), std::move(targets),
+                           any_raw ? PinLiveBuffers() : std::vector<BufferRef>());
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -187,7 +279,8 @@ Napi::Value Hypercall(const Napi::CallbackInfo& info) {
 class HypercallWorker : public Napi::AsyncWorker {
  public:
   HypercallWorker(Napi::Env env, std::shared_ptr<PrivcmdDevice> dev, uint64_t op, const uint64_t args[5])
-      : Napi::AsyncWorker(env, "privcmd:hypercall"), deferred_(Napi::Promise::Deferred::New(env)), dev_(std::move(dev)), op_(op) {
+      : Napi::AsyncWorker(env, "privcmd:hypercall"), deferred_(Napi::Promise::Deferred::New(env)), dev_(std::move(dev)),
+        pins_(PinLiveBuffers()), op_(op) {
     std::memcpy(args_, args, sizeof args_);
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
@@ -197,13 +290,14 @@ class HypercallWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<PrivcmdDevice> dev_;
+  std::vector<BufferRef> pins_;  // unmapped only after the ioctl returned (PinLiveBuffers)
   uint64_t op_;
   uint64_t args_[5];
   long rc_ = 0;
 };
 
 // hypercallAsync(op, args) -> Promise<bigint | -errno>. Pointer arguments must
-// point at hypercall buffers, which live until freed, not at JS memory.
+// point at hypercall buffers, not at JS memory; the call pins them all.
 Napi::Value HypercallAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto dev = DeviceOf(info);
@@ -280,6 +374,7 @@ Napi::Value DeviceOpen(const Napi::CallbackInfo& info) {
   if (!mailbox) return Errno(env, -ENOMEM);
   auto holder = std::make_shared<DeviceHolder>(DeviceHolder{std::shared_ptr<PrivcmdDevice>(std::move(dev)), mailbox});
   Napi::Object calls = Napi::Object::New(env);
+  static_assert(kMailboxSize <= kMaxExternalBufferLength, "the mailbox fits an ArrayBuffer");
   calls.Set("mailbox", Napi::ArrayBuffer::New(
                            env, mailbox->bytes, kMailboxSize, [](Napi::Env, void*, MailboxRef* r) { delete r; },
                            new MailboxRef(mailbox)));
@@ -302,18 +397,12 @@ Napi::Value DeviceOpen(const Napi::CallbackInfo& info) {
 
 // ---- hypercall buffers ------------------------------------------------------
 
-// Live buffers by a generation id, not by address: an address can be mapped
-// again after a free, and a late finalizer of the old ArrayBuffer must not
-// unmap the new buffer.
-std::mutex buffers_mutex;
-uint64_t next_buffer_id = 1;
-std::map<uint64_t, std::unique_ptr<pcs::HypercallBuffer>> buffers;
-
 // hypercallBufferAlloc(size) -> { addr: bigint, buffer: ArrayBuffer, fromDevice } | -errno
 Napi::Value HypercallBufferAlloc(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) return Errno(env, -EINVAL);
   double d = info[0].As<Napi::Number>().DoubleValue();
+  // At most 1 GiB (HypercallBuffer::Allocate's cap), well under kMaxExternalBufferLength.
   if (!(d >= 0) || d > 1073741824.0 || d != static_cast<double>(static_cast<size_t>(d))) return Errno(env, -EINVAL);
   size_t size = static_cast<size_t>(d);
   std::unique_ptr<pcs::HypercallBuffer> buf;
@@ -325,7 +414,7 @@ Napi::Value HypercallBufferAlloc(const Napi::CallbackInfo& info) {
   {
     std::lock_guard<std::mutex> lock(buffers_mutex);
     id = next_buffer_id++;
-    buffers[id] = std::move(buf);
+    buffers[id] = BufferRef(std::move(buf));
   }
   // Collected without free(): unmap then.
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
@@ -345,14 +434,15 @@ Napi::Value HypercallBufferAlloc(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// hypercallBufferFree(arrayBuffer) -> 0 | -errno: detach every view, then unmap.
+// hypercallBufferFree(arrayBuffer) -> 0 | -errno: detach every view, then
+// unmap, or, while an async call pins the buffer, when the last one returns.
 Napi::Value HypercallBufferFree(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsArrayBuffer()) return Errno(env, -EINVAL);
   Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
   if (ab.IsDetached()) return Errno(env, -EINVAL);
   void* data = ab.Data();
-  std::unique_ptr<pcs::HypercallBuffer> victim;
+  BufferRef victim;
   {
     std::lock_guard<std::mutex> lock(buffers_mutex);
     auto it = buffers.begin();
@@ -363,7 +453,7 @@ Napi::Value HypercallBufferFree(const Napi::CallbackInfo& info) {
     victim = std::move(it->second);
     buffers.erase(it);
   }
-  return Errno(env, 0);  // victim unmaps here, after every view is detached
+  return Errno(env, 0);  // victim drops here: unmapped now unless an async call pins it
 }
 
 }  // namespace
