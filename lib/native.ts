@@ -24,6 +24,8 @@ export interface NativeBinding {
   spaceCreate(base: bigint, size: number): [number, NativeToken, ArrayBuffer, MailboxCalls] | number;
   spaceAlloc(id: number, len: number, flags: number): NativeAllocation | number;
   spaceFree(id: number, addr: bigint): number;
+  /** Detach an allocation's views, keep its pages. */
+  spaceDetach(id: number, addr: bigint): number;
   spaceRead(id: number, addr: bigint, dst: Uint8Array): number;
   spaceWrite(id: number, addr: bigint, src: Uint8Array): number;
   spacePageState(id: number, addr: bigint): number;

@@ -247,6 +247,20 @@ Napi::Value SpaceFree(const Napi::CallbackInfo& info) {
   return Status(env, sp->core->Free(addr));
 }
 
+// spaceDetach(id, addr) -> 0 | -errno. Detaches the allocation's views and
+// keeps its pages: the simulated kernel may still use them (a free deferred
+// until queued async calls have run), JS no longer can.
+Napi::Value SpaceDetach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Space* sp = Lookup(info);
+  uint64_t addr;
+  if (sp == nullptr) return Status(env, pcs::kEBADF);
+  if (info.Length() < 2 || !ToU64(info[1], &addr)) return Status(env, pcs::kEINVAL);
+  auto it = sp->views.find(addr);
+  if (it == sp->views.end()) return Status(env, pcs::kEINVAL);
+  return Status(env, DetachView(it->second) ? pcs::kOk : pcs::kEBUSY);
+}
+
 // spaceRead(id, addr, dst) -> 0 | -errno: copy_from_user of dst.length bytes.
 Napi::Value SpaceRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -515,6 +529,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("spaceCreate", SpaceCreate);
   fn("spaceAlloc", SpaceAlloc);
   fn("spaceFree", SpaceFree);
+  fn("spaceDetach", SpaceDetach);
   fn("spaceRead", SpaceRead);
   fn("spaceWrite", SpaceWrite);
   fn("spacePageState", SpacePageState);

@@ -3,7 +3,7 @@
 // simulated memory are used in place; others are staged into it for the call
 // and copied back after, as a real kernel would read and write the caller's
 // memory.
-import { invalidArgument } from '../errors';
+import { codedError, invalidArgument } from '../errors';
 import { native } from '../native';
 import type { FilterContext } from '../policy/filter';
 import { isU64, type Allocation, type AddressSpace } from '../sim/address-space';
@@ -40,6 +40,15 @@ export class SimulatedBackend implements Backend {
   readonly #known = new Map<Uint8Array, number>();
   readonly #staging: (Allocation | undefined)[] = [];
   readonly #owned: Allocation[] = [];
+  readonly #hypercallBuffers = new Set<Allocation>();
+  // Async calls queued and not yet run. Like the device (whose thread-pool
+  // calls keep the fd and pin the hypercall buffers), what they may use stays
+  // allocated until the last one has run: hypercall buffers freed meanwhile,
+  // and after close() the handle's own memory.
+  #pending = 0;
+  readonly #deferredFrees: Allocation[] = [];
+  #closed = false;
+  #released = false;
 
   readonly filterContext: FilterContext;
 
@@ -135,21 +144,54 @@ export class SimulatedBackend implements Backend {
   }
 
   // The simulated kernel has no thread pool: the call runs on a later turn of
-  // the event loop, as a thread-pool completion would arrive.
+  // the event loop, as a thread-pool completion would arrive. A call queued
+  // before close() still runs, with its real result, as a queued device call
+  // runs on the fd it holds.
+  #later<T>(fn: () => T): Promise<T> {
+    this.#pending++;
+    return later(() => {
+      try {
+        return fn();
+      } finally {
+        if (--this.#pending === 0) this.#drain();
+      }
+    });
+  }
+
+  #drain(): void {
+    if (this.#space.closed) return; // the process is gone, and its memory with it
+    for (const a of this.#deferredFrees) this.#space.free(a);
+    this.#deferredFrees.length = 0;
+    if (this.#closed) this.#release();
+  }
+
   dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<number> {
-    return later(() => this.dmOp(domid, buffers));
+    return this.#later(() => this.dmOp(domid, buffers));
   }
 
   hypercallAsync(op: number, args: readonly bigint[]): Promise<bigint> {
-    return later(() => this.hypercall(op, args));
+    return this.#later(() => this.hypercall(op, args));
   }
 
   allocHypercallBuffer(size: number): Allocation {
-    return this.#space.alloc(size);
+    const a = this.#space.alloc(size);
+    this.#hypercallBuffers.add(a);
+    return a;
   }
 
+  /**
+   * Detached at once; unmapped now, or once the async calls queued before it
+   * have run (as the device binding pins hypercall buffers).
+   */
   freeHypercallBuffer(buffer: Allocation): void {
-    this.#space.free(buffer);
+    if (!this.#hypercallBuffers.has(buffer)) throw codedError('EINVAL', 'munmap', 'not a hypercall buffer of this handle (or already freed)');
+    this.#hypercallBuffers.delete(buffer);
+    if (this.#pending > 0) {
+      this.#space.detachViews(buffer);
+      this.#deferredFrees.push(buffer);
+    } else {
+      this.#space.free(buffer);
+    }
   }
 
   writeCaller(addr: bigint, src: Uint8Array): boolean {
@@ -174,8 +216,21 @@ export class SimulatedBackend implements Backend {
     return view;
   }
 
+  /** Frees the hypercall buffers and the handle's own memory, after any queued async call has run. */
   close(): void {
-    if (this.#space.closed) return;
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const a of this.#hypercallBuffers) {
+      if (this.#pending > 0 && !this.#space.closed) this.#space.detachViews(a);
+      this.#deferredFrees.push(a);
+    }
+    this.#hypercallBuffers.clear();
+    if (this.#pending === 0) this.#drain();
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
     for (const s of this.#staging) if (s) this.#space.free(s);
     this.#staging.length = 0;
     for (const a of this.#owned) this.#space.free(a);

@@ -127,6 +127,16 @@ export class AddressSpace {
     if (typeof allocation !== 'bigint') this.#views.delete(allocation.view.buffer);
   }
 
+  /**
+   * Detach an allocation's views but keep its pages, for a free that must
+   * wait until the simulated kernel is done with them (free() follows).
+   */
+  detachViews(allocation: Allocation): void {
+    const addr = checkAddr('munmap', 'address', allocation?.addr);
+    const rc = native.spaceDetach(this.id, addr);
+    if (rc !== 0) throw errnoError(rc, 'munmap', `0x${addr.toString(16)} is not the start of a live allocation`);
+  }
+
   /** copy_from_user: read len bytes at addr as the kernel would. */
   read(addr: bigint, len: number): Buffer {
     checkAddr('copy_from_user', 'address', addr);
