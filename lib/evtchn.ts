@@ -12,6 +12,7 @@ import type { EvtchnBackend } from './backends/evtchn-backend';
 import { SimulatedEvtchnBackend } from './backends/evtchn-simulated';
 import { DeviceEvtchnBackend, EVTCHN_DEVICE } from './backends/evtchn-device';
 import { SimulatedHost } from './sim/host';
+import { registryOf, type HandleRegistry } from './handle-registry';
 
 export { EVTCHN_DEVICE };
 
@@ -49,12 +50,15 @@ function checkU32(syscall: string, what: string, v: unknown): number {
 const MAX_READ = 1024;
 
 export class EventChannels {
+  readonly handleKind = 'evtchn' as const;
   #backend: EvtchnBackend | null;
-  #restrictedTo: number | null = null;
+  #restrictedTo: number | null;
+  #registry: HandleRegistry | null = null;
 
   /** @internal Use openEventChannels(). */
   constructor(backend: EvtchnBackend) {
     this.#backend = backend;
+    this.#restrictedTo = backend.restrictedAtOpen;
   }
 
   get kind(): EvtchnBackend['kind'] {
@@ -172,6 +176,29 @@ export class EventChannels {
     const b = this.#backend;
     this.#backend = null;
     b.close();
+    this.#registry?.forget(this);
+    this.#registry = null;
+  }
+
+  /** @internal Join the process's handles (restrictAll); restricted at once if the process is. */
+  enroll(registry: HandleRegistry): void {
+    this.#registry = registry;
+    registry.adopt(this);
+  }
+
+  /**
+   * @internal For verifyRestricted, straight to the kernel: allocating an
+   * unbound port (EACCES when restricted; a port allocated on an
+   * unrestricted handle is unbound again at once) and binding another
+   * domain's port 0 (EACCES when restricted; port 0 is never bindable, so an
+   * unrestricted handle gets Xen's refusal and nothing changes).
+   */
+  probeRestriction(): { unboundPort: number; otherDomainBind: number } {
+    const b = this.#live('ioctl');
+    const unboundPort = b.bindUnboundPort(0);
+    if (unboundPort >= 0) b.unbind(unboundPort);
+    const other = this.#restrictedTo === 1 ? 2 : 1;
+    return { unboundPort, otherDomainBind: b.bindInterdomain(other, 0) };
   }
 }
 
@@ -184,9 +211,13 @@ export function openEventChannels(options: OpenEventChannelsOptions = {}): Event
   if (options.host !== undefined) {
     if (!(options.host instanceof SimulatedHost)) throw invalidArgument('open', '`host` must be made by createSimulatedHost()');
     const domain = checkDomid('open', 'domain', options.domain ?? 0);
-    return new EventChannels(new SimulatedEvtchnBackend(options.host, domain));
+    const h = new EventChannels(new SimulatedEvtchnBackend(options.host, domain));
+    h.enroll(registryOf({ host: options.host, domain }));
+    return h;
   }
   if (options.domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
   if (options.device !== undefined && typeof options.device !== 'string') throw invalidArgument('open', '`device` must be a path');
-  return new EventChannels(new DeviceEvtchnBackend(options.device ?? EVTCHN_DEVICE));
+  const h = new EventChannels(new DeviceEvtchnBackend(options.device ?? EVTCHN_DEVICE));
+  h.enroll(registryOf());
+  return h;
 }

@@ -37,6 +37,10 @@ export interface NativeBinding {
   copyDmBufferToGuest(id: number, bufs: Uint8Array, idx: number, offset: bigint | number, src: Uint8Array, mode: number): number;
   /** A path to open, or an inherited fd to duplicate. */
   deviceOpen(pathOrFd: string | number): NativeDevice | number;
+  /** Every Xen device handle of the process, across worker threads (static in the addon). */
+  processHandles(): { open: number; unrestricted: number; domid: number };
+  /** Later device opens, in any worker, start restricted to domid: 0, or -EINVAL if already another. */
+  processRestrict(domid: number): number;
   /** /dev/xen/evtchn: a path to open. */
   evtchnOpen(path: string): NativeEvtchn | number;
   hypercallBufferAlloc(size: number): { addr: bigint; buffer: ArrayBuffer; fromDevice: boolean } | number;
@@ -63,6 +67,8 @@ export interface MailboxCalls {
 
 /** One open /dev/xen/privcmd; methods bound to it. Results: value or -errno. */
 export interface NativeDevice {
+  /** The domain the process restriction restricted it to at open, or -1. */
+  readonly restrictedAtOpen: number;
   /** 256 bytes: [0, 248) buffer 0 of dmOpMailbox(); u16 domain at 248, u32 length at 252. */
   readonly mailbox: ArrayBuffer;
   /** DM_OP with one buffer, the mailbox's first `length` bytes, for its domain. */
@@ -80,6 +86,8 @@ export interface NativeDevice {
 
 /** One open /dev/xen/evtchn; methods bound to it. Results: value or -errno. */
 export interface NativeEvtchn {
+  /** The domain the process restriction restricted it to at open, or -1. */
+  readonly restrictedAtOpen: number;
   bindVirq(virq: number): number;
   bindInterdomain(remoteDomain: number, remotePort: number): number;
   bindUnboundPort(remoteDomain: number): number;

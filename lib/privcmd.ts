@@ -14,7 +14,7 @@ import type { Allocation } from './sim/address-space';
 import type { SimulatedHost } from './sim/host';
 import { HypercallFilter } from './policy/filter';
 import { ArgSnapshot, copyBackChanged, genuineBytes, snapshotBytes } from './copy-once';
-import { PROBE_HYPERCALL, registryOf, type HandleRegistry } from './deprivilege/restrict-all';
+import { registryOf, type HandleRegistry } from './handle-registry';
 
 export { PRIVCMD_DEVICE };
 
@@ -102,7 +102,11 @@ function hypercallArgs(op: number | HypercallName, args: readonly (bigint | numb
 }
 
 
+/** The hypercall verifyRestricted tries: xen_version(XENVER_version), harmless. */
+export const PROBE_HYPERCALL = HYPERCALLS.xen_version;
+
 export class Privcmd {
+  readonly handleKind = 'privcmd' as const;
   #backend: Backend | null;
   #restrictedTo: number | null = null;
   readonly #buf0: Uint8Array;
@@ -117,6 +121,7 @@ export class Privcmd {
       throw invalidArgument('open', 'filter must be made by createFilter()');
     }
     this.#backend = backend;
+    this.#restrictedTo = backend.restrictedAtOpen;
     this.#buf0 = backend.scratch(XEN_DM_OP_SIZE);
     this.#words = new Uint32Array(this.#buf0.buffer, this.#buf0.byteOffset, XEN_DM_OP_SIZE / 4);
     this.#one = [this.#buf0];

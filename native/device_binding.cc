@@ -17,6 +17,7 @@
 
 #include "core/dm_staging.h"
 #include "core/privcmd_device.h"
+#include "core/process_handles.h"
 #include "device_binding.h"
 #include "external_buffer.h"
 
@@ -370,6 +371,13 @@ Napi::Value DeviceOpen(const Napi::CallbackInfo& info) {
     rc = PrivcmdDevice::Open(path.c_str(), &dev);
   }
   if (rc < 0) return Errno(env, rc);
+  // A process restricted by restrictAll (in any worker): every later handle
+  // starts restricted, or does not open at all.
+  int32_t restricted = pcs::ProcessHandles::Domid();
+  if (restricted >= 0) {
+    rc = dev->Restrict(static_cast<uint16_t>(restricted));
+    if (rc < 0) return Errno(env, rc);
+  }
   MailboxRef mailbox(new (std::nothrow) Mailbox());
   if (!mailbox) return Errno(env, -ENOMEM);
   auto holder = std::make_shared<DeviceHolder>(DeviceHolder{std::shared_ptr<PrivcmdDevice>(std::move(dev)), mailbox});
@@ -384,6 +392,7 @@ Napi::Value DeviceOpen(const Napi::CallbackInfo& info) {
     f.AddFinalizer([](Napi::Env, HolderRef* r) { delete r; }, ref);
     calls.Set(name, f);
   };
+  calls.Set("restrictedAtOpen", Napi::Number::New(env, restricted));
   bind("restrict", Restrict);
   bind("dmOp", DmOp);
   bind("dmOpAsync", DmOpAsync);
@@ -456,9 +465,30 @@ Napi::Value HypercallBufferFree(const Napi::CallbackInfo& info) {
   return Errno(env, 0);  // victim drops here: unmapped now unless an async call pins it
 }
 
+// processHandles() -> { open, unrestricted, domid }: every device handle in
+// the process, across worker threads.
+Napi::Value ProcessHandlesInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("open", Napi::Number::New(env, static_cast<double>(pcs::ProcessHandles::Open())));
+  r.Set("unrestricted", Napi::Number::New(env, static_cast<double>(pcs::ProcessHandles::Unrestricted())));
+  r.Set("domid", Napi::Number::New(env, pcs::ProcessHandles::Domid()));
+  return r;
+}
+
+// processRestrict(domid) -> 0 | -EINVAL (already restricted to another domain).
+Napi::Value ProcessRestrict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint16_t domid;
+  if (info.Length() < 1 || !ToU16(info[0], &domid)) return Errno(env, -EINVAL);
+  return Errno(env, pcs::ProcessHandles::SetDomid(domid));
+}
+
 }  // namespace
 
 void InitDevice(Napi::Env env, Napi::Object exports) {
+  exports.Set("processHandles", Napi::Function::New(env, ProcessHandlesInfo, "processHandles"));
+  exports.Set("processRestrict", Napi::Function::New(env, ProcessRestrict, "processRestrict"));
   exports.Set("deviceOpen", Napi::Function::New(env, DeviceOpen, "deviceOpen"));
   exports.Set("hypercallBufferAlloc", Napi::Function::New(env, HypercallBufferAlloc, "hypercallBufferAlloc"));
   exports.Set("hypercallBufferFree", Napi::Function::New(env, HypercallBufferFree, "hypercallBufferFree"));

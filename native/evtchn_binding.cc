@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/evtchn_device.h"
+#include "core/process_handles.h"
 #include "evtchn_binding.h"
 
 namespace {
@@ -149,8 +150,16 @@ Napi::Value EvtchnOpen(const Napi::CallbackInfo& info) {
   std::unique_ptr<EvtchnDevice> dev;
   int rc = EvtchnDevice::Open(path.c_str(), &dev);
   if (rc < 0) return Errno(env, rc);
+  // A process restricted by restrictAll (in any worker): every later handle
+  // starts restricted, or does not open at all.
+  int32_t restricted = pcs::ProcessHandles::Domid();
+  if (restricted >= 0) {
+    long r = dev->Restrict(static_cast<uint16_t>(restricted));
+    if (r < 0) return Errno(env, r);
+  }
   auto holder = std::make_shared<Holder>(Holder{std::shared_ptr<EvtchnDevice>(std::move(dev))});
   Napi::Object calls = Napi::Object::New(env);
+  calls.Set("restrictedAtOpen", Napi::Number::New(env, restricted));
   auto bind = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
     auto* ref = new HolderRef(holder);
     Napi::Function f = Napi::Function::New(env, fn, name, ref);

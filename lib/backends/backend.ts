@@ -13,6 +13,8 @@ export interface Backend {
   readonly kind: 'simulated' | 'device';
   /** Whether DM_OP buffers may be given as { addr, size } (simulated host; test-only on a device). */
   readonly rawPointers: boolean;
+  /** The domain the handle was restricted to when it opened (a restricted process), or null. */
+  readonly restrictedAtOpen: number | null;
   /** The reason for the last failure, if the backend knows one. */
   readonly why: string;
   /** IOCTL_PRIVCMD_RESTRICT: 0 or -errno. */

@@ -63,6 +63,7 @@ export class DeviceBackend implements Backend {
   readonly kind = 'device' as const;
   readonly rawPointers: boolean;
   readonly probe: DeviceProbe;
+  readonly restrictedAtOpen: number | null;
   why = '';
   /**
    * On a device the caller's domain is unknown (the filter's `self` option
@@ -90,6 +91,7 @@ export class DeviceBackend implements Backend {
       throw errnoError(r, 'open', `cannot open ${path}`);
     }
     this.#dev = r;
+    this.restrictedAtOpen = r.restrictedAtOpen >= 0 ? r.restrictedAtOpen : null;
     this.#mailboxTail = new Uint32Array(r.mailbox, MAILBOX_DOM, 2);
     const rc = r.dmOp(DOMID.INVALID, [], null);
     if (rc === -ERRNO.ENOTTY) {
@@ -97,7 +99,9 @@ export class DeviceBackend implements Backend {
       this.#dev = null;
       throw codedError('ENOTTY', 'ioctl', `${path} has no IOCTL_PRIVCMD_DM_OP (kernel too old, or not privcmd)`);
     }
-    this.probe = { dmOp: rc === 0, restrictedByKernel: rc === -ERRNO.EPERM };
+    // EPERM from a handle the process restriction (restrictAll, in any
+    // worker) restricted at open is ours, not the kernel's.
+    this.probe = { dmOp: rc === 0, restrictedByKernel: rc === -ERRNO.EPERM && r.restrictedAtOpen < 0 };
   }
 
   #live(): NativeDevice {

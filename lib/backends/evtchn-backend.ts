@@ -4,6 +4,8 @@
 // negative errno values with a reason in `why`, never as exceptions.
 export interface EvtchnBackend {
   readonly kind: 'simulated' | 'device';
+  /** The domain the file was restricted to when it opened (a restricted process), or null. */
+  readonly restrictedAtOpen: number | null;
   /** The reason for the last failure, if the backend knows one. */
   readonly why: string;
   bindVirq(virq: number): number;

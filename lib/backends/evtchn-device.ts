@@ -22,6 +22,7 @@ const HINTS: Partial<Record<string, string>> = {
 export class DeviceEvtchnBackend implements EvtchnBackend {
   readonly kind = 'device' as const;
   why = '';
+  readonly restrictedAtOpen: number | null;
   #dev: NativeEvtchn | null;
 
   constructor(path: string) {
@@ -34,6 +35,7 @@ export class DeviceEvtchnBackend implements EvtchnBackend {
       throw errnoError(r, 'open', `cannot open ${path}`);
     }
     this.#dev = r;
+    this.restrictedAtOpen = r.restrictedAtOpen >= 0 ? r.restrictedAtOpen : null;
   }
 
   #call(fn: (d: NativeEvtchn) => number): number {

@@ -6,6 +6,7 @@ import type { EvtchnBackend } from './evtchn-backend';
 export class SimulatedEvtchnBackend implements EvtchnBackend {
   readonly kind = 'simulated' as const;
   readonly file: SimEvtchnFile;
+  readonly restrictedAtOpen = null;
 
   constructor(host: SimulatedHost, domid: number) {
     const process = host.process(domid);

@@ -30,6 +30,7 @@ const PAGE = 4096;
 export class SimulatedBackend implements Backend {
   readonly kind = 'simulated' as const;
   readonly rawPointers = true;
+  readonly restrictedAtOpen = null;
   readonly file: SimPrivcmdFile;
   readonly #space: AddressSpace;
   readonly #descs: Allocation;

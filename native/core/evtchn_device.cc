@@ -1,4 +1,5 @@
 #include "evtchn_device.h"
+#include "process_handles.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +41,10 @@ int EvtchnDevice::Open(const char* path, std::unique_ptr<EvtchnDevice>* out) {
   return 0;
 }
 
+EvtchnDevice::EvtchnDevice(int fd, int cancel_fd) : fd_(fd), cancel_fd_(cancel_fd) { ProcessHandles::Opened(); }
+
 EvtchnDevice::~EvtchnDevice() {
+  ProcessHandles::Closed(restricted_.load());
   ::close(fd_);
   ::close(cancel_fd_);
 }
@@ -80,7 +84,9 @@ long EvtchnDevice::Reset() const { return Ioctl(kIoctlEvtchnReset, nullptr); }
 
 long EvtchnDevice::Restrict(uint16_t domid) const {
   RestrictArg a{domid};
-  return Ioctl(kIoctlEvtchnRestrictDomid, &a);
+  long rc = Ioctl(kIoctlEvtchnRestrictDomid, &a);
+  if (rc == 0 && !restricted_.exchange(true)) ProcessHandles::Restricted();
+  return rc;
 }
 
 long EvtchnDevice::Read(uint32_t* out, size_t max) const {

@@ -6,6 +6,7 @@
 // test/abi checks them against xen/sys/evtchn.h).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -35,6 +36,7 @@ class EvtchnDevice {
   long Unbind(uint32_t port) const;
   long Notify(uint32_t port) const;
   long Reset() const;
+  // IOCTL_EVTCHN_RESTRICT_DOMID. Counted process-wide (process_handles.h).
   long Restrict(uint16_t domid) const;
   // read() without blocking: ports copied into out (at most max), their count, or -errno (-EAGAIN: none).
   long Read(uint32_t* out, size_t max) const;
@@ -47,10 +49,11 @@ class EvtchnDevice {
   int fd() const { return fd_; }
 
  private:
-  EvtchnDevice(int fd, int cancel_fd) : fd_(fd), cancel_fd_(cancel_fd) {}
+  EvtchnDevice(int fd, int cancel_fd);
   long Ioctl(unsigned long request, void* arg) const;
   int fd_;
   int cancel_fd_;
+  mutable std::atomic<bool> restricted_{false};
 };
 
 }  // namespace pcs

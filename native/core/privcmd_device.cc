@@ -1,4 +1,5 @@
 #include "privcmd_device.h"
+#include "process_handles.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,13 +34,17 @@ int PrivcmdDevice::FromFd(int fd, std::unique_ptr<PrivcmdDevice>* out) {
   return 0;
 }
 
+PrivcmdDevice::PrivcmdDevice(int fd) : fd_(fd) { ProcessHandles::Opened(); }
+
 PrivcmdDevice::~PrivcmdDevice() {
+  ProcessHandles::Closed(restricted_.load());
   if (fd_ >= 0) ::close(fd_);
 }
 
 int PrivcmdDevice::Restrict(uint16_t domid) const {
   uint16_t d = domid;
   if (::ioctl(fd_, kIoctlRestrict, &d) < 0) return -errno;
+  if (!restricted_.exchange(true)) ProcessHandles::Restricted();
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -47,7 +48,7 @@ class PrivcmdDevice {
   PrivcmdDevice& operator=(const PrivcmdDevice&) = delete;
   ~PrivcmdDevice();
 
-  // IOCTL_PRIVCMD_RESTRICT. 0 or -errno.
+  // IOCTL_PRIVCMD_RESTRICT. 0 or -errno. Counted process-wide (process_handles.h).
   int Restrict(uint16_t domid) const;
   // IOCTL_PRIVCMD_DM_OP over num descriptors. The ioctl's result or -errno.
   long DmOp(uint16_t dom, uint16_t num, const PrivcmdDmOpBuf* bufs) const;
@@ -58,8 +59,9 @@ class PrivcmdDevice {
   int fd() const { return fd_; }
 
  private:
-  explicit PrivcmdDevice(int fd) : fd_(fd) {}
+  explicit PrivcmdDevice(int fd);
   int fd_;
+  mutable std::atomic<bool> restricted_{false};
 };
 
 // Memory a hypercall may dereference: mmap'd from /dev/xen/hypercall, or, on

@@ -23,6 +23,8 @@ if [ "@SUITE@" = 1 ]; then
   # cases restrict the runner's process).
   if [ -z "@FILTER@" ]; then
     node test/contract/launcher.device.js || suite=1
+    # restrictAll and worker threads, in a process of its own too.
+    node test/contract/workers.device.js || suite=1
   fi
 fi
 if [ "@BENCH@" = 1 ]; then

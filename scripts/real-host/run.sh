@@ -130,10 +130,14 @@ result=$(grep -a '^RESULT ' "$log" | tr -d '\r' | tail -1 || true)
 [ -n "$result" ] || { tail -40 "$log" >&2; die "the contract suite did not finish (no RESULT line)"; }
 say "$result"
 grep -a '^LAUNCHER ' "$log" | tr -d '\r' | sed 's/^/[real-host] /' || true
+grep -a '^WORKERS ' "$log" | tr -d '\r' | sed 's/^/[real-host] /' || true
 if [ "$suite" = 1 ] && [ -z "${REAL_HOST_FILTER:-}" ] && ! grep -aq '^LAUNCHER ' "$log"; then
   die "the launcher check did not run to the end (no LAUNCHER line; see $log)"
 fi
+if [ "$suite" = 1 ] && [ -z "${REAL_HOST_FILTER:-}" ] && ! grep -aq '^WORKERS ' "$log"; then
+  die "the worker-threads check did not run to the end (no WORKERS line; see $log)"
+fi
 grep -a '^BENCH' "$log" | tr -d '\r' | sed 's/^BENCH /[real-host] /' || true
 [ "$bench" = 0 ] || grep -aq 'HARNESS BENCH 0' "$log" || say "WARNING: the device benchmark did not complete (see $log)"
-grep -aq 'HARNESS EXIT 0' "$log" || die "failures on the real host: contract $result; launcher $(grep -a '^LAUNCHER ' "$log" | tr -d '\r' | tail -1 || echo 'not run')"
+grep -aq 'HARNESS EXIT 0' "$log" || die "failures on the real host: contract $result; launcher $(grep -a '^LAUNCHER ' "$log" | tr -d '\r' | tail -1 || echo 'not run'); workers $(grep -a '^WORKERS ' "$log" | tr -d '\r' | tail -1 || echo 'not run')"
 say "all contract cases passed on the real Xen"
