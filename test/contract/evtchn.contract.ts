@@ -5,6 +5,7 @@
 // Registered before the privcmd contract: that one restricts the process last.
 import type { EventChannels } from '../../lib/evtchn';
 import type { Privcmd } from '../../lib/privcmd';
+import { code } from '../support/code';
 
 export interface EvtchnContractEnv {
   /** A fresh, unrestricted event-channel handle in dom0. */
@@ -18,14 +19,6 @@ export interface EvtchnContractEnv {
   cleanup(): void;
 }
 
-const code = (fn: () => unknown): string => {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    return (e as { code?: string }).code ?? `uncoded ${String(e)}`;
-  }
-};
 
 export function evtchnContract(name: string, makeEnv: () => EvtchnContractEnv): void {
   describe(`event-channel contract: ${name}`, () => {

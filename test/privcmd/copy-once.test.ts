@@ -7,15 +7,8 @@ import { createSimulatedHost, type SimulatedHost } from '../../lib/sim/host';
 import { open } from '../../lib/privcmd';
 import { encodeDmop } from '../../lib/dmop/codec';
 import { createFilter } from '../../lib/policy/filter';
+import { code } from '../support/code';
 
-const code = (fn: () => unknown): string => {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    return (e as { code?: string }).code ?? `uncoded ${String(e)}`;
-  }
-};
 
 describe('raw DMOP arguments', () => {
   let host: SimulatedHost;

@@ -7,15 +7,8 @@ import { open } from '../../lib/privcmd';
 import { openEventChannels } from '../../lib/evtchn';
 import { EVTCHN_2L_NR_CHANNELS } from '../../lib/abi/evtchn';
 import * as xen from '../../lib/sim/evtchn';
+import { code } from '../support/code';
 
-const code = (fn: () => unknown): string => {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    return (e as { code?: string }).code ?? `uncoded ${String(e)}`;
-  }
-};
 
 describe('simulated event channels', () => {
   let host: SimulatedHost;
