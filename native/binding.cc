@@ -5,8 +5,6 @@
 // Node-API costs microseconds, a return costs nanoseconds.
 #include <napi.h>
 
-#include <cmath>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <vector>
@@ -14,6 +12,7 @@
 #include "core/address_space.h"
 #include "core/dm_buffers.h"
 #include "core/layout.h"
+#include "core/mailbox.h"
 #include "device_binding.h"
 #include "evtchn_binding.h"
 #include "external_buffer.h"
@@ -22,7 +21,7 @@ namespace {
 
 using pcs::AddressSpace;
 using pcs::CopyMode;
-using pcs::DmBuf;
+namespace mb = pcs::mb;
 
 // ---- argument helpers: false on anything that is not exactly right --------
 // Raw Node-API calls, one or two per argument: these sit on every hot call.
@@ -34,10 +33,7 @@ bool ToU64(const Napi::Value& v, uint64_t* out) {
   if (t == napi_number) {
     double d;
     if (napi_get_value_double(env, v, &d) != napi_ok) return false;
-    // Integers in [0, 2^53] only: beyond that a double no longer names one value.
-    if (!(d >= 0) || d > 9007199254740992.0 || std::floor(d) != d) return false;
-    *out = static_cast<uint64_t>(d);
-    return true;
+    return pcs::DoubleToU64(d, out);
   }
   if (t == napi_bigint) {
     bool lossless = false;
@@ -72,33 +68,6 @@ bool ToBytes(const Napi::Value& v, Bytes* out) {
   return true;
 }
 
-// Read nr descriptors (16 bytes each, little-endian {addr, size}) from a byte
-// array. Stack storage for the common case; Xen itself never takes more than 2.
-class DescriptorArray {
- public:
-  bool Load(const Bytes& raw, uint64_t nr) {
-    if (nr > raw.len / pcs::kDmBufDescSize) return false;
-    DmBuf* dst = small_;
-    if (nr > kSmall) {
-      big_.resize(static_cast<size_t>(nr));
-      dst = big_.data();
-    }
-    for (uint64_t i = 0; i < nr; ++i) {
-      std::memcpy(&dst[i].addr, raw.data + i * pcs::kDmBufDescSize, 8);
-      std::memcpy(&dst[i].size, raw.data + i * pcs::kDmBufDescSize + 8, 8);
-    }
-    data_ = dst;
-    return true;
-  }
-  const DmBuf* data() const { return data_; }
-
- private:
-  static constexpr uint64_t kSmall = 16;
-  DmBuf small_[kSmall];
-  std::vector<DmBuf> big_;
-  const DmBuf* data_ = small_;
-};
-
 bool ToMode(const Napi::Value& v, CopyMode* out) {
   uint32_t m;
   if (!ToU32(v, &m) || m > static_cast<uint32_t>(CopyMode::kStrict)) return false;
@@ -121,35 +90,14 @@ Napi::Value Status(Napi::Env env, int status) { return Napi::Number::New(env, st
 // (no JS-reachable use-after-free). Free and close detach views first.
 using CoreRef = std::shared_ptr<AddressSpace>;
 
-// The mailbox: a small native-owned buffer that JS views, through which the
-// simulator's hot calls take their arguments and leave their results, so a
-// call carries one number (the space id) instead of six arguments (each costs
-// ~13-25 ns to unpack). Layout (little-endian), mirrored in lib/sim/mailbox.ts:
-namespace mb {
-constexpr size_t kUbufs = 0;      // u64 in: descriptor array address
-constexpr size_t kNum = 8;        // u32 in: number of descriptors (also nr for copies)
-constexpr size_t kMaxNum = 12;    // u32 in: dm_op_max_nr_bufs
-constexpr size_t kMaxSize = 16;   // u32 in: dm_op_buf_max_size
-constexpr size_t kStep = 20;      // u32 out: failing validation step
-constexpr size_t kIndex = 24;     // u32 out: failing buffer
-constexpr size_t kMode = 28;      // u32 in: copy mode
-constexpr size_t kIdx = 32;       // u64 in: buffer index for copies
-constexpr size_t kOffset = 40;    // u64 in: offset into the buffer
-constexpr size_t kLen = 48;       // u64 in: bytes to copy (<= kDataSize)
-constexpr size_t kDescs = 64;     // descriptors: out of validation, in for copies
-constexpr size_t kMaxDescs = 16;
-constexpr size_t kData = kDescs + kMaxDescs * pcs::kDmBufDescSize;  // 320
-constexpr size_t kDataSize = 4096;
-constexpr size_t kSize = kData + kDataSize;
-constexpr uint64_t kHeaderCopy = 32;  // bytes of buffer 0 the prologue reads (sizeof(xen_dm_op))
-}  // namespace mb
-
+// The mailbox (layout and calls: native/core/mailbox.h), mb::kSize bytes
+// that JS views; shared with the ArrayBuffer JS holds.
 using MailboxRef = std::shared_ptr<uint8_t>;
 
 struct Space {
   CoreRef core;  // null once closed
   std::map<uint64_t, Napi::Reference<Napi::ArrayBuffer>> views;
-  MailboxRef mailbox;  // shared with the ArrayBuffer JS holds
+  MailboxRef mailbox;
 };
 
 using SpaceRef = std::shared_ptr<Space>;
@@ -334,28 +282,10 @@ Napi::Value ValidateDmBuffers(const Napi::CallbackInfo& info) {
   if (info.Length() < 6 || !ToU64(info[1], &ubufs) || !ToU32(info[2], &num) || !ToU32(info[3], &max_num) ||
       !ToU32(info[4], &max_size) || !ToBytes(info[5], &out))
     return Status(env, pcs::kEINVAL);
-  // The driver never holds more than max_num descriptors; neither do we.
-  if (max_num > 4096 || out.len < 8 || out.len < uint64_t{max_num < num ? max_num : num} * pcs::kDmBufDescSize)
-    return Status(env, pcs::kEINVAL);
-  DmBuf small[16];
-  std::vector<DmBuf> big;
-  DmBuf* bufs = small;
-  if (max_num > 16) {
-    big.resize(max_num);
-    bufs = big.data();
-  }
-  pcs::DmValidation v;
-  int rc = pcs::ValidateDmBuffers(*sp->core, ubufs, num, max_num, max_size, bufs, &v);
-  if (rc != pcs::kOk) {
-    uint32_t detail[2] = {static_cast<uint32_t>(v.failed_step), v.failed_index};
-    std::memcpy(out.data, detail, sizeof detail);
-    return Status(env, rc);
-  }
-  for (uint32_t i = 0; i < num; ++i) {
-    std::memcpy(out.data + i * pcs::kDmBufDescSize, &bufs[i].addr, 8);
-    std::memcpy(out.data + i * pcs::kDmBufDescSize + 8, &bufs[i].size, 8);
-  }
-  return Napi::Number::New(env, static_cast<double>(v.pages));
+  uint64_t pages = 0;
+  int rc = pcs::ValidateDmBuffersInto(*sp->core, ubufs, num, max_num, max_size, out.data, out.len, &pages);
+  if (rc != pcs::kOk) return Status(env, rc);
+  return Napi::Number::New(env, static_cast<double>(pages));
 }
 
 // copyDmBufferFromGuest(id, dst, bufs, idx, offset, mode) -> 0 | -errno.
@@ -370,10 +300,7 @@ Napi::Value CopyFromGuest(const Napi::CallbackInfo& info) {
   if (info.Length() < 6 || !ToBytes(info[1], &dst) || !ToBytes(info[2], &raw) || !ToU64(info[3], &idx) ||
       !ToU64(info[4], &offset) || !ToMode(info[5], &mode))
     return Status(env, pcs::kEINVAL);
-  uint64_t nr = raw.len / pcs::kDmBufDescSize;
-  DescriptorArray bufs;
-  if (!bufs.Load(raw, nr)) return Status(env, pcs::kEINVAL);
-  return Status(env, pcs::CopyDmBufferFromGuest(*sp->core, dst.data, dst.len, bufs.data(), nr, idx, offset, mode));
+  return Status(env, pcs::CopyFromGuestBytes(*sp->core, dst.data, dst.len, raw.data, raw.len, idx, offset, mode));
 }
 
 // copyDmBufferToGuest(id, bufs, idx, offset, src, mode) -> 0 | -errno.
@@ -388,31 +315,7 @@ Napi::Value CopyToGuest(const Napi::CallbackInfo& info) {
   if (info.Length() < 6 || !ToBytes(info[1], &raw) || !ToU64(info[2], &idx) || !ToU64(info[3], &offset) ||
       !ToBytes(info[4], &src) || !ToMode(info[5], &mode))
     return Status(env, pcs::kEINVAL);
-  uint64_t nr = raw.len / pcs::kDmBufDescSize;
-  DescriptorArray bufs;
-  if (!bufs.Load(raw, nr)) return Status(env, pcs::kEINVAL);
-  return Status(env, pcs::CopyDmBufferToGuest(*sp->core, bufs.data(), nr, idx, offset, src.data, src.len, mode));
-}
-
-// ---- mailbox calls: one argument (the space id) -----------------------------
-
-template <typename T>
-T MbLoad(const uint8_t* box, size_t at) {
-  T v;
-  std::memcpy(&v, box + at, sizeof v);
-  return v;
-}
-
-template <typename T>
-void MbStore(uint8_t* box, size_t at, T v) {
-  std::memcpy(box + at, &v, sizeof v);
-}
-
-void MbLoadDescs(const uint8_t* box, uint64_t nr, DmBuf* out) {
-  for (uint64_t i = 0; i < nr; ++i) {
-    out[i].addr = MbLoad<uint64_t>(box, mb::kDescs + i * pcs::kDmBufDescSize);
-    out[i].size = MbLoad<uint64_t>(box, mb::kDescs + i * pcs::kDmBufDescSize + 8);
-  }
+  return Status(env, pcs::CopyToGuestBytes(*sp->core, raw.data, raw.len, idx, offset, src.data, src.len, mode));
 }
 
 // The mailbox calls. Each space gets its own three functions bound to it (the
@@ -420,71 +323,10 @@ void MbLoadDescs(const uint8_t* box, uint64_t nr, DmBuf* out) {
 // all: no id to unpack or look up. A bound function keeps its space alive;
 // after close() it answers EBADF.
 
-// prologue() -> pages | -errno. The driver's validation with ubufs/num/maxNum/
-// maxSize from the mailbox (maxNum <= 16); on success the descriptors go to
-// the mailbox and, if num > 0, the first min(size, 32) bytes of buffer 0 to
-// its data area. The pages were just checked, so this read is the one the
-// hypervisor would make and cannot fault.
-int MbDmOpPrologue(Space* sp) {
-  uint8_t* box = sp->mailbox.get();
-  uint32_t num = MbLoad<uint32_t>(box, mb::kNum);
-  uint32_t max_num = MbLoad<uint32_t>(box, mb::kMaxNum);
-  if (max_num > mb::kMaxDescs) return pcs::kEINVAL;
-  DmBuf bufs[mb::kMaxDescs];
-  pcs::DmValidation v;
-  int rc = pcs::ValidateDmBuffers(*sp->core, MbLoad<uint64_t>(box, mb::kUbufs), num, max_num,
-                                  MbLoad<uint32_t>(box, mb::kMaxSize), bufs, &v);
-  if (rc != pcs::kOk) {
-    MbStore<uint32_t>(box, mb::kStep, static_cast<uint32_t>(v.failed_step));
-    MbStore<uint32_t>(box, mb::kIndex, v.failed_index);
-    return rc;
-  }
-  for (uint32_t i = 0; i < num; ++i) {
-    MbStore<uint64_t>(box, mb::kDescs + i * pcs::kDmBufDescSize, bufs[i].addr);
-    MbStore<uint64_t>(box, mb::kDescs + i * pcs::kDmBufDescSize + 8, bufs[i].size);
-  }
-  if (num > 0) {
-    uint64_t n = bufs[0].size < mb::kHeaderCopy ? bufs[0].size : mb::kHeaderCopy;
-    rc = pcs::CopyDmBufferFromGuest(*sp->core, box + mb::kData, n, bufs, num, 0, 0, CopyMode::kStrict);
-    if (rc != pcs::kOk) return rc;
-  }
-  return static_cast<int>(v.pages < INT32_MAX ? v.pages : INT32_MAX);
-}
-
-// Shared unpacking of a mailbox copy: descriptors (nr = num), idx, offset, len, mode.
-struct MbCopy {
-  DmBuf bufs[mb::kMaxDescs];
-  uint64_t nr, idx, offset, len;
-  CopyMode mode;
-};
-
-bool MbLoadCopy(const uint8_t* box, MbCopy* c) {
-  c->nr = MbLoad<uint32_t>(box, mb::kNum);
-  c->idx = MbLoad<uint64_t>(box, mb::kIdx);
-  c->offset = MbLoad<uint64_t>(box, mb::kOffset);
-  c->len = MbLoad<uint64_t>(box, mb::kLen);
-  uint32_t mode = MbLoad<uint32_t>(box, mb::kMode);
-  if (c->nr > mb::kMaxDescs || c->len > mb::kDataSize || mode > static_cast<uint32_t>(CopyMode::kStrict)) return false;
-  c->mode = static_cast<CopyMode>(mode);
-  MbLoadDescs(box, c->nr, c->bufs);
-  return true;
-}
-
-// copyFrom() -> 0 | -errno: buffer idx -> mailbox data[0..len).
-int MbCopyFromGuest(Space* sp) {
-  uint8_t* box = sp->mailbox.get();
-  MbCopy c;
-  if (!MbLoadCopy(box, &c)) return pcs::kEINVAL;
-  return pcs::CopyDmBufferFromGuest(*sp->core, box + mb::kData, c.len, c.bufs, c.nr, c.idx, c.offset, c.mode);
-}
-
-// copyTo() -> 0 | -errno: mailbox data[0..len) -> buffer idx.
-int MbCopyToGuest(Space* sp) {
-  uint8_t* box = sp->mailbox.get();
-  MbCopy c;
-  if (!MbLoadCopy(box, &c)) return pcs::kEINVAL;
-  return pcs::CopyDmBufferToGuest(*sp->core, c.bufs, c.nr, c.idx, c.offset, box + mb::kData, c.len, c.mode);
-}
+// The calls themselves live in native/core/mailbox.cc (no Node-API, fuzzed).
+int Prologue(Space* sp) { return pcs::MbDmOpPrologue(*sp->core, sp->mailbox.get()); }
+int CopyFrom(Space* sp) { return pcs::MbCopyFromGuest(*sp->core, sp->mailbox.get()); }
+int CopyTo(Space* sp) { return pcs::MbCopyToGuest(*sp->core, sp->mailbox.get()); }
 
 // A raw napi_callback per call: node-addon-api's CallbackInfo would fetch
 // arguments these functions never take.
@@ -511,9 +353,9 @@ Napi::Object BindMailboxCalls(Napi::Env env, const SpaceRef& space) {
     napi_add_finalizer(env, fn, ref, [](napi_env, void* d, void*) { delete static_cast<SpaceRef*>(d); }, nullptr, nullptr);
     calls.Set(name, Napi::Value(env, fn));
   };
-  bind("prologue", BoundMailboxCall<MbDmOpPrologue>);
-  bind("copyFrom", BoundMailboxCall<MbCopyFromGuest>);
-  bind("copyTo", BoundMailboxCall<MbCopyToGuest>);
+  bind("prologue", BoundMailboxCall<Prologue>);
+  bind("copyFrom", BoundMailboxCall<CopyFrom>);
+  bind("copyTo", BoundMailboxCall<CopyTo>);
   return calls;
 }
 

@@ -1,7 +1,7 @@
 // The JS side of a space's mailbox: the native fast calls (prologue,
 // copyFrom, copyTo, bound to the space) take their arguments from it and
 // leave their results in it, so a call passes no arguments at all. Offsets come
-// from the addon (native/binding.cc, namespace mb), never typed twice.
+// from the addon (native/core/mailbox.h, namespace mb), never typed twice.
 import { native, type MailboxCalls } from '../native';
 
 const L = native.constants.mailbox;
