@@ -87,7 +87,7 @@ test('the tarball ships the prebuild, the ESM entry and the sources for a source
     'dist/cli.js', 'binding.gyp', 'native/binding.cc', 'native/core/dm_buffers.cc',
     'scripts/build-native.js', 'scripts/setup.js',
   ]));
-  expect(files.filter((f) => f.startsWith('build/') || f.startsWith('native/test/') || f.startsWith('test/'))).toEqual([]);
+  expect(files.filter((f) => f.startsWith('build/') || f.startsWith('native/test/') || f.startsWith('native/fuzz/') || f.startsWith('test/'))).toEqual([]);
 });
 
 test('npm install of the tarball, scripts enabled and only node on PATH, runs no script and compiles nothing', () => {
