@@ -116,6 +116,10 @@ function expectCoverage(counts: Map<number, number>, codes: number[]) {
   for (const c of codes) expect({ rc: c, seen: (counts.get(c) ?? 0) > 0 }).toEqual({ rc: c, seen: true });
 }
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
+// Seeded, so the coverage checks are deterministic: unseeded, 300 runs missed
+// a multi-buffer validation success about one time in three and failed
+// npm test at random. PROPERTY_SEED=<n> (with PROPERTY_RUNS) explores others.
+const SEED = Number(process.env.PROPERTY_SEED ?? 20261201);
 
 describe('native core vs reference model', () => {
   test('validateDmBuffers: same status, page count and descriptors', () => {
@@ -149,7 +153,7 @@ describe('native core vs reference model', () => {
           w.space.close();
         }
       },
-    ), { numRuns: RUNS });
+    ), { numRuns: RUNS, seed: SEED });
     expectCoverage(counts, [0, 1, -7, -14]);
   });
 
@@ -181,7 +185,7 @@ describe('native core vs reference model', () => {
           w.space.close();
         }
       },
-    ), { numRuns: RUNS });
+    ), { numRuns: RUNS, seed: SEED });
     expectCoverage(counts, [0, -14, -22]);
   });
 
@@ -213,7 +217,7 @@ describe('native core vs reference model', () => {
           w.space.close();
         }
       },
-    ), { numRuns: RUNS });
+    ), { numRuns: RUNS, seed: SEED });
     expectCoverage(counts, [0, -14, -22]);
   });
 });
