@@ -1,5 +1,8 @@
 // Loads the addon: build/Release from a source build, else the prebuild that
-// ships in prebuilds/linux-x64 (node-gyp-build's order). The interface below
+// ships in prebuilds/linux-x64 (node-gyp-build's order). For testing only,
+// PRIVCMD_SHIM_NATIVE_BUILD=<dir> (relative to the package root) loads it from
+// <dir> laid out the same way instead: `npm run test:asan` points it at the
+// ASan+UBSan build in build-asan/ (scripts/asan.js). The interface below
 // is the whole native surface; every call returns a status (0 or -errno)
 // instead of throwing.
 import * as path from 'path';
@@ -113,14 +116,18 @@ export interface MailboxLayout {
 
 export const packageRoot = path.resolve(__dirname, '..');
 
+const override = process.env.PRIVCMD_SHIM_NATIVE_BUILD;
+const buildRoot = override ? path.resolve(packageRoot, override) : packageRoot;
+
 function load(): NativeBinding {
   try {
-    return nodeGypBuild(packageRoot) as NativeBinding;
+    return nodeGypBuild(buildRoot) as NativeBinding;
   } catch (cause) {
     const err = new Error(
       `privcmd-shim: no native build for ${process.platform}-${process.arch} (node ${process.version}). ` +
         'Prebuilt binaries ship for linux-x64; elsewhere run `npm run build:native` in the package ' +
-        '(needs python3, make and a C++ compiler).',
+        '(needs python3, make and a C++ compiler).' +
+        (override ? ` PRIVCMD_SHIM_NATIVE_BUILD=${override} names ${buildRoot}, which holds none.` : ''),
       { cause },
     ) as Error & { code: string };
     err.code = 'ERR_PRIVCMD_NATIVE_MISSING';
@@ -132,5 +139,5 @@ export const native: NativeBinding = load();
 
 /** Where the loaded addon came from (build/Release or a prebuild). */
 export function nativePath(): string {
-  return nodeGypBuild.resolve(packageRoot);
+  return nodeGypBuild.resolve(buildRoot);
 }
