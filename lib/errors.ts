@@ -49,3 +49,27 @@ export function codedError(code: ErrnoName, syscall: string, detail: string): Pr
 export function invalidArgument(syscall: string, detail: string): PrivcmdError {
   return codedError('EINVAL', syscall, detail);
 }
+
+/**
+ * A caller's value for an error message, safely: never throws and stays
+ * short, whatever the value (Object.create(null), a Symbol, a revoked or
+ * throwing Proxy, a detached or huge array, a toString that throws).
+ */
+export function describe(v: unknown): string {
+  switch (typeof v) {
+    case 'string': return v.length > 64 ? `'${v.slice(0, 61)}...'` : `'${v}'`;
+    case 'number': case 'boolean': case 'undefined': return String(v);
+    case 'bigint': return `${v}n`;
+    case 'symbol': return 'a symbol';
+    case 'function': return 'a function';
+    default: break;
+  }
+  if (v === null) return 'null';
+  try {
+    if (ArrayBuffer.isView(v)) return `a ${Object.prototype.toString.call(v).slice(8, -1)} of ${v.byteLength} bytes`;
+    if (Array.isArray(v)) return `an array of length ${v.length}`;
+  } catch {
+    return 'an unreadable object';
+  }
+  return 'an object';
+}
