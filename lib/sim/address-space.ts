@@ -6,7 +6,7 @@
 import { types } from 'util';
 import { native, type NativeToken } from '../native';
 import { Mailbox } from './mailbox';
-import { codedError, errnoError, invalidArgument } from '../errors';
+import { describe, codedError, errnoError, invalidArgument } from '../errors';
 
 export const PAGE_SIZE = native.constants.pageSize;
 /** vm.mmap_min_addr: nothing is ever mapped below 64 KiB. */
@@ -58,7 +58,7 @@ export function isU64(v: unknown): v is bigint {
 }
 
 function checkAddr(syscall: string, what: string, v: unknown): bigint {
-  if (!isU64(v)) throw invalidArgument(syscall, `${what} must be a bigint in [0, 2^64), got ${String(v)}`);
+  if (!isU64(v)) throw invalidArgument(syscall, `${what} must be a bigint in [0, 2^64), got ${describe(v)}`);
   return v;
 }
 
@@ -83,9 +83,10 @@ export class AddressSpace {
   }
 
   static create(options: AddressSpaceOptions = {}): AddressSpace {
+    if (typeof options !== 'object' || options === null) throw invalidArgument('mmap', `options must be { base?, size? }, got ${describe(options)}`);
     const base = checkAddr('mmap', 'base', options.base ?? DEFAULT_BASE);
     const size = options.size ?? DEFAULT_SIZE;
-    if (!Number.isSafeInteger(size) || size <= 0) throw invalidArgument('mmap', `size must be a positive integer, got ${size}`);
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) throw invalidArgument('mmap', `size must be a positive integer, got ${describe(size)}`);
     const r = native.spaceCreate(base, size);
     if (typeof r === 'number') {
       throw errnoError(r, 'mmap', `cannot create a ${size}-byte address space at 0x${base.toString(16)}: ` +
@@ -105,7 +106,8 @@ export class AddressSpace {
   }
 
   alloc(size: number, options: AllocOptions = {}): Allocation {
-    if (!Number.isSafeInteger(size) || size < 0) throw invalidArgument('mmap', `size must be a non-negative integer, got ${size}`);
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw invalidArgument('mmap', `size must be a non-negative integer, got ${describe(size)}`);
+    if (typeof options !== 'object' || options === null) throw invalidArgument('mmap', `options must be { alignEnd?, readOnly? }, got ${describe(options)}`);
     const flags = (options.alignEnd ? ALLOC_ALIGN_END : 0) | (options.readOnly ? ALLOC_READ_ONLY : 0);
     const r = native.spaceAlloc(this.id, size, flags);
     if (typeof r === 'number') {
@@ -121,10 +123,16 @@ export class AddressSpace {
 
   /** Unmap an allocation: its pages fault from now on and its views are detached. */
   free(allocation: Allocation | bigint): void {
-    const addr = checkAddr('munmap', 'address', typeof allocation === 'bigint' ? allocation : allocation?.addr);
+    // Every read of the caller's object happens before the unmap: a refusal
+    // (or a throwing getter) must leave the allocation as it was.
+    if (typeof allocation !== 'bigint' && (typeof allocation !== 'object' || allocation === null)) {
+      throw invalidArgument('munmap', `allocation must be an Allocation or a bigint address, got ${describe(allocation)}`);
+    }
+    const addr = checkAddr('munmap', 'address', typeof allocation === 'bigint' ? allocation : allocation.addr);
+    const view: unknown = typeof allocation === 'bigint' ? undefined : allocation.view;
     const rc = native.spaceFree(this.id, addr);
     if (rc !== 0) throw errnoError(rc, 'munmap', `0x${addr.toString(16)} is not the start of a live allocation`);
-    if (typeof allocation !== 'bigint') this.#views.delete(allocation.view.buffer);
+    if (isUint8Array(view)) this.#views.delete(view.buffer);
   }
 
   /**
@@ -140,7 +148,7 @@ export class AddressSpace {
   /** copy_from_user: read len bytes at addr as the kernel would. */
   read(addr: bigint, len: number): Buffer {
     checkAddr('copy_from_user', 'address', addr);
-    if (!Number.isSafeInteger(len) || len < 0) throw invalidArgument('copy_from_user', `length must be a non-negative integer, got ${len}`);
+    if (typeof len !== 'number' || !Number.isSafeInteger(len) || len < 0) throw invalidArgument('copy_from_user', `length must be a non-negative integer, got ${describe(len)}`);
     const out = Buffer.alloc(len);
     const rc = native.spaceRead(this.id, addr, out);
     if (rc !== 0) throw errnoError(rc, 'copy_from_user', `[0x${addr.toString(16)}, +${len}) is not readable user memory`);
@@ -168,6 +176,7 @@ export class AddressSpace {
    * live allocation of this space (so the simulator can use it in place).
    */
   addressOf(view: Uint8Array): bigint | undefined {
+    if (!isUint8Array(view)) return undefined;
     const a = this.#views.get(view.buffer);
     if (a === undefined || view.byteOffset + view.byteLength > a.size) return undefined;
     return a.addr + BigInt(view.byteOffset);

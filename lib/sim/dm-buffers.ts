@@ -7,9 +7,9 @@
 // statuses into errors that say which buffer failed and why.
 import { types } from 'util';
 import { PRIVCMD_STRUCTS } from '../abi/layouts';
-import { errnoError, invalidArgument } from '../errors';
+import { describe, errnoError, invalidArgument } from '../errors';
 import { native } from '../native';
-import { isU64, type AddressSpace } from './address-space';
+import { AddressSpace, isU64 } from './address-space';
 
 const { isUint8Array } = types;
 
@@ -33,7 +33,8 @@ export class DmBufArray {
   readonly #view: DataView;
 
   constructor(nr: number, bytes?: Uint8Array) {
-    if (!Number.isSafeInteger(nr) || nr < 0) throw invalidArgument('dm_op', `nr must be a non-negative integer, got ${nr}`);
+    if (typeof nr !== 'number' || !Number.isSafeInteger(nr) || nr < 0 || nr > 0xffff) throw invalidArgument('dm_op', `nr must be an integer in [0, 65535], got ${describe(nr)}`);
+    if (bytes !== undefined && !isUint8Array(bytes)) throw invalidArgument('dm_op', `bytes must be a Uint8Array, got ${describe(bytes)}`);
     this.nr = nr;
     this.bytes = bytes ?? new Uint8Array(nr * DESC);
     if (this.bytes.byteLength < nr * DESC) throw invalidArgument('dm_op', `${nr} descriptors need ${nr * DESC} bytes, got ${this.bytes.byteLength}`);
@@ -41,8 +42,13 @@ export class DmBufArray {
   }
 
   static of(bufs: readonly { addr: bigint; size: bigint | number }[]): DmBufArray {
+    if (!Array.isArray(bufs)) throw invalidArgument('dm_op', `bufs must be an array of { addr, size }, got ${describe(bufs)}`);
     const a = new DmBufArray(bufs.length);
-    bufs.forEach((b, i) => a.set(i, b.addr, b.size));
+    for (let i = 0; i < bufs.length; i++) {
+      const b: unknown = bufs[i];
+      if (typeof b !== 'object' || b === null) throw invalidArgument('dm_op', `descriptor ${i} must be { addr, size }, got ${describe(b)}`);
+      a.set(i, (b as { addr: bigint }).addr, (b as { size: bigint | number }).size);
+    }
     return a;
   }
 
@@ -53,14 +59,14 @@ export class DmBufArray {
 
   set(i: number, addr: bigint, size: bigint | number): void {
     this.#index(i);
-    const sz = typeof size === 'number' ? BigInt(size) : size;
-    if (!isU64(addr) || !isU64(sz)) throw invalidArgument('dm_op', `descriptor ${i}: address and size must be u64`);
+    const sz = typeof size === 'number' && Number.isSafeInteger(size) ? BigInt(size) : size;
+    if (!isU64(addr) || !isU64(sz)) throw invalidArgument('dm_op', `descriptor ${i}: address and size must be u64 (size a bigint or a non-negative safe integer), got ${describe(addr)} and ${describe(size)}`);
     this.#view.setBigUint64(i * DESC, addr, true);
     this.#view.setBigUint64(i * DESC + 8, sz, true);
   }
 
   #index(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.nr) throw invalidArgument('dm_op', `descriptor index ${i} is outside [0, ${this.nr})`);
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= this.nr) throw invalidArgument('dm_op', `descriptor index ${describe(i)} is outside [0, ${this.nr})`);
   }
 }
 
@@ -73,7 +79,7 @@ export interface DmValidationResult {
 
 function limit(syscall: string, name: string, v: number | undefined, dflt: number): number {
   const x = v ?? dflt;
-  if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw invalidArgument(syscall, `${name} must be a u32, got ${x}`);
+  if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 0xffffffff) throw invalidArgument(syscall, `${name} must be a u32, got ${describe(x)}`);
   return x;
 }
 
@@ -92,8 +98,10 @@ const STEP_WHY: Record<number, (i: number, lim: { maxBufs: number; maxBufSize: n
  */
 export function validateDmBuffers(space: AddressSpace, ubufs: bigint, num: number, limits: DmBufferLimits = {}): DmValidationResult {
   const syscall = 'ioctl';
-  if (!isU64(ubufs)) throw invalidArgument(syscall, `ubufs must be a u64 bigint, got ${String(ubufs)}`);
-  if (!Number.isInteger(num) || num < 0 || num > 0xffff) throw invalidArgument(syscall, `num must be a u16, got ${num}`);
+  checkSpace(syscall, space);
+  if (typeof limits !== 'object' || limits === null) throw invalidArgument(syscall, `limits must be { maxBufs?, maxBufSize? }, got ${describe(limits)}`);
+  if (!isU64(ubufs)) throw invalidArgument(syscall, `ubufs must be a u64 bigint, got ${describe(ubufs)}`);
+  if (typeof num !== 'number' || !Number.isInteger(num) || num < 0 || num > 0xffff) throw invalidArgument(syscall, `num must be a u16, got ${describe(num)}`);
   const lim = {
     maxBufs: limit(syscall, 'maxBufs', limits.maxBufs, DEFAULT_DM_OP_MAX_NR_BUFS),
     maxBufSize: limit(syscall, 'maxBufSize', limits.maxBufSize, DEFAULT_DM_OP_BUF_MAX_SIZE),
@@ -119,23 +127,41 @@ export interface CopyOptions {
   mode?: CopyMode;
 }
 
-function copyArgs(syscall: string, bufs: DmBufArray, idx: number, bytes: Uint8Array, o: CopyOptions) {
+function copyArgs(syscall: string, space: AddressSpace, bufs: DmBufArray, idx: number, bytes: Uint8Array, o: CopyOptions) {
+  checkSpace(syscall, space);
   if (!(bufs instanceof DmBufArray)) throw invalidArgument(syscall, 'bufs must be a DmBufArray');
   if (!isUint8Array(bytes)) throw invalidArgument(syscall, 'the local buffer must be a Uint8Array');
-  if (!Number.isInteger(idx) || idx < 0) throw invalidArgument(syscall, `idx must be a non-negative integer, got ${idx}`);
+  // A detached buffer reads as length 0 but cannot be viewed: refuse it by name.
+  if (bytes.buffer.byteLength === 0 && bytes.byteOffset === 0 && isDetached(bytes.buffer)) throw invalidArgument(syscall, 'the local buffer is detached');
+  if (typeof idx !== 'number' || !Number.isInteger(idx) || idx < 0) throw invalidArgument(syscall, `idx must be a non-negative integer, got ${describe(idx)}`);
+  if (typeof o !== 'object' || o === null) throw invalidArgument(syscall, `options must be { len?, offset?, mode? }, got ${describe(o)}`);
   const len = o.len ?? bytes.byteLength;
-  if (!Number.isInteger(len) || len < 0 || len > bytes.byteLength) {
-    throw invalidArgument(syscall, `len must be an integer in [0, ${bytes.byteLength}], got ${len}`);
+  if (typeof len !== 'number' || !Number.isInteger(len) || len < 0 || len > bytes.byteLength) {
+    throw invalidArgument(syscall, `len must be an integer in [0, ${bytes.byteLength}], got ${describe(len)}`);
   }
   const offset = o.offset ?? 0;
   if (typeof offset === 'bigint' ? !isU64(offset) : !Number.isSafeInteger(offset) || offset < 0) {
-    throw invalidArgument(syscall, `offset must be a non-negative integer, got ${String(offset)}`);
+    throw invalidArgument(syscall, `offset must be a non-negative integer, got ${describe(offset)}`);
   }
   const mode = o.mode ?? 'strict';
-  const m = MODE[mode];
-  if (m === undefined) throw invalidArgument(syscall, `mode must be 'seed' or 'strict', got ${String(mode)}`);
+  const m = typeof mode === 'string' && Object.hasOwn(MODE, mode) ? MODE[mode] : undefined;
+  if (m === undefined) throw invalidArgument(syscall, `mode must be 'seed' or 'strict', got ${describe(mode)}`);
   if (mode === 'seed' && offset !== 0 && offset !== 0n) throw invalidArgument(syscall, 'seed semantics take no offset');
   return { len, offset, m };
+}
+
+function checkSpace(syscall: string, space: unknown): void {
+  if (!(space instanceof AddressSpace)) throw invalidArgument(syscall, `space must be an AddressSpace, got ${describe(space)}`);
+}
+
+/** Whether an ArrayBuffer has been detached (transferred): a zero-length buffer that cannot be sliced. */
+function isDetached(ab: ArrayBufferLike): boolean {
+  try {
+    ab.slice(0, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 function copyError(rc: number, syscall: string, bufs: DmBufArray, idx: number, len: number, offset: bigint | number): Error {
@@ -148,7 +174,7 @@ function copyError(rc: number, syscall: string, bufs: DmBufArray, idx: number, l
 /** Copy from guest buffer idx into dst[0..len). On error dst is unchanged. */
 export function copyDmBufferFromGuest(space: AddressSpace, dst: Uint8Array, bufs: DmBufArray, idx: number, options: CopyOptions = {}): void {
   const syscall = 'copy_dm_buffer_from_guest';
-  const { len, offset, m } = copyArgs(syscall, bufs, idx, dst, options);
+  const { len, offset, m } = copyArgs(syscall, space, bufs, idx, dst, options);
   const rc = native.copyDmBufferFromGuest(space.id, dst.subarray(0, len), bufs.bytes.subarray(0, bufs.nr * DESC), idx, offset, m);
   if (rc !== 0) throw copyError(rc, syscall, bufs, idx, len, offset);
 }
@@ -156,7 +182,7 @@ export function copyDmBufferFromGuest(space: AddressSpace, dst: Uint8Array, bufs
 /** Copy src[0..len) into guest buffer idx. On error guest memory is unchanged. */
 export function copyDmBufferToGuest(space: AddressSpace, bufs: DmBufArray, idx: number, src: Uint8Array, options: CopyOptions = {}): void {
   const syscall = 'copy_dm_buffer_to_guest';
-  const { len, offset, m } = copyArgs(syscall, bufs, idx, src, options);
+  const { len, offset, m } = copyArgs(syscall, space, bufs, idx, src, options);
   const rc = native.copyDmBufferToGuest(space.id, bufs.bytes.subarray(0, bufs.nr * DESC), idx, offset, src.subarray(0, len), m);
   if (rc !== 0) throw copyError(rc, syscall, bufs, idx, len, offset);
 }
