@@ -5,8 +5,11 @@
 // buffer (track_dirty_vram's bitmap, modified_memory's extents).
 import { DMOPS, type DmopInfo } from '../abi/dmops';
 import { DMOP_STRUCTS, SCALAR_SIZE, XEN_DM_OP_HEADER_SIZE, type Scalar } from '../abi/layouts';
-import { invalidArgument } from '../errors';
+import { describe, invalidArgument } from '../errors';
 import { OP_INTERFACE, camel } from './ops';
+import { types } from 'util';
+
+const { isUint8Array } = types;
 import type { DmopName, DmopRequest, DmopResult } from './types';
 
 export const XEN_DM_OP_SIZE = DMOP_STRUCTS.xen_dm_op.size;
@@ -57,6 +60,8 @@ const BY_NUMBER = new Map<number, OpPlan>(DMOPS.map((d) => [d.op, PLANS.get(d.na
 const NO_EXTRAS: Uint8Array[] = [];
 const MAX = { u8: 0xff, u16: 0xffff, u32: 0xffffffff } as const;
 const MAX_BITMAP_PAGES = 8 * 1024 * 1024;
+/** 1 MiB of xen_dm_op_modified_memory_extent. */
+const MAX_EXTENTS = 65536;
 
 /** The op table entry for a request's op name. */
 export function dmopInfo(name: string): DmopInfo {
@@ -81,10 +86,10 @@ function value(op: string, f: FieldPlan, raw: unknown): number | bigint {
   if (f.type === 'u64') {
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
     if (typeof v === 'bigint' && v >= 0n && v < 1n << 64n) return v;
-    throw invalidArgument(SYSCALL, `${op}.${f.key} must be a u64 (bigint, or a non-negative safe integer), got ${String(v)}`);
+    throw invalidArgument(SYSCALL, `${op}.${f.key} must be a u64 (bigint, or a non-negative safe integer), got ${describe(v)}`);
   }
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX[f.type]) {
-    throw invalidArgument(SYSCALL, `${op}.${f.key} must be a ${f.type} (0..${MAX[f.type]}), got ${String(v)}`);
+    throw invalidArgument(SYSCALL, `${op}.${f.key} must be a ${f.type} (0..${MAX[f.type]}), got ${describe(v)}`);
   }
   return v;
 }
@@ -189,17 +194,21 @@ export function encodePlanned(p: OpPlan, request: DmopRequest, buf0: Uint8Array,
   }
   const list = r.extents;
   if (!Array.isArray(list)) throw invalidArgument(SYSCALL, 'modified_memory.extents must be an array of { firstPfn, nr }');
-  if (list.length > MAX.u32) throw invalidArgument(SYSCALL, 'modified_memory: too many extents');
+  // privcmd caps each buffer at dm_op_buf_max_size (4 KiB by default, a u32
+  // module parameter); past MAX_EXTENTS the request can only fail, so refuse
+  // it before allocating (a sparse array's length costs nothing to fake).
+  if (list.length > MAX_EXTENTS) throw invalidArgument(SYSCALL, `modified_memory: ${list.length} extents is more than ${MAX_EXTENTS} (${MAX_EXTENTS * EXTENT.size} bytes of buffer)`);
   const ext = new Uint8Array(list.length * EXTENT.size);
   const nrF: FieldPlan = { key: 'nr', offset: 0, type: 'u32', boolean: false };
   const pfnF: FieldPlan = { key: 'firstPfn', offset: 8, type: 'u64', boolean: false };
-  list.forEach((e: unknown, i: number) => {
+  for (let i = 0; i < list.length; i++) {
+    const e: unknown = list[i]; // a hole reads as undefined and is refused, where forEach would skip it
     if (typeof e !== 'object' || e === null) throw invalidArgument(SYSCALL, `modified_memory.extents[${i}] must be { firstPfn, nr }`);
     const x = e as Record<string, unknown>;
     for (const k of Object.keys(x)) if (k !== 'nr' && k !== 'firstPfn') throw invalidArgument(SYSCALL, `modified_memory.extents[${i}]: unknown field '${k}'`);
     put(ext, i * EXTENT.size + nrF.offset, 'u32', value(`modified_memory.extents[${i}]`, nrF, x.nr));
     put(ext, i * EXTENT.size + pfnF.offset, 'u64', value(`modified_memory.extents[${i}]`, pfnF, x.firstPfn));
-  });
+  }
   put(buf0, U, 'u32', list.length); // nr_extents
   return [ext];
 }
@@ -217,7 +226,10 @@ export function encodeDmop(request: DmopRequest): Uint8Array[] {
  */
 export function decodeDmop<R extends DmopRequest>(op: R['op'], buffers: readonly Uint8Array[]): DmopResult<R> {
   const p = op === lastName && lastPlan !== undefined ? lastPlan : PLANS.get(op);
-  if (p === undefined) throw invalidArgument(SYSCALL, `unknown DMOP '${String(op)}'`);
+  if (p === undefined) throw invalidArgument(SYSCALL, `unknown DMOP ${describe(op)}`);
+  if (!Array.isArray(buffers)) throw invalidArgument(SYSCALL, `buffers must be an array of Uint8Arrays, got ${describe(buffers)}`);
+  // Genuine typed arrays only (a Proxy passes instanceof), checked before reading.
+  if (!isUint8Array(buffers[0])) throw invalidArgument(SYSCALL, `buffer 0 must be a Uint8Array of ${XEN_DM_OP_SIZE} bytes`);
   return decodePlanned<R>(p, buffers);
 }
 

@@ -2,6 +2,8 @@
 // named values for its fields, defaults, fields the encoder fills itself, and
 // its extra buffers. One table; the codec reads it.
 
+import { describe, invalidArgument } from '../errors';
+
 /** Named values accepted wherever Xen's header defines them (numbers are always accepted). */
 export const HVMMEM = { ram_rw: 0, ram_ro: 1, mmio_dm: 2, unused: 3, ioreq_server: 4 } as const;
 export const IOREQ_BUFIOREQ = { off: 0, legacy: 1, atomic: 2 } as const;
@@ -15,6 +17,10 @@ export const XEN_DMOP_NO_GFNS = 1;
 
 /** PCI SBDF as XEN_DMOP_PCI_SBDF packs it for PCI ranges. */
 export function pciSbdf(segment: number, bus: number, device: number, fn: number): number {
+  const parts = [['segment', segment, 0xffff], ['bus', bus, 0xff], ['device', device, 0x1f], ['function', fn, 0x07]] as const;
+  for (const [name, v, max] of parts) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw invalidArgument('dm_op', `pciSbdf: ${name} must be an integer in [0, ${max}], got ${describe(v)}`);
+  }
   return (((segment & 0xffff) << 16) | ((bus & 0xff) << 8) | ((device & 0x1f) << 3) | (fn & 0x07)) >>> 0;
 }
 
