@@ -6,7 +6,8 @@
 // Facts: ../shared/reference/xen-privcmd-facts.md §5; Xen 4.17 semantics.
 import type { Field, Scalar, StructLayout } from '../abi/layouts';
 import { camel } from '../dmop/ops';
-import { invalidArgument } from '../errors';
+import { types } from 'util';
+import { describe, invalidArgument } from '../errors';
 import type { Privcmd } from '../privcmd';
 import { XSM, type XsmAction } from '../sim/xsm';
 
@@ -29,7 +30,7 @@ export const INVALID_ALTP2M = 0xffff;
 
 /** The mode's name for a value 0..3 (undefined otherwise). */
 export function altp2mModeName(mode: number): Altp2mModeName | undefined {
-  return MODE_NAMES[mode];
+  return typeof mode === 'number' && Number.isInteger(mode) && mode >= 0 ? MODE_NAMES[mode] : undefined;
 }
 
 const f = (name: string, offset: number, type: Scalar, dir: Field['dir'], count?: number): Field =>
@@ -121,7 +122,7 @@ const BY_CMD = new Map<number, Altp2mCmdInfo>(ALTP2M_CMDS.map((c) => [c.cmd, c])
 
 /** The table entry for a command name or number. */
 export function altp2mCmd(c: Altp2mCmdName | number): Altp2mCmdInfo | undefined {
-  return typeof c === 'number' ? BY_CMD.get(c) : BY_NAME.get(c);
+  return typeof c === 'number' ? BY_CMD.get(c) : typeof c === 'string' ? BY_NAME.get(c) : undefined;
 }
 
 // ---- who may call what (xsm_hvm_altp2mhvm_op, dummy.h) -----------------------
@@ -286,10 +287,10 @@ function fieldValue(cmdName: string, f: Field, raw: unknown): number | bigint {
   if (f.type === 'u64') {
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
     if (typeof v === 'bigint' && v >= 0n && v < 1n << 64n) return v;
-    throw invalidArgument(SYSCALL, `altp2m ${cmdName}.${key} must be a u64 (bigint), got ${String(v)}`);
+    throw invalidArgument(SYSCALL, `altp2m ${cmdName}.${key} must be a u64 (bigint), got ${describe(v)}`);
   }
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX[f.type]) {
-    throw invalidArgument(SYSCALL, `altp2m ${cmdName}.${key} must be a ${f.type} (0..${MAX[f.type]}), got ${String(v)}`);
+    throw invalidArgument(SYSCALL, `altp2m ${cmdName}.${key} must be a ${f.type} (0..${MAX[f.type]}), got ${describe(v)}`);
   }
   return v;
 }
@@ -301,13 +302,13 @@ function fieldValue(cmdName: string, f: Field, raw: unknown): number | bigint {
 export function encodeAltp2mOp(request: Altp2mRequest): Uint8Array {
   if (typeof request !== 'object' || request === null) throw invalidArgument(SYSCALL, 'an altp2m request must be an object such as { cmd: \'get_domain_state\', domain: 1 }');
   const info = typeof request.cmd === 'string' ? BY_NAME.get(request.cmd) : undefined;
-  if (info === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command '${String(request.cmd)}' (known: ${[...BY_NAME.keys()].join(', ')})`);
+  if (info === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command '${describe(request.cmd)}' (known: ${[...BY_NAME.keys()].join(', ')})`);
   const r = request as unknown as Record<string, unknown>;
   const keys = new Set(['cmd', 'domain', ...info.inputs.map(camel)]);
   for (const k in r) if (!keys.has(k)) throw invalidArgument(SYSCALL, `altp2m ${info.name}: unknown field '${k}' (fields: ${[...keys].filter((x) => x !== 'cmd').join(', ')})`);
   const domain = r.domain;
   if (typeof domain !== 'number' || !Number.isInteger(domain) || domain < 0 || domain > 0xffff) {
-    throw invalidArgument(SYSCALL, `altp2m ${info.name}.domain must be a domid (0..65535), got ${String(domain)}`);
+    throw invalidArgument(SYSCALL, `altp2m ${info.name}.domain must be a domid (0..65535), got ${describe(domain)}`);
   }
   const out = new Uint8Array(ALTP2M_OP_SIZE);
   const dv = new DataView(out.buffer);
@@ -324,7 +325,8 @@ export function encodeAltp2mOp(request: Altp2mRequest): Uint8Array {
 /** The OUT fields of a command, read from the struct Xen wrote back. */
 export function decodeAltp2mOp<R extends Altp2mRequest>(c: R['cmd'], bytes: Uint8Array): Altp2mResult<R> {
   const info = BY_NAME.get(c);
-  if (info === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command '${String(c)}'`);
+  if (info === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command '${describe(c)}'`);
+  if (!types.isUint8Array(bytes)) throw invalidArgument(SYSCALL, `an altp2m op must be a Uint8Array, got ${describe(bytes)}`);
   if (bytes.byteLength < ALTP2M_OP_SIZE) throw invalidArgument(SYSCALL, `an altp2m op is ${ALTP2M_OP_SIZE} bytes, got ${bytes.byteLength}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, ALTP2M_OP_SIZE);
   const out: Record<string, unknown> = {};

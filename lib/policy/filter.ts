@@ -14,12 +14,12 @@
 // - a call it needs to read an argument of and cannot (fail closed).
 import { DOMID } from '../abi/domids';
 import { HYPERCALLS } from '../abi/hypercalls';
-import { codedError, invalidArgument, type PrivcmdError } from '../errors';
+import { describe, codedError, invalidArgument, type PrivcmdError } from '../errors';
 import { HW_PRIV_VARIANTS, xsmActionName, xsmDefaultAction, type HwPrivVariant, type XsmSubject } from '../sim/xsm';
 import { ALTP2M_MODES, altp2mModeName, type Altp2mModeName } from './altp2m';
 import { roleLabel, roleSubject, type RoleName, type RoleSpec } from './roles';
 import {
-  XSM_RULES, hypercallRule, readArg, ruleAction, xsmRule,
+  XSM_RULES, hypercallRule, readArgAt, ruleAction, xsmRule,
   type ArgLoc, type ArgReader, type TargetLoc, type XsmRule,
 } from './xsm-actions';
 
@@ -94,6 +94,14 @@ function sameEffect(a: Verdict, b: Verdict): boolean {
   return a.allowSelf === b.allowSelf && a.allowTarget === b.allowTarget && sameTarget(a.rule.target, b.rule.target);
 }
 
+function checkContext(ctx: unknown): void {
+  if (ctx === undefined) return;
+  if (typeof ctx !== 'object' || ctx === null) throw invalidArgument('filter', `ctx must be { self, read }, got ${describe(ctx)}`);
+  const { self, read } = ctx as { self?: unknown; read?: unknown };
+  if (self !== null && self !== undefined && (typeof self !== 'number' || !Number.isInteger(self))) throw invalidArgument('filter', `ctx.self must be a domid or null, got ${describe(self)}`);
+  if (read !== null && read !== undefined && typeof read !== 'function') throw invalidArgument('filter', `ctx.read must be a function or null, got ${describe(read)}`);
+}
+
 export class HypercallFilter {
   readonly role: RoleName;
   readonly target: number | null;
@@ -112,16 +120,20 @@ export class HypercallFilter {
 
   constructor(options: FilterOptions) {
     if (typeof options !== 'object' || options === null) throw invalidArgument('filter', 'options must be an object such as { role: \'device-model\', target: 5 }');
-    const hwPriv = options.hwPriv ?? 'exclusive';
-    if (!HW_PRIV_VARIANTS.includes(hwPriv)) throw invalidArgument('filter', `hwPriv must be one of ${HW_PRIV_VARIANTS.join(', ')}, got ${String(hwPriv)}`);
-    const mode = options.altp2mMode ?? 'mixed';
-    if (!(mode in ALTP2M_MODES)) throw invalidArgument('filter', `altp2mMode must be one of ${Object.keys(ALTP2M_MODES).join(', ')}, got ${String(mode)}`);
-    const deny = options.deny ?? [];
-    if (!Array.isArray(deny)) throw invalidArgument('filter', 'deny must be an array of rule names');
+    // Each option read once (a getter may answer differently on each read), deny copied.
+    const { role, target, self, hwPriv: hwPrivOpt, altp2mMode: modeOpt, deny: denyOpt } = options;
+    options = { role, ...(target !== undefined ? { target } : {}) } as FilterOptions;
+    const hwPriv = hwPrivOpt ?? 'exclusive';
+    if (!HW_PRIV_VARIANTS.includes(hwPriv)) throw invalidArgument('filter', `hwPriv must be one of ${HW_PRIV_VARIANTS.join(', ')}, got ${describe(hwPriv)}`);
+    const mode = modeOpt ?? 'mixed';
+    if (typeof mode !== 'string' || !Object.hasOwn(ALTP2M_MODES, mode)) throw invalidArgument('filter', `altp2mMode must be one of ${Object.keys(ALTP2M_MODES).join(', ')}, got ${describe(mode)}`);
+    if (denyOpt !== undefined && !Array.isArray(denyOpt)) throw invalidArgument('filter', 'deny must be an array of rule names');
+    if (denyOpt !== undefined && denyOpt.length > XSM_RULES.length) throw invalidArgument('filter', `deny names ${denyOpt.length} rules; there are only ${XSM_RULES.length}`);
+    const deny: readonly string[] = denyOpt === undefined ? [] : Array.from(denyOpt as readonly string[]);
     for (const name of deny) {
-      if (typeof name !== 'string' || xsmRule(name) === undefined) throw invalidArgument('filter', `deny: no rule named ${String(name)} (names are like 'hvm_op/altp2m/switch_p2m'; see XSM_RULES)`);
+      if (typeof name !== 'string' || xsmRule(name) === undefined) throw invalidArgument('filter', `deny: no rule named ${describe(name)} (names are like 'hvm_op/altp2m/switch_p2m'; see XSM_RULES)`);
     }
-    this.#self = options.self ?? null;
+    this.#self = self ?? null;
     this.#subject = roleSubject(options, this.#self);
     this.role = options.role;
     this.target = this.#subject.target;
@@ -214,7 +226,7 @@ export class HypercallFilter {
   #walk(node: Node, args: readonly bigint[], read: ArgReader | null): Verdict {
     let n = node;
     while (n.key !== null && read !== null) {
-      const k = readArg(n.key, args, read);
+      const k = readArgAt(n.key, args, read);
       const c = k < 0 ? undefined : n.children.get(k);
       if (c === undefined) break;
       n = c;
@@ -231,6 +243,9 @@ export class HypercallFilter {
    * see it (a raw buffer 0 it cannot read). Throws a coded EPERM on refusal.
    */
   checkDmop(domid: number, op: number, ctx?: FilterContext): void {
+    if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || domid > 0xffff) throw invalidArgument('filter', `domid must be a domid_t, got ${describe(domid)}`);
+    if (typeof op !== 'number' || !Number.isInteger(op) || op < -1 || op > 0xffffffff) throw invalidArgument('filter', `op must be a DMOP number (or -1: unknown), got ${describe(op)}`);
+    checkContext(ctx);
     const v = op >= 0 && op < DM_OP_TABLE ? (this.#dmop[op] as Verdict) : this.#dmopAny;
     if (v.kind === ALLOW) return;
     if (v.kind === TARGETED && (domid === v.allowTarget || (v.allowSelf && domid === this.#selfOf(ctx)))) return;
@@ -243,6 +258,13 @@ export class HypercallFilter {
    * so, through ctx.read. Throws a coded EPERM on refusal.
    */
   checkHypercall(op: number, args: readonly bigint[], ctx?: FilterContext): void {
+    if (typeof op !== 'number' || !Number.isInteger(op) || op < 0 || op > 0xffffffff) throw invalidArgument('filter', `op must be a hypercall number, got ${describe(op)}`);
+    if (!Array.isArray(args) || args.length > 5) throw invalidArgument('filter', `args must be an array of at most five u64 bigints, got ${describe(args)}`);
+    for (let i = 0; i < args.length; i++) {
+      const a: unknown = args[i];
+      if (typeof a !== 'bigint' || a < 0n || a >= 1n << 64n) throw invalidArgument('filter', `hypercall argument ${i} must be a u64 bigint, got ${describe(a)}`);
+    }
+    checkContext(ctx);
     const root = this.#nodes[op];
     if (root === undefined) {
       if (this.allowsEverything) return;
@@ -259,7 +281,7 @@ export class HypercallFilter {
       }
       const key = n.key as ArgLoc;
       if (key.at !== null && read === null) throw this.#refuse(n.own, ': the filter cannot read the argument struct on this backend to find the sub-op');
-      const k = readArg(key, args, read as ArgReader);
+      const k = readArgAt(key, args, read as ArgReader);
       if (k < 0) throw this.#refuse(n.own, `: the filter cannot read the sub-op at 0x${((args[key.arg] ?? 0n) + BigInt(key.at?.offset ?? 0)).toString(16)}`);
       const c = n.children.get(k);
       if (c === undefined) {
@@ -272,7 +294,7 @@ export class HypercallFilter {
     if (v.kind === TARGETED) {
       const loc = v.rule.target as TargetLoc;
       if (loc.at !== null && read === null) throw this.#refuse(v, ': the filter cannot read the target domain on this backend');
-      const d = readArg(loc, args, read as ArgReader);
+      const d = readArgAt(loc, args, read as ArgReader);
       if (d < 0) throw this.#refuse(v, ': the filter cannot read the target domain');
       if (d === v.allowTarget) return;
       if (v.allowSelf && ((loc.self && d === DOMID.SELF) || d === this.#selfOf(ctx))) return;
@@ -284,7 +306,7 @@ export class HypercallFilter {
   /** The filter's verdict for a rule, without a call (for tests, audits and docs). */
   verdict(ruleName: string): RuleVerdict {
     const rule = xsmRule(ruleName);
-    if (rule === undefined) throw invalidArgument('filter', `no rule named ${ruleName}`);
+    if (rule === undefined) throw invalidArgument('filter', `no rule named ${describe(ruleName)}`);
     const v = (rule === hypercallRule(HYPERCALLS.dm_op) ? this.#dmopAny : this.#verdicts.get(rule)) as Verdict;
     return {
       rule: rule.name,

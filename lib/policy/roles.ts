@@ -4,7 +4,7 @@
 // XSM_HW_PRIV split, `control` and `hardware` are the two halves of the
 // classic dom0.
 import { DOMID } from '../abi/domids';
-import { invalidArgument } from '../errors';
+import { describe, invalidArgument } from '../errors';
 import type { XsmSubject } from '../sim/xsm';
 
 export type RoleName = 'dom0' | 'control' | 'hardware' | 'xenstore' | 'device-model' | 'guest';
@@ -35,17 +35,21 @@ const FLAGS: Readonly<Record<RoleName, RoleFlags>> = {
 
 /** What a role may do, in words. */
 export function describeRole(role: RoleName): string {
+  if (!ROLES.includes(role)) throw invalidArgument('filter', `role must be one of ${ROLES.join(', ')}, got ${describe(role)}`);
   return FLAGS[role].description;
 }
 
 /** A role as `device-model(target 5)` or `control`, for messages. */
 export function roleLabel(spec: RoleSpec): string {
-  return spec.role === 'device-model' ? `device-model(target ${String(spec.target)})` : spec.role;
+  if (typeof spec !== 'object' || spec === null || !ROLES.includes(spec.role)) {
+    throw invalidArgument('filter', `role must be one of ${ROLES.join(', ')}, got ${describe((spec as { role?: unknown } | null)?.role)}`);
+  }
+  return spec.role === 'device-model' ? `device-model(target ${describe(spec.target)})` : spec.role;
 }
 
 function checkDomid(what: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= DOMID.FIRST_RESERVED) {
-    throw invalidArgument('filter', `${what} must be a domain id in [0, ${DOMID.FIRST_RESERVED - 1}], got ${String(v)}`);
+    throw invalidArgument('filter', `${what} must be a domain id in [0, ${DOMID.FIRST_RESERVED - 1}], got ${describe(v)}`);
   }
   return v;
 }
@@ -56,7 +60,7 @@ function checkDomid(what: string, v: unknown): number {
  */
 export function roleSubject(spec: RoleSpec, self: number | null): XsmSubject {
   if (typeof spec !== 'object' || spec === null || !ROLES.includes(spec.role)) {
-    throw invalidArgument('filter', `role must be one of ${ROLES.join(', ')}, got ${String((spec as { role?: unknown } | null)?.role)}`);
+    throw invalidArgument('filter', `role must be one of ${ROLES.join(', ')}, got ${describe((spec as { role?: unknown } | null)?.role)}`);
   }
   const flags = FLAGS[spec.role];
   let target: number | null = null;

@@ -13,6 +13,7 @@ import { DMOPS } from '../abi/dmops';
 import { DOMID } from '../abi/domids';
 import { HYPERCALLS, type HypercallName } from '../abi/hypercalls';
 import { XSM, type XsmAction } from '../sim/xsm';
+import { describe, invalidArgument } from '../errors';
 import { ALTP2M_CMDS, altp2mXsmAction, HVMOP_ALTP2M } from './altp2m';
 
 /**
@@ -392,17 +393,18 @@ const BY_NAME = new Map<string, XsmRule>(RULES.map((r) => [r.name, r]));
 
 /** The rule with this name (`hvm_op/altp2m/switch_p2m`, `domctl`, ...). */
 export function xsmRule(name: string): XsmRule | undefined {
-  return BY_NAME.get(name);
+  return typeof name === 'string' ? BY_NAME.get(name) : undefined;
 }
 
 /** The hypercall-level rule for a hypercall number (undefined: not a hypercall). */
 export function hypercallRule(op: number): XsmRule | undefined {
-  return BY_NUMBER[op];
+  // Only array indices: BY_NUMBER['constructor'] is a function, not a rule.
+  return typeof op === 'number' && Number.isInteger(op) && op >= 0 ? BY_NUMBER[op] : undefined;
 }
 
 /** The rule of DMOP `op` (undefined for op numbers Xen does not define). */
 export function dmopRule(op: number): XsmRule | undefined {
-  return (BY_NUMBER[HYPERCALLS.dm_op] as XsmRule).children.get(op);
+  return typeof op === 'number' ? (BY_NUMBER[HYPERCALLS.dm_op] as XsmRule).children.get(op) : undefined;
 }
 
 /** Reads `out.length` bytes of the caller's memory at `addr`; false if they are not readable. */
@@ -412,7 +414,26 @@ const scratch = new Uint8Array(4);
 
 /** A value at `loc`: >= 0, or -1 if the memory could not be read. */
 export function readArg(loc: ArgLoc, args: readonly bigint[], read: ArgReader): number {
-  const a = args[loc.arg] ?? 0n;
+  if (typeof loc !== 'object' || loc === null) throw invalidArgument('filter', `loc must be an ArgLoc (a rule's key or target), got ${describe(loc)}`);
+  const { arg, at, mask } = loc;
+  if (typeof arg !== 'number' || !Number.isInteger(arg) || arg < 0 || arg > 4) throw invalidArgument('filter', `loc.arg must be an argument index in [0, 4], got ${describe(arg)}`);
+  if (typeof mask !== 'number' || !Number.isInteger(mask)) throw invalidArgument('filter', `loc.mask must be an integer, got ${describe(mask)}`);
+  if (at !== null && (typeof at !== 'object' || at === undefined || typeof at.offset !== 'number' || !Number.isInteger(at.offset) || at.offset < 0 || (at.size !== 2 && at.size !== 4))) {
+    throw invalidArgument('filter', 'loc.at must be null or { offset, size: 2 | 4 }');
+  }
+  if (!Array.isArray(args)) throw invalidArgument('filter', `args must be an array of u64 bigints, got ${describe(args)}`);
+  if (at !== null && typeof read !== 'function') throw invalidArgument('filter', 'read must be a function (addr, out) => boolean');
+  const a: unknown = args[arg] ?? 0n;
+  if (typeof a !== 'bigint') throw invalidArgument('filter', `argument ${arg} must be a bigint, got ${describe(a)}`);
+  return readArgChecked({ arg, at, mask }, a, read);
+}
+
+/** @internal readArg for the library's own callers: `loc` from the table, `args` already u64 bigints. */
+export function readArgAt(loc: ArgLoc, args: readonly bigint[], read: ArgReader): number {
+  return readArgChecked(loc, args[loc.arg] ?? 0n, read);
+}
+
+function readArgChecked(loc: ArgLoc, a: bigint, read: ArgReader): number {
   const at = loc.at;
   if (at === null) return (Number(BigInt.asUintN(32, a)) & loc.mask) >>> 0;
   const out = at.size === 2 ? scratch.subarray(0, 2) : scratch;
@@ -426,10 +447,12 @@ export function readArg(loc: ArgLoc, args: readonly bigint[], read: ArgReader): 
  * asking XSM); -1: a key could not be read from the caller's memory.
  */
 export function classifyHypercall(op: number, args: readonly bigint[], read: ArgReader): XsmRule | undefined | -1 {
-  let rule = BY_NUMBER[op];
+  let rule = hypercallRule(op);
   if (rule === undefined) return undefined;
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'bigint')) throw invalidArgument('filter', `args must be an array of u64 bigints, got ${describe(args)}`);
+  if (typeof read !== 'function') throw invalidArgument('filter', 'read must be a function (addr, out) => boolean');
   while (rule.key !== null) {
-    const k = readArg(rule.key, args, read);
+    const k = readArgAt(rule.key, args, read);
     if (k < 0) return -1;
     const c: XsmRule | undefined = rule.children.get(k);
     if (c === undefined) break;

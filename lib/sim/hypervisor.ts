@@ -15,7 +15,7 @@ import type { DmopContext, GuestBuffers } from './dmops/context';
 import { HVM_NR_PARAMS, type Domain } from './domain';
 import type { SimulatedHost } from './host';
 import { xsmActionName, xsmDefaultAction, type XsmAction } from './xsm';
-import { classifyHypercall, hypercallRule, readArg, ruleAction, xsmRule, type XsmRule } from '../policy/xsm-actions';
+import { classifyHypercall, hypercallRule, readArgAt, ruleAction, xsmRule, type XsmRule } from '../policy/xsm-actions';
 import { HVMOP_ALTP2M } from '../policy/altp2m';
 import { doAltp2mOp, type Altp2mEnv } from './altp2m';
 import { doXsmOp, type FlaskOpEnv } from './flask';
@@ -252,7 +252,7 @@ export class Hypervisor {
     if (r === -1) return this.#fail('EFAULT', `hypercall ${op}: the argument struct is not readable`);
     let d: Domain | null = null;
     if (r.target !== null) {
-      const domid = readArg(r.target, args, read);
+      const domid = readArgAt(r.target, args, read);
       if (domid < 0) return this.#fail('EFAULT', `${r.name}: the argument struct is not readable`);
       const found = r.target.self && domid === DOMID.SELF ? caller : this.host.domainById(domid);
       if (found === undefined) return this.#fail('ESRCH', `${r.name}: no domain ${domid}`);

@@ -8,12 +8,14 @@
 // internal to Xen, not ABI).
 export const XSM = { HOOK: 0, DM_PRIV: 1, TARGET: 2, PRIV: 3, HW_PRIV: 4, XS_PRIV: 5, OTHER: 6 } as const;
 export type XsmAction = (typeof XSM)[keyof typeof XSM];
+import { describe } from '../errors';
 
 const NAMES: readonly string[] = ['XSM_HOOK', 'XSM_DM_PRIV', 'XSM_TARGET', 'XSM_PRIV', 'XSM_HW_PRIV', 'XSM_XS_PRIV', 'XSM_OTHER'];
 
 /** 'XSM_PRIV' for XSM.PRIV, and so on. */
 export function xsmActionName(action: XsmAction): string {
-  return NAMES[action] ?? `XSM_${String(action)}`;
+  if (typeof action !== 'number' || !Number.isInteger(action)) return `XSM_${describe(action)}`;
+  return NAMES[action] ?? `XSM_${action}`;
 }
 
 /**

@@ -1,0 +1,74 @@
+// The filter and the policy helpers under bad input: a coded error, never a TypeError (issue 11, section 3).
+import * as api from '../../lib';
+import { createSimulatedHost, open, type Privcmd, type SimulatedHost } from '../../lib';
+
+/** The error's code, 'ok' when the call returned, or 'UNCODED <name>: <message>'. */
+const code = (fn: () => unknown): string => {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    const c = (e as { code?: unknown }).code;
+    return typeof c === 'string' ? c : `UNCODED ${(e as Error).name}: ${(e as Error).message}`;
+  }
+};
+
+function detached(len = 32): Uint8Array {
+  const ab = new ArrayBuffer(len);
+  const u = new Uint8Array(ab);
+  structuredClone(ab, { transfer: [ab] });
+  return u;
+}
+
+const NULL_PROTO = Object.create(null) as never;
+const HUGE_SPARSE = new Array(2 ** 32 - 1) as never;
+const THROWS_ON_STRING = { [Symbol.toPrimitive]() { throw new Error('toPrimitive'); } } as never;
+
+let host: SimulatedHost;
+let h: Privcmd;
+let g: number;
+beforeEach(() => {
+  host = createSimulatedHost();
+  g = host.createDomain({ type: 'hvm', memoryPages: 64 });
+  h = open({ host });
+});
+afterEach(() => host.close());
+
+describe('filter and policy helpers', () => {
+  const f = api.createFilter({ role: 'device-model', target: 5, hwPriv: 'none' });
+
+  test('checkDmop / checkHypercall / verdict with hostile arguments: EINVAL, never a TypeError', () => {
+    for (const bad of [NULL_PROTO, Symbol('s'), detached(), 1.5, '5']) {
+      expect(code(() => f.checkDmop(bad as never, 1))).toBe('EINVAL');
+      expect(code(() => f.checkDmop(5, bad as never))).toBe('EINVAL');
+      expect(code(() => f.checkHypercall(34, [bad as never]))).toBe('EINVAL');
+      expect(code(() => f.checkHypercall(bad as never, []))).toBe('EINVAL');
+      expect(code(() => f.verdict(bad as never))).toBe('EINVAL');
+    }
+    expect(code(() => f.checkHypercall(34, [0n], { self: 0, read: 5 } as never))).toBe('EINVAL');
+    expect(code(() => f.checkHypercall(34, HUGE_SPARSE))).toBe('EINVAL');
+  });
+
+  test('createFilter: prototype names and huge deny lists are refused', () => {
+    expect(code(() => api.createFilter({ role: 'guest', altp2mMode: 'toString' as never }))).toBe('EINVAL');
+    expect(code(() => api.createFilter({ role: 'guest', deny: HUGE_SPARSE }))).toBe('EINVAL');
+  });
+
+  test('lookups answer undefined for non-keys (not Object.prototype members); describeRole/roleLabel refuse', () => {
+    expect(api.hypercallRule('constructor' as never)).toBeUndefined();
+    expect(api.hypercallRule(NULL_PROTO)).toBeUndefined();
+    expect(api.xsmRule(NULL_PROTO)).toBeUndefined();
+    expect(api.altp2mModeName('constructor' as never)).toBeUndefined();
+    expect(api.altp2mCmd(NULL_PROTO)).toBeUndefined();
+    expect(api.xsmActionName(NULL_PROTO)).toBe('XSM_an object');
+    expect(code(() => api.describeRole('toString' as never))).toBe('EINVAL');
+    expect(code(() => api.roleLabel(null as never))).toBe('EINVAL');
+    expect(code(() => api.readArg(null as never, [], () => true))).toBe('EINVAL');
+    expect(code(() => api.readArg({ arg: 0, at: null, mask: 0xff }, [5 as never], () => true))).toBe('EINVAL');
+  });
+
+  test('decodeAltp2mOp takes a genuine Uint8Array', () => {
+    expect(code(() => api.decodeAltp2mOp('get_domain_state', null as never))).toBe('EINVAL');
+    expect(code(() => api.decodeAltp2mOp('get_domain_state', new Uint16Array(40) as never))).toBe('EINVAL');
+  });
+});
