@@ -10,7 +10,7 @@ import { accessSync, constants, readFileSync, statSync } from 'fs';
 import * as path from 'path';
 import { DOMID } from '../abi/domids';
 import { errnoName } from '../abi/errno';
-import { codedError, invalidArgument, type PrivcmdError } from '../errors';
+import { describe, codedError, invalidArgument, type PrivcmdError } from '../errors';
 import { open, PRIVCMD_DEVICE, type Privcmd } from '../privcmd';
 import { restrictAll } from './restrict-all';
 import type { SimulatedHost } from '../sim/host';
@@ -124,7 +124,7 @@ function verifyHandle(h: Privcmd, domid: number): void {
 export function launchDeviceModel(o: LaunchOptions): Launched {
   if (typeof o !== 'object' || o === null) throw invalidArgument('launch', 'options must be an object');
   if (!Number.isInteger(o.domid) || o.domid < 1 || o.domid >= DOMID.FIRST_RESERVED) {
-    throw invalidArgument('launch', `domid must be a guest domain in [1, ${DOMID.FIRST_RESERVED - 1}], got ${String(o.domid)}`);
+    throw invalidArgument('launch', `domid must be a guest domain in [1, ${DOMID.FIRST_RESERVED - 1}], got ${describe(o.domid)}`);
   }
   if (typeof o.command !== 'string' || o.command === '') throw invalidArgument('launch', 'command must be a non-empty string');
   const args = o.args ?? [];

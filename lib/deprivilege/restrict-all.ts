@@ -15,18 +15,36 @@
 // worker) remain unrestricted, rather than claim what it could not do.
 import { DOMID } from '../abi/domids';
 import { errnoName } from '../abi/errno';
-import { codedError, errnoError, invalidArgument, PrivcmdError } from '../errors';
+import { describe, codedError, errnoError, invalidArgument, PrivcmdError } from '../errors';
 import { native } from '../native';
 import { open, type Privcmd } from '../privcmd';
 import { openEventChannels, type EventChannels } from '../evtchn';
-import { registryOf, type HandleKind, type HandleRegistry, type ProcessSelector, type RegisteredHandle } from '../handle-registry';
+import { isSimulatedHost } from '../sim/host';
+import { registryOf, type HandleKind, type ProcessSelector, type RegisteredHandle } from '../handle-registry';
 
 export type { ProcessSelector } from '../handle-registry';
 
+/**
+ * The selector, validated and read once: no host (the real process; no
+ * domain then), or a genuine simulated host and an existing domain on it
+ * (default 0). Anything else would name a process with no handles and
+ * "succeed" while the handles the caller meant stay unrestricted.
+ */
 function checkSelector(syscall: string, sel: unknown): ProcessSelector {
   if (sel === undefined) return {};
-  if (typeof sel !== 'object' || sel === null) throw invalidArgument(syscall, 'options must be an object');
-  return sel as ProcessSelector;
+  if (typeof sel !== 'object' || sel === null) throw invalidArgument(syscall, `options must be { host?, domain? }, got ${describe(sel)}`);
+  const { host, domain } = sel as { host?: unknown; domain?: unknown };
+  if (host === undefined) {
+    if (domain !== undefined) throw invalidArgument(syscall, '`domain` only applies to a simulated host; the real process is the one this runs in');
+    return {};
+  }
+  if (!isSimulatedHost(host)) throw invalidArgument(syscall, `host must be a simulated host made by createSimulatedHost(), got ${describe(host)}`);
+  const d = domain ?? 0;
+  if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d >= DOMID.FIRST_RESERVED) {
+    throw invalidArgument(syscall, `domain must be a domain id in [0, ${DOMID.FIRST_RESERVED - 1}], got ${describe(domain)}`);
+  }
+  if (host.domainById(d) === undefined) throw invalidArgument(syscall, `the simulated host has no domain ${d}`);
+  return { host, domain: d };
 }
 
 export interface RestrictAllResult {
@@ -51,7 +69,7 @@ function describeHandle(h: RegisteredHandle): string {
 export function restrictAll(domid: number, options?: ProcessSelector): RestrictAllResult {
   const sel = checkSelector('restrictAll', options);
   if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || domid > 0xffff) {
-    throw invalidArgument('restrictAll', `domid must be an integer in [0, 65535] (domid_t), got ${String(domid)}`);
+    throw invalidArgument('restrictAll', `domid must be an integer in [0, 65535] (domid_t), got ${describe(domid)}`);
   }
   if (domid === DOMID.INVALID) throw invalidArgument('restrictAll', 'restricting to DOMID_INVALID would leave the handles unrestricted');
   const reg = registryOf(sel);

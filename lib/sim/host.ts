@@ -6,7 +6,7 @@
 import { closeAll as closeAllPorts } from './evtchn';
 import { DOMID } from '../abi/domids';
 import { ERRNO, type ErrnoName } from '../abi/errno';
-import { codedError, errnoError, invalidArgument } from '../errors';
+import { describe, codedError, errnoError, invalidArgument } from '../errors';
 import { AddressSpace, type AddressSpaceOptions } from './address-space';
 import { DEFAULT_LABELS, Domain, type DomainConfig, type DomainType } from './domain';
 import { Flask, type FlaskOptions } from './flask';
@@ -127,7 +127,7 @@ const DEFAULT_VERSION: XenVersion = {
 };
 
 function checkCount(syscall: string, what: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalidArgument(syscall, `${what} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalidArgument(syscall, `${what} must be an integer in [${min}, ${max}], got ${describe(v)}`);
   return v;
 }
 
@@ -137,6 +137,14 @@ const MAP_RULE = (() => {
   if (r === undefined) throw new Error('policy table has no rule mmu_update');
   return r;
 })();
+
+/** Hosts made by this module (createSimulatedHost or the constructor): `instanceof` alone can be faked with Object.create. */
+const GENUINE = new WeakSet<object>();
+
+/** Is this a simulated host this library made (not an object posing as one)? */
+export function isSimulatedHost(v: unknown): v is SimulatedHost {
+  return typeof v === 'object' && v !== null && GENUINE.has(v);
+}
 
 export class SimulatedHost {
   readonly hypervisor: Hypervisor;
@@ -153,13 +161,15 @@ export class SimulatedHost {
   #closed = false;
 
   constructor(options: SimulatedHostOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw invalidArgument('init', `options must be an object, got ${describe(options)}`);
+    options = { ...options }; // each option read once
     this.privcmdParams = {
       dmOpMaxNrBufs: checkCount('init', 'dmOpMaxNrBufs', options.dmOpMaxNrBufs ?? 16, 0, 16),
       dmOpBufMaxSize: checkCount('init', 'dmOpBufMaxSize', options.dmOpBufMaxSize ?? 4096, 0, 0xffffffff),
     };
     this.paddrBits = checkCount('init', 'paddrBits', options.paddrBits ?? 40, 32, 52);
     const hwPriv = options.hwPriv ?? 'none';
-    if (!HW_PRIV_VARIANTS.includes(hwPriv)) throw invalidArgument('init', `hwPriv must be one of ${HW_PRIV_VARIANTS.join(', ')}, got ${String(hwPriv)}`);
+    if (!HW_PRIV_VARIANTS.includes(hwPriv)) throw invalidArgument('init', `hwPriv must be one of ${HW_PRIV_VARIANTS.join(', ')}, got ${describe(hwPriv)}`);
     this.hwPriv = hwPriv;
     this.altp2mSupported = options.altp2m === true;
     this.flask = options.flask === undefined ? null : new Flask(options.flask);
@@ -174,19 +184,22 @@ export class SimulatedHost {
       isControl: roles.isControl ?? true, isHardware: roles.isHardware ?? true, isXenstore: roles.isXenstore ?? true,
     }));
     (this.#domains.get(0) as Domain).paused = false;
+    GENUINE.add(this);
   }
 
   /** Create a domain, paused (as Xen creates them), with its RAM populated. */
   createDomain(config: DomainConfig = {}): number {
     this.#live();
     const syscall = 'domctl';
+    if (typeof config !== 'object' || config === null) throw invalidArgument(syscall, `config must be an object, got ${describe(config)}`);
+    config = { ...config }; // each field read once
     const type = config.type ?? 'hvm';
-    if (!['hvm', 'pvh', 'pv'].includes(type)) throw invalidArgument(syscall, `type must be 'hvm', 'pvh' or 'pv', got ${String(type)}`);
+    if (!['hvm', 'pvh', 'pv'].includes(type)) throw invalidArgument(syscall, `type must be 'hvm', 'pvh' or 'pv', got ${describe(type)}`);
     checkCount(syscall, 'vcpus', config.vcpus ?? 1, 1, 128);
     const pages = checkCount(syscall, 'memoryPages', config.memoryPages ?? 256, 0, 1 << 20);
-    if (config.target !== undefined && !this.#domains.has(config.target)) throw codedError('ESRCH', syscall, `target domain ${config.target} does not exist`);
+    if (config.target !== undefined && !this.#domains.has(config.target)) throw codedError('ESRCH', syscall, `target domain ${describe(config.target)} does not exist`);
     if (config.altp2m !== undefined) {
-      if (!(config.altp2m in ALTP2M_MODES)) throw invalidArgument(syscall, `altp2m must be one of ${Object.keys(ALTP2M_MODES).join(', ')}, got ${String(config.altp2m)}`);
+      if (typeof config.altp2m !== 'string' || !Object.hasOwn(ALTP2M_MODES, config.altp2m)) throw invalidArgument(syscall, `altp2m must be one of ${Object.keys(ALTP2M_MODES).join(', ')}, got ${describe(config.altp2m)}`);
       if (type === 'pv') throw invalidArgument(syscall, 'altp2m needs an HVM or PVH domain');
     }
     if (config.isHardware === true) {
@@ -195,7 +208,7 @@ export class SimulatedHost {
       if (hw !== undefined) throw codedError('EEXIST', syscall, `domain ${hw.domid} is already the hardware domain (create dom0 with { dom0: { isHardware: false } } to give the role to another)`);
     }
     const label = config.label ?? DEFAULT_LABELS.domU;
-    if (typeof label !== 'string' || label === '') throw invalidArgument(syscall, `label must be a non-empty string, got ${String(label)}`);
+    if (typeof label !== 'string' || label === '') throw invalidArgument(syscall, `label must be a non-empty string, got ${describe(label)}`);
     if (this.flask !== null) {
       // flask_domain_create: the creator (dom0's toolstack) needs domain:create on the new label.
       const rc = this.flask.hasPermLabels(this.#domain(0).label, label, 'domain', 'create');
@@ -225,7 +238,7 @@ export class SimulatedHost {
   #domain(domid: number, syscall = 'domctl'): Domain {
     this.#live();
     const d = typeof domid === 'number' ? this.#domains.get(domid) : undefined;
-    if (d === undefined) throw codedError('ESRCH', syscall, `no domain ${String(domid)}`);
+    if (d === undefined) throw codedError('ESRCH', syscall, `no domain ${describe(domid)}`);
     return d;
   }
 
@@ -326,6 +339,7 @@ export class SimulatedHost {
   mapForeignPages(domid: number, options: { firstPfn: number; count: number; write?: boolean; by?: number }): number {
     const syscall = 'mmap';
     if (typeof options !== 'object' || options === null) throw invalidArgument(syscall, 'options must be { firstPfn, count, write?, by? }');
+    options = { ...options };
     const d = this.#domain(domid, syscall);
     const by = this.#domain(options.by ?? 0, syscall);
     const firstPfn = checkCount(syscall, 'firstPfn', options.firstPfn, 0, 2 ** 40);
