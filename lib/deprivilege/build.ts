@@ -7,7 +7,7 @@
 // host's controls here, xl or libxl on a real host; the labels go through
 // the builder's privcmd handle (lib/deprivilege/relabel.ts).
 import { DOMID } from '../abi/domids';
-import { invalidArgument, isPrivcmdError, PrivcmdError, withDetail } from '../errors';
+import { describe, invalidArgument, isPrivcmdError, PrivcmdError, withDetail } from '../errors';
 import type { Privcmd } from '../privcmd';
 import type { DomainConfig } from '../sim/domain';
 import type { SimulatedHost } from '../sim/host';
@@ -74,6 +74,21 @@ function checkOptions(o: unknown): DomainBuildOptions {
   return x;
 }
 
+/** The options read once into an object of our own: a getter cannot answer one thing to the check and another to the flow. */
+function snapshotOptions(o: unknown): DomainBuildOptions {
+  if (typeof o !== 'object' || o === null) throw invalidArgument('build', 'options must be { toolstack, handle, buildLabel, runLabel }');
+  const { toolstack: t0, handle, buildLabel, runLabel, ...rest } = o as DomainBuildOptions;
+  const t = t0 as unknown as Record<string, unknown> | null;
+  const bound = (k: string): unknown => {
+    const f = (t as Record<string, unknown>)[k];
+    return typeof f === 'function' ? f.bind(t) : f;
+  };
+  const toolstack = typeof t === 'object' && t !== null
+    ? { create: bound('create'), isPaused: bound('isPaused'), unpause: bound('unpause'), destroy: bound('destroy') } as unknown as BuildToolstack
+    : t as unknown as BuildToolstack;
+  return { ...rest, toolstack, handle, buildLabel, runLabel };
+}
+
 /** One domain's way from creation to running, in the only order the flow allows. */
 export class DomainBuild {
   readonly domid: number;
@@ -93,12 +108,12 @@ export class DomainBuild {
    * created); then the domain is created paused under the build label.
    */
   static async create(options: DomainBuildOptions): Promise<DomainBuild> {
-    const o = checkOptions(options);
+    const o = checkOptions(snapshotOptions(options));
     flaskContextToSid(o.handle, o.buildLabel);
     const runSid = flaskContextToSid(o.handle, o.runLabel);
     const domid = await o.toolstack.create(o.buildLabel);
     if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 1 || domid >= DOMID.FIRST_RESERVED) {
-      throw invalidArgument('build', `toolstack.create returned ${String(domid)}, not a guest domid: check the toolstack (nothing was destroyed)`);
+      throw invalidArgument('build', `toolstack.create returned ${describe(domid)}, not a guest domid: check the toolstack (nothing was destroyed)`);
     }
     const b = new DomainBuild(o, domid, runSid);
     if (!(await b.#stillPaused())) {
@@ -169,7 +184,7 @@ export class DomainBuild {
     }
     if (isPrivcmdError(cause)) throw withDetail(cause, `${cause.detail}; ${outcome}`);
     // Anything else: a new error (the original may be frozen), keeping its code if it has one.
-    const e = new Error(`${cause instanceof Error ? cause.message : String(cause)}; ${outcome}`) as Error & { cause?: unknown; code?: unknown };
+    const e = new Error(`${cause instanceof Error ? cause.message : describe(cause)}; ${outcome}`) as Error & { cause?: unknown; code?: unknown };
     e.cause = cause;
     if (cause instanceof Error && 'code' in cause) e.code = (cause as { code?: unknown }).code;
     throw e;

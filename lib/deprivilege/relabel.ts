@@ -7,7 +7,7 @@
 import { DOMID } from '../abi/domids';
 import { FLASK_MAX_STRING, FLASK_OP, XEN_FLASK_INTERFACE_VERSION } from '../abi/flask';
 import { FLASK_OP_AT, FLASK_STRUCTS } from '../abi/layouts';
-import { invalidArgument, isPrivcmdError, withDetail, type PrivcmdError } from '../errors';
+import { describe, invalidArgument, isPrivcmdError, withDetail, type PrivcmdError } from '../errors';
 import type { Privcmd } from '../privcmd';
 
 const OP_SIZE = FLASK_STRUCTS.xen_flask_op.size;
@@ -24,6 +24,9 @@ function newFlaskOp(cmd: number): { op: Uint8Array; dv: DataView } {
 
 /** The 40-byte xen_flask_op for FLASK_RELABEL_DOMAIN (what libxc's xc_flask_relabel_domain sends). */
 export function encodeFlaskRelabel(domid: number, sid: number): Uint8Array {
+  // Raw: any u32 (Xen's own checks are what a raw op is for); only values that cannot be encoded are refused.
+  checkU32('domid', domid);
+  checkU32('sid', sid);
   const { op, dv } = newFlaskOp(FLASK_OP.RELABEL_DOMAIN);
   dv.setUint32(AT.relabel.domid, domid, true);
   dv.setUint32(AT.relabel.sid, sid, true);
@@ -32,6 +35,8 @@ export function encodeFlaskRelabel(domid: number, sid: number): Uint8Array {
 
 /** The xen_flask_op for FLASK_CONTEXT_TO_SID, pointing at `size` bytes of context at `context`. */
 export function encodeFlaskContextToSid(context: bigint, size: number): Uint8Array {
+  if (typeof context !== 'bigint' || context < 0n || context >= 1n << 64n) throw invalidArgument('xsm_op', `context must be a u64 guest address, got ${describe(context)}`);
+  checkU32('size', size);
   const { op, dv } = newFlaskOp(FLASK_OP.CONTEXT_TO_SID);
   dv.setUint32(AT.sidContext.size, size, true);
   dv.setBigUint64(AT.sidContext.context, context, true);
@@ -57,7 +62,7 @@ function checkHandle(h: unknown): void {
 
 function checkContext(context: unknown): Uint8Array {
   if (typeof context !== 'string' || context === '' || context.includes('\0')) {
-    throw invalidArgument('xsm_op', `a security label must be a non-empty string without NUL, got ${JSON.stringify(context)}`);
+    throw invalidArgument('xsm_op', `a security label must be a non-empty string without NUL, got ${describe(context)}`);
   }
   const bytes = new TextEncoder().encode(context);
   if (bytes.length > FLASK_MAX_STRING) throw invalidArgument('xsm_op', `a security label is at most ${FLASK_MAX_STRING} bytes, got ${bytes.length}`);
@@ -89,17 +94,25 @@ export function flaskContextToSid(h: Privcmd, context: string): number {
   }));
 }
 
+function checkU32(what: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw invalidArgument('xsm_op', `${what} must be a u32, got ${describe(v)}`);
+}
+
+function checkSid(sid: unknown): void {
+  if (typeof sid !== 'number' || !Number.isInteger(sid) || sid < 1 || sid > 0xffffffff) throw invalidArgument('xsm_op', `sid must be a u32 sid (not 0), got ${describe(sid)}`);
+}
+
 /** FLASK_RELABEL_DOMAIN: move domain `domid` (or DOMID_SELF) to `sid`. */
 function checkRelabelDomid(domid: unknown): void {
   if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || (domid >= DOMID.FIRST_RESERVED && domid !== DOMID.SELF)) {
-    throw invalidArgument('xsm_op', `domid must be a domain in [0, ${DOMID.FIRST_RESERVED - 1}] or DOMID_SELF, got ${String(domid)}`);
+    throw invalidArgument('xsm_op', `domid must be a domain in [0, ${DOMID.FIRST_RESERVED - 1}] or DOMID_SELF, got ${describe(domid)}`);
   }
 }
 
 export function flaskRelabelDomain(h: Privcmd, domid: number, sid: number): void {
   checkHandle(h);
   checkRelabelDomid(domid);
-  if (!Number.isInteger(sid) || sid < 1 || sid > 0xffffffff) throw invalidArgument('xsm_op', `sid must be a u32 sid (not 0), got ${String(sid)}`);
+  checkSid(sid);
   withBuffer(h, OP_SIZE, (op) => {
     op.view.set(encodeFlaskRelabel(domid, sid));
     try {

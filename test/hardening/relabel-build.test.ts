@@ -1,0 +1,61 @@
+// Relabel and build under bad input: a coded error; options read once (issue 11, section 3).
+import * as api from '../../lib';
+import { createSimulatedHost, open, type Privcmd, type SimulatedHost } from '../../lib';
+
+/** The error's code, 'ok' when the call returned, or 'UNCODED <name>: <message>'. */
+const code = (fn: () => unknown): string => {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    const c = (e as { code?: unknown }).code;
+    return typeof c === 'string' ? c : `UNCODED ${(e as Error).name}: ${(e as Error).message}`;
+  }
+};
+
+function detached(len = 32): Uint8Array {
+  const ab = new ArrayBuffer(len);
+  const u = new Uint8Array(ab);
+  structuredClone(ab, { transfer: [ab] });
+  return u;
+}
+
+const NULL_PROTO = Object.create(null) as never;
+const HUGE_SPARSE = new Array(2 ** 32 - 1) as never;
+const THROWS_ON_STRING = { [Symbol.toPrimitive]() { throw new Error('toPrimitive'); } } as never;
+
+let host: SimulatedHost;
+let h: Privcmd;
+let g: number;
+beforeEach(() => {
+  host = createSimulatedHost();
+  g = host.createDomain({ type: 'hvm', memoryPages: 64 });
+  h = open({ host });
+});
+afterEach(() => host.close());
+
+describe('relabel and build', () => {
+  test('the xsm_op encoders check their arguments', () => {
+    expect(code(() => api.encodeFlaskRelabel(NULL_PROTO, 1))).toBe('EINVAL');
+    expect(code(() => api.encodeFlaskRelabel(1, Symbol('s') as never))).toBe('EINVAL');
+    expect(code(() => api.encodeFlaskContextToSid(5 as never, 1))).toBe('EINVAL');
+    expect(code(() => api.encodeFlaskContextToSid(0x10000n, 1.5))).toBe('EINVAL');
+  });
+
+  test('a label that is not a string, a bigint included: EINVAL', () => {
+    expect(code(() => api.flaskContextToSid(h, 5n as never))).toBe('EINVAL');
+  });
+
+  test('DomainBuild.create reads each option once: a handle getter cannot pass the check and then answer null', async () => {
+    let n = 0;
+    const options = {
+      toolstack: api.simulatedToolstack(host),
+      get handle() { return n++ === 0 ? h : null; },
+      buildLabel: 'system_u:system_r:vm_building_t',
+      runLabel: 'system_u:system_r:vm_t',
+    };
+    const e = await api.DomainBuild.create(options as never).then(() => null, (x: unknown) => x);
+    // No Flask on this host: the coded ENOSYS from the first xsm_op, not a TypeError.
+    expect((e as { code?: unknown }).code).toBe('ENOSYS');
+  });
+});
