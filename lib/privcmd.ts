@@ -4,14 +4,14 @@
 import { types } from 'util';
 import { DOMID } from './abi/domids';
 import { HYPERCALLS, type HypercallName } from './abi/hypercalls';
-import { codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
+import { describe, codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
 import { decodeDmop, decodePlanned, encodeDmop, encodePlanned, planOf, XEN_DM_OP_SIZE } from './dmop/codec';
 import type { DmopRequest, DmopResult } from './dmop/types';
 import type { Backend, BufferArg } from './backends/backend';
 import { later, SimulatedBackend } from './backends/simulated';
 import { DeviceBackend, PRIVCMD_DEVICE } from './backends/device';
 import type { Allocation } from './sim/address-space';
-import type { SimulatedHost } from './sim/host';
+import { isSimulatedHost, type SimulatedHost } from './sim/host';
 import { HypercallFilter } from './policy/filter';
 import { ArgSnapshot, copyBackChanged, genuineBytes, snapshotBytes } from './copy-once';
 import { registryOf, type HandleRegistry } from './handle-registry';
@@ -81,7 +81,7 @@ const HYPERCALL_NAMES = new Map<number, string>(Object.entries(HYPERCALLS).map((
 
 function checkDomid(syscall: string, domid: unknown): number {
   if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || domid > 0xffff) {
-    throw invalidArgument(syscall, `domid must be an integer in [0, 65535] (domid_t), got ${String(domid)}`);
+    throw invalidArgument(syscall, `domid must be an integer in [0, 65535] (domid_t), got ${describe(domid)}`);
   }
   return domid;
 }
@@ -89,14 +89,17 @@ function checkDomid(syscall: string, domid: unknown): number {
 function hypercallArgs(op: number | HypercallName, args: readonly (bigint | number)[]): [number, bigint[]] {
   const num = typeof op === 'string' ? HYPERCALLS[op] : op;
   if (typeof num !== 'number' || !Number.isInteger(num) || num < 0 || num > 0xffffffff) {
-    throw invalidArgument('ioctl', `unknown hypercall ${String(op)}`);
+    throw invalidArgument('ioctl', `unknown hypercall ${describe(op)}`);
   }
   if (!Array.isArray(args) || args.length > 5) throw invalidArgument('ioctl', 'a hypercall takes at most five arguments');
-  const a = args.map((v, i) => {
+  // Indexed reads, not map(): map skips a sparse array's holes, which then reached the backend as undefined.
+  const a: bigint[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const v: unknown = args[i];
     const x = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : v;
-    if (typeof x !== 'bigint' || x < 0n || x >= 1n << 64n) throw invalidArgument('ioctl', `hypercall argument ${i} must be a u64, got ${String(v)}`);
-    return x;
-  });
+    if (typeof x !== 'bigint' || x < 0n || x >= 1n << 64n) throw invalidArgument('ioctl', `hypercall argument ${i} must be a u64, got ${describe(v)}`);
+    a.push(x);
+  }
   while (a.length < 5) a.push(0n);
   return [num, a];
 }
@@ -359,11 +362,18 @@ export class Privcmd {
  */
 export function open(options: OpenOptions = {}): Privcmd {
   if (typeof options !== 'object' || options === null) throw invalidArgument('open', 'options must be an object');
-  if (options.host !== undefined) {
-    const domain = options.domain ?? 0;
+  // Each option read once: a getter must not answer one thing to the checks and another to the open.
+  const { host, domain: dom, filter, device, fd, testOnlyRawPointers } = options;
+  options = {
+    ...(device !== undefined ? { device } : {}), ...(fd !== undefined ? { fd } : {}), ...(dom !== undefined ? { domain: dom } : {}),
+    ...(filter !== undefined ? { filter } : {}), testOnlyRawPointers: testOnlyRawPointers === true,
+  };
+  if (host !== undefined) {
+    if (!isSimulatedHost(host)) throw invalidArgument('open', `host must be a simulated host made by createSimulatedHost(), got ${describe(host)}`);
+    const domain = dom ?? 0;
     checkDomid('open', domain);
-    const h = new Privcmd(new SimulatedBackend(options.host, domain), options.filter);
-    h.enroll(registryOf({ host: options.host, domain }));
+    const h = new Privcmd(new SimulatedBackend(host, domain), filter);
+    h.enroll(registryOf({ host, domain }));
     return h;
   }
   if (options.domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');

@@ -122,7 +122,7 @@ export class SimulatedBackend implements Backend {
         dv.setUint32(i * DESC + 8, b.byteLength, true);
         dv.setUint32(i * DESC + 12, 0, true);
       } else {
-        const size = typeof b.size === 'number' ? BigInt(b.size) : b.size;
+        const size = typeof b.size === 'number' && Number.isSafeInteger(b.size) ? BigInt(b.size) : b.size;
         if (!isU64(b.addr) || !isU64(size)) throw invalidArgument('ioctl', `buffer ${i}: addr and size must be u64 values`);
         dv.setBigUint64(i * DESC, b.addr, true);
         dv.setBigUint64(i * DESC + 8, size, true);
