@@ -18,6 +18,11 @@ const VRAM_MAX_PAGES = 262144;
 /** The pinned cache-attribute ranges a domain may have (hvm_set_mem_pinned_cacheattr). */
 const MAX_CACHEATTR_PINS = 64;
 
+/** INVALID_GFN (~0UL). */
+const INVALID_GFN = (1n << 64n) - 1n;
+/** Frames a 4-level EPT (or NPT) p2m maps: 48-bit guest-physical addresses, gfn >> 36 == 0. */
+const MAX_GFN = 2 ** 36;
+
 /** domain_get_maximum_gpfn. */
 const maxGpfn = (d: Domain) => d.maxMappedPfn;
 
@@ -127,12 +132,24 @@ export const relocateMemory: DmopHandler = (ctx) => {
   const { u, d } = ctx;
   if (RELOCATE.pad!.get(u)) return fail(ctx, 'EINVAL', 'relocate_memory: pad must be zero');
   const size = RELOCATE.size!.get(u);
-  const src = pfnNumber(RELOCATE.src_gfn!.big.get(u));
-  const dst = pfnNumber(RELOCATE.dst_gfn!.big.get(u));
-  // xenmem_add_to_physmap(XENMAPSPACE_gmfn_range), one gfn at a time.
+  const srcBig = RELOCATE.src_gfn!.big.get(u);
+  const dstBig = RELOCATE.dst_gfn!.big.get(u);
+  // xenmem_add_to_physmap (xen/common/memory.c): INVALID_GFN as the
+  // destination is -EINVAL, a range that wraps -EOVERFLOW.
+  if (dstBig === INVALID_GFN) return fail(ctx, 'EINVAL', 'relocate_memory: dst_gfn is INVALID_GFN');
+  if (srcBig + BigInt(size) > INVALID_GFN || dstBig + BigInt(size) > INVALID_GFN) {
+    return fail(ctx, 'EOVERFLOW', `relocate_memory: [0x${srcBig.toString(16)}, +${size}) -> 0x${dstBig.toString(16)} wraps`);
+  }
+  const src = pfnNumber(srcBig);
+  const dst = pfnNumber(dstBig);
+  // XENMAPSPACE_gmfn_range, one gfn at a time; pages moved before a failure stay moved.
   for (let i = 0; i < size; i++) {
     const type = d.p2m.get(src + i);
     if (type === undefined || type === 'mmio_dm') return fail(ctx, 'EINVAL', `relocate_memory: source gfn 0x${(src + i).toString(16)} holds no page`);
+    // The p2m cannot map the destination (ept_set_entry in
+    // xen/arch/x86/mm/p2m-ept.c: a gfn beyond the 4-level table's reach is
+    // -EINVAL): refused before the source page is touched.
+    if (dst + i >= MAX_GFN) return fail(ctx, 'EINVAL', `relocate_memory: destination gfn 0x${(dstBig + BigInt(i)).toString(16)} is beyond the guest-physical address width (gfns end at 0x${MAX_GFN.toString(16)})`);
     d.p2m.delete(src + i);
     d.p2m.set(dst + i, type);
     if (dst + i > d.maxMappedPfn) d.maxMappedPfn = dst + i;

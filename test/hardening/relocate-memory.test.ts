@@ -1,0 +1,59 @@
+// relocate_memory's gfn limits on the simulated host (issue 11, section 3).
+import * as api from '../../lib';
+import { createSimulatedHost, open, type Privcmd, type SimulatedHost } from '../../lib';
+
+/** The error's code, 'ok' when the call returned, or 'UNCODED <name>: <message>'. */
+const code = (fn: () => unknown): string => {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    const c = (e as { code?: unknown }).code;
+    return typeof c === 'string' ? c : `UNCODED ${(e as Error).name}: ${(e as Error).message}`;
+  }
+};
+
+function detached(len = 32): Uint8Array {
+  const ab = new ArrayBuffer(len);
+  const u = new Uint8Array(ab);
+  structuredClone(ab, { transfer: [ab] });
+  return u;
+}
+
+const NULL_PROTO = Object.create(null) as never;
+const HUGE_SPARSE = new Array(2 ** 32 - 1) as never;
+const THROWS_ON_STRING = { [Symbol.toPrimitive]() { throw new Error('toPrimitive'); } } as never;
+
+let host: SimulatedHost;
+let h: Privcmd;
+let g: number;
+beforeEach(() => {
+  host = createSimulatedHost();
+  g = host.createDomain({ type: 'hvm', memoryPages: 64 });
+  h = open({ host });
+});
+afterEach(() => host.close());
+
+describe('relocate_memory gfn limits (xenmem_add_to_physmap, ept_set_entry)', () => {
+  test('dstGfn 1 << 60: EINVAL, nothing moved, maxGpfn unchanged, set_mem_type still answers', () => {
+    const before = host.inspect(g);
+    expect(code(() => h.dmop(g, { op: 'relocate_memory', size: 1, srcGfn: 1n, dstGfn: 1n << 60n }))).toBe('EINVAL');
+    expect(host.inspect(g)).toEqual(before);
+    expect(Number.isSafeInteger(host.inspect(g).maxGpfn)).toBe(true);
+    expect(code(() => h.dmop(g, { op: 'set_mem_type', memType: 'ram_ro', firstPfn: 2n, nr: 1 }))).toBe('ok');
+  });
+
+  test('INVALID_GFN as destination is EINVAL; a wrapping range EOVERFLOW; the last mappable gfn works', () => {
+    const before = host.inspect(g);
+    expect(code(() => h.dmop(g, { op: 'relocate_memory', size: 1, srcGfn: 1n, dstGfn: (1n << 64n) - 1n }))).toBe('EINVAL');
+    expect(code(() => h.dmop(g, { op: 'relocate_memory', size: 2, srcGfn: 1n, dstGfn: (1n << 64n) - 2n }))).toBe('EOVERFLOW');
+    expect(code(() => h.dmop(g, { op: 'relocate_memory', size: 2, srcGfn: (1n << 64n) - 1n, dstGfn: 100n }))).toBe('EOVERFLOW');
+    expect(host.inspect(g)).toEqual(before);
+    h.dmop(g, { op: 'relocate_memory', size: 1, srcGfn: 1n, dstGfn: (1n << 36n) - 1n });
+    expect(host.inspect(g).maxGpfn).toBe(2 ** 36 - 1);
+    // Page by page, like Xen: the page below the limit moves, the next one is refused.
+    expect(code(() => h.dmop(g, { op: 'relocate_memory', size: 2, srcGfn: 2n, dstGfn: (1n << 36n) - 1n }))).toBe('EINVAL');
+    expect(code(() => h.dmop(g, { op: 'set_mem_type', memType: 'ram_ro', firstPfn: 2n, nr: 1 }))).toBe('EINVAL'); // gfn 2 moved: a hole now
+    expect(code(() => h.dmop(g, { op: 'set_mem_type', memType: 'ram_ro', firstPfn: 3n, nr: 1 }))).toBe('ok'); // gfn 3 stayed
+  });
+});
