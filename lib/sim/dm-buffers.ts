@@ -34,7 +34,7 @@ export class DmBufArray {
 
   constructor(nr: number, bytes?: Uint8Array) {
     if (typeof nr !== 'number' || !Number.isSafeInteger(nr) || nr < 0 || nr > 0xffff) throw invalidArgument('dm_op', `nr must be an integer in [0, 65535], got ${describe(nr)}`);
-    if (bytes !== undefined && !isUint8Array(bytes)) throw invalidArgument('dm_op', `bytes must be a Uint8Array, got ${describe(bytes)}`);
+    if (bytes !== undefined && (!isUint8Array(bytes) || isDetached(bytes.buffer))) throw invalidArgument('dm_op', `bytes must be a live Uint8Array, got ${describe(bytes)}`);
     this.nr = nr;
     this.bytes = bytes ?? new Uint8Array(nr * DESC);
     if (this.bytes.byteLength < nr * DESC) throw invalidArgument('dm_op', `${nr} descriptors need ${nr * DESC} bytes, got ${this.bytes.byteLength}`);

@@ -102,6 +102,7 @@ describe('DM buffer helpers', () => {
     expect(code(() => api.DmBufArray.of(null as never))).toBe('EINVAL');
     expect(code(() => api.DmBufArray.of([null] as never))).toBe('EINVAL');
     expect(code(() => new api.DmBufArray(1, new Uint16Array(8) as never))).toBe('EINVAL');
+    expect(code(() => new api.DmBufArray(0, detached()))).toBe('EINVAL');
     expect(code(() => new api.DmBufArray(NULL_PROTO))).toBe('EINVAL');
   });
 });
