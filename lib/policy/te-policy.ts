@@ -9,7 +9,7 @@
 //   allow dom0_t vm_building_t : domain2 relabelfrom;
 //   allow dom0_t vm_t : domain2 relabelto;
 //   allow vm_building_t vm_t : domain transition;
-import { invalidArgument } from '../errors';
+import { describe, invalidArgument } from '../errors';
 
 /**
  * The classes and permissions the simulated Flask checks (names as in Xen's
@@ -150,7 +150,11 @@ export function tePolicy(p: TePolicy | TePolicySpec | string): TePolicy {
  * `<run>_building`), relabel it from `build` to `run`, and the `build -> run`
  * transition. Nothing lets the toolstack map `run` memory.
  */
-export function domainBuildRules(toolstack: string, run: string, build = `${run}_building`): TeAllow[] {
+export function domainBuildRules(toolstack: string, run: string, build?: string): TeAllow[] {
+  for (const [what, v] of [['toolstack', toolstack], ['run', run], ['build', build ?? '']] as const) {
+    if (typeof v !== 'string' || (v === '' && what !== 'build')) throw invalidArgument('flask', `${what} must be a type name, got ${describe(v)}`);
+  }
+  build ||= `${run}_building`;
   return [
     { source: toolstack, target: build, class: 'domain', perms: ['create'] },
     { source: toolstack, target: build, class: 'mmu', perms: ['map_read', 'map_write'] },

@@ -72,3 +72,10 @@ describe('filter and policy helpers', () => {
     expect(code(() => api.decodeAltp2mOp('get_domain_state', new Uint16Array(40) as never))).toBe('EINVAL');
   });
 });
+
+test('domainBuildRules takes type names (a Symbol or Object.create(null) threw a TypeError building `<run>_building`)', () => {
+  expect(api.domainBuildRules('dom0_t', 'vm_t').at(-1)).toEqual({ source: 'vm_t_building', target: 'vm_t', class: 'domain', perms: ['transition'] });
+  expect(code(() => api.domainBuildRules('dom0_t', Symbol('s') as never))).toBe('EINVAL');
+  expect(code(() => api.domainBuildRules('dom0_t', NULL_PROTO))).toBe('EINVAL');
+  expect(code(() => api.domainBuildRules(5 as never, 'vm_t', 'b_t'))).toBe('EINVAL');
+});
