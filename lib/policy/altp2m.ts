@@ -302,7 +302,7 @@ function fieldValue(cmdName: string, f: Field, raw: unknown): number | bigint {
 export function encodeAltp2mOp(request: Altp2mRequest): Uint8Array {
   if (typeof request !== 'object' || request === null) throw invalidArgument(SYSCALL, 'an altp2m request must be an object such as { cmd: \'get_domain_state\', domain: 1 }');
   const info = typeof request.cmd === 'string' ? BY_NAME.get(request.cmd) : undefined;
-  if (info === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command '${describe(request.cmd)}' (known: ${[...BY_NAME.keys()].join(', ')})`);
+  if (info === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command ${describe(request.cmd)} (known: ${[...BY_NAME.keys()].join(', ')})`);
   const r = request as unknown as Record<string, unknown>;
   const keys = new Set(['cmd', 'domain', ...info.inputs.map(camel)]);
   for (const k in r) if (!keys.has(k)) throw invalidArgument(SYSCALL, `altp2m ${info.name}: unknown field '${k}' (fields: ${[...keys].filter((x) => x !== 'cmd').join(', ')})`);
@@ -325,7 +325,7 @@ export function encodeAltp2mOp(request: Altp2mRequest): Uint8Array {
 /** The OUT fields of a command, read from the struct Xen wrote back. */
 export function decodeAltp2mOp<R extends Altp2mRequest>(c: R['cmd'], bytes: Uint8Array): Altp2mResult<R> {
   const info = BY_NAME.get(c);
-  if (info === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command '${describe(c)}'`);
+  if (info === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command ${describe(c)}`);
   if (!types.isUint8Array(bytes)) throw invalidArgument(SYSCALL, `an altp2m op must be a Uint8Array, got ${describe(bytes)}`);
   if (bytes.byteLength < ALTP2M_OP_SIZE) throw invalidArgument(SYSCALL, `an altp2m op is ${ALTP2M_OP_SIZE} bytes, got ${bytes.byteLength}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, ALTP2M_OP_SIZE);
