@@ -188,6 +188,7 @@ export const ALTP2M_MIXED_MODE_CLASSIFICATION: readonly Altp2mGuestClass[] = Obj
 
 /** Filter rule name of a sub-op (see lib/policy/xsm-actions.ts). */
 export function altp2mRuleName(c: Altp2mCmdName): string {
+  if (typeof c !== 'string' || !BY_NAME.has(c)) throw invalidArgument(SYSCALL, `unknown altp2m command ${describe(c)}`);
   return `hvm_op/altp2m/${c}`;
 }
 

@@ -59,6 +59,11 @@ function checkDomid(what: string, v: unknown): number {
  * known (-1 otherwise: only DOMID_SELF then names the caller).
  */
 export function roleSubject(spec: RoleSpec, self: number | null): XsmSubject {
+  // Role and target read once (a getter could pass the check and then answer another role).
+  if (typeof spec === 'object' && spec !== null) {
+    const { role, target } = spec;
+    spec = target !== undefined ? { role, target } : { role };
+  }
   if (typeof spec !== 'object' || spec === null || !ROLES.includes(spec.role)) {
     throw invalidArgument('filter', `role must be one of ${ROLES.join(', ')}, got ${describe((spec as { role?: unknown } | null)?.role)}`);
   }

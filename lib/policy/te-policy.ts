@@ -72,28 +72,38 @@ export class TePolicy {
   /** A policy from an object; EINVAL naming the first thing wrong. */
   static from(spec: TePolicySpec): TePolicy {
     const syscall = 'flask';
-    if (typeof spec !== 'object' || spec === null || !Array.isArray(spec.types) || !Array.isArray(spec.allow)) {
+    if (typeof spec !== 'object' || spec === null) throw invalidArgument(syscall, 'a policy is { types: string[], allow: { source, target, class, perms }[] } or policy text');
+    // Each field read once: a getter cannot pass a check and then answer something else.
+    const { types: specTypes, allow } = spec;
+    if (!Array.isArray(specTypes) || !Array.isArray(allow)) {
       throw invalidArgument(syscall, 'a policy is { types: string[], allow: { source, target, class, perms }[] } or policy text');
     }
     const types = new Set<string>([SECURITY_TYPE, UNLABELED_TYPE]);
-    for (const t of spec.types) {
-      if (typeof t !== 'string' || !NAME.test(t)) throw invalidArgument(syscall, `type ${JSON.stringify(t)} is not a valid type name`);
+    for (let i = 0; i < specTypes.length; i++) {
+      const t: unknown = specTypes[i];
+      if (typeof t !== 'string' || !NAME.test(t)) throw invalidArgument(syscall, `type ${quoted(t)} is not a valid type name`);
       types.add(t);
     }
-    const rules = spec.allow.map((r, i): TeAllow => {
+    const rules: TeAllow[] = [];
+    for (let i = 0; i < allow.length; i++) {
+      const r: unknown = allow[i];
       const where = `allow rule ${i}`;
       if (typeof r !== 'object' || r === null) throw invalidArgument(syscall, `${where} is not an object`);
-      for (const end of ['source', 'target'] as const) {
-        if (!types.has(r[end])) throw invalidArgument(syscall, `${where}: ${end} type ${JSON.stringify(r[end])} is not declared`);
+      const { source, target, class: cls, perms } = r as TeAllow;
+      for (const [end, t] of [['source', source], ['target', target]] as const) {
+        if (typeof t !== 'string' || !types.has(t)) throw invalidArgument(syscall, `${where}: ${end} type ${quoted(t)} is not declared`);
       }
-      const known: readonly string[] | undefined = Object.hasOwn(FLASK_PERMS, r.class) ? (FLASK_PERMS as Record<string, readonly string[]>)[r.class] : undefined;
-      if (known === undefined) throw invalidArgument(syscall, `${where}: class ${JSON.stringify(r.class)} is not one the simulated Flask checks (${Object.keys(FLASK_PERMS).join(', ')})`);
-      if (!Array.isArray(r.perms) || r.perms.length === 0) throw invalidArgument(syscall, `${where}: perms must be a non-empty array`);
-      for (const p of r.perms) {
-        if (!known.includes(p)) throw invalidArgument(syscall, `${where}: ${JSON.stringify(p)} is not a permission of class ${r.class} (${known.join(', ')})`);
+      const known: readonly string[] | undefined = typeof cls === 'string' && Object.hasOwn(FLASK_PERMS, cls) ? (FLASK_PERMS as Record<string, readonly string[]>)[cls] : undefined;
+      if (known === undefined) throw invalidArgument(syscall, `${where}: class ${quoted(cls)} is not one the simulated Flask checks (${Object.keys(FLASK_PERMS).join(', ')})`);
+      if (!Array.isArray(perms) || perms.length === 0 || perms.length > known.length) throw invalidArgument(syscall, `${where}: perms must be a non-empty array of class ${cls}'s permissions`);
+      const copy: string[] = [];
+      for (let j = 0; j < perms.length; j++) {
+        const p: unknown = perms[j];
+        if (typeof p !== 'string' || !known.includes(p)) throw invalidArgument(syscall, `${where}: ${quoted(p)} is not a permission of class ${cls} (${known.join(', ')})`);
+        copy.push(p);
       }
-      return { source: r.source, target: r.target, class: r.class, perms: [...r.perms] };
-    });
+      rules.push({ source, target, class: cls, perms: copy });
+    }
     return new TePolicy(types, rules);
   }
 
@@ -134,6 +144,11 @@ export class TePolicy {
     }
     return TePolicy.from({ types, allow });
   }
+}
+
+/** A name as policy messages show it ("b_t"); any other value safely (describe()). */
+function quoted(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : describe(v);
 }
 
 /** A policy from text, an object, or an already-built policy. */

@@ -390,6 +390,7 @@ for (const [hcName, spec] of Object.entries(TABLE) as [HypercallName, Spec][]) {
 /** Every rule, parents before children. */
 export const XSM_RULES: readonly XsmRule[] = RULES;
 const BY_NAME = new Map<string, XsmRule>(RULES.map((r) => [r.name, r]));
+const RULE_SET = new Set<unknown>(RULES);
 
 /** The rule with this name (`hvm_op/altp2m/switch_p2m`, `domctl`, ...). */
 export function xsmRule(name: string): XsmRule | undefined {
@@ -496,6 +497,7 @@ function altp2mCmdOf(rule: XsmRule): number | undefined {
  * refuses before asking XSM (altp2m disabled: -EINVAL).
  */
 export function ruleAction(rule: XsmRule, altp2mMode: number): XsmAction | null {
+  if (!RULE_SET.has(rule)) throw invalidArgument('filter', `rule must be one of XSM_RULES, got ${describe(rule)}`);
   if (rule.action !== XSM.OTHER) return rule.action;
   const c = altp2mCmdOf(rule);
   if (c !== undefined) return altp2mXsmAction(altp2mMode, c);

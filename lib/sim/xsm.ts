@@ -8,7 +8,7 @@
 // internal to Xen, not ABI).
 export const XSM = { HOOK: 0, DM_PRIV: 1, TARGET: 2, PRIV: 3, HW_PRIV: 4, XS_PRIV: 5, OTHER: 6 } as const;
 export type XsmAction = (typeof XSM)[keyof typeof XSM];
-import { describe } from '../errors';
+import { describe, invalidArgument } from '../errors';
 
 const NAMES: readonly string[] = ['XSM_HOOK', 'XSM_DM_PRIV', 'XSM_TARGET', 'XSM_PRIV', 'XSM_HW_PRIV', 'XSM_XS_PRIV', 'XSM_OTHER'];
 
@@ -77,6 +77,9 @@ function privTest(action: XsmAction, src: XsmSubject, variant: HwPrivVariant): n
  * caller (the hook must resolve it first) and is refused.
  */
 export function xsmDefaultAction(action: XsmAction, src: XsmSubject, target: XsmSubject | null, variant: HwPrivVariant = 'none'): number {
+  if (typeof src !== 'object' || src === null || (target !== null && (typeof target !== 'object' || target === undefined))) {
+    throw invalidArgument('xsm', `src must be an XsmSubject and target one or null, got ${describe(src)} and ${describe(target)}`);
+  }
   switch (action) {
     case XSM.HOOK:
       return 0;

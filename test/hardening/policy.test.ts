@@ -79,3 +79,19 @@ test('domainBuildRules takes type names (a Symbol or Object.create(null) threw a
   expect(code(() => api.domainBuildRules('dom0_t', NULL_PROTO))).toBe('EINVAL');
   expect(code(() => api.domainBuildRules(5 as never, 'vm_t', 'b_t'))).toBe('EINVAL');
 });
+
+test('ruleAction, altp2mRuleName, xsmDefaultAction, roleSubject and tePolicy refuse what they cannot use', () => {
+  expect(code(() => api.ruleAction(null as never, 1))).toBe('EINVAL');
+  expect(code(() => api.ruleAction({ action: 6 } as never, 1))).toBe('EINVAL');
+  expect(api.ruleAction(api.xsmRule('hvm_op/altp2m/switch_p2m')!, 2)).toBe(api.XSM.DM_PRIV);
+  expect(code(() => api.altp2mRuleName(NULL_PROTO))).toBe('EINVAL');
+  expect(code(() => api.altp2mRuleName('nope' as never))).toBe('EINVAL');
+  expect(code(() => api.xsmDefaultAction(api.XSM.TARGET, undefined as never, null))).toBe('EINVAL');
+  expect(code(() => api.xsmDefaultAction(api.XSM.TARGET, { domid: 0, isControl: false, isHardware: false, isXenstore: false, target: null }, undefined as never))).toBe('EINVAL');
+  let n = 0;
+  const changing = { get role() { return n++ === 0 ? 'guest' : Symbol('s'); } };
+  expect(code(() => api.roleSubject(changing as never, null))).toBe('ok');
+  expect(code(() => api.tePolicy({ types: ['a_t'], allow: [{ source: 'a_t', target: 'a_t', class: 'domain', perms: [5n] }] } as never))).toBe('EINVAL');
+  expect(code(() => api.tePolicy({ types: [Symbol('s')], allow: [] } as never))).toBe('EINVAL');
+  expect(code(() => api.tePolicy({ types: ['a_t'], allow: [{ source: 'a_t', target: 'a_t', class: 'domain', perms: null }] } as never))).toBe('EINVAL');
+});
