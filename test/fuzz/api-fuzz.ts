@@ -622,6 +622,23 @@ export const ENTRIES: Readonly<Record<string, Entry>> = {
     // Toolstack controls change domains by design: only their refusals are checked.
     return { entry: `host#${which}`, run: runs[which] as () => unknown, hostControl: true } as Call;
   },
+  policyMore: (g, w) => {
+    const which = g.r.int(7);
+    const a = anyArgs(g, 3);
+    const subject = g.object({ domid: () => domid(g, w), isControl: () => g.r.chance(0.5), isHardware: () => g.r.chance(0.5), isXenstore: () => g.r.chance(0.5), target: () => domid(g, w) });
+    const rule = g.r.chance(0.7) ? g.r.pick(api.XSM_RULES) : g.hostile();
+    const args = hypercallArgs(g, w.h0);
+    const runs: (() => unknown)[] = [
+      () => api.xsmDefaultAction(g.or(() => g.r.int(8)) as api.XsmAction, subject as api.XsmSubject, g.or(() => subject) as api.XsmSubject, g.or(() => g.r.pick(api.HW_PRIV_VARIANTS)) as api.HwPrivVariant),
+      () => api.ruleAction(rule as api.XsmRule, g.or(() => g.r.int(5)) as number),
+      () => api.classifyHypercall(g.or(() => g.r.pick([17, 34, 41, 36])) as number, args as bigint[], g.or(() => (_a: bigint, out: Uint8Array) => { out.fill(g.r.int(40)); return true; }) as api.ArgReader),
+      () => api.altp2mRuleName(a[0] as api.Altp2mCmdName),
+      () => api.tePolicy(g.or(() => (g.r.chance(0.5) ? 'type a_t;\nallow a_t a_t:domain create;' : { types: ['a_t'], allow: [g.object({ source: () => 'a_t', target: () => 'a_t', class: () => 'domain', perms: () => ['create'] })] })) as string),
+      () => w.host.inspect(domid(g, w) as number),
+      () => api.roleSubject(g.object({ role: () => g.r.pick(api.ROLES), target: () => domid(g, w) }) as api.RoleSpec, g.or(() => domid(g, w)) as number),
+    ];
+    return { entry: `policyMore#${which}`, run: runs[which] as () => unknown };
+  },
   misc: (g) => {
     const which = g.r.int(4);
     const a = anyArgs(g, 4);
