@@ -49,6 +49,8 @@ export interface Launched {
 export const CHILD_FD = 3;
 export const ENV_FD = 'PRIVCMD_SHIM_FD';
 export const ENV_DOMID = 'PRIVCMD_SHIM_DOMID';
+/** More arguments than any device model takes (and well under ARG_MAX). */
+const MAX_ARGS = 4096;
 
 const fail = (code: Parameters<typeof codedError>[0], syscall: string, why: string): PrivcmdError =>
   codedError(code, syscall, `launch: ${why}; refusing to run the device model unprotected`);
@@ -75,10 +77,11 @@ function lookupUser(name: string, file: string): { uid: number; gid: number } {
 function resolveIds(o: LaunchOptions): { uid: number; gid: number } {
   if (o.baseUid !== undefined) {
     if (o.user !== undefined) throw invalidArgument('launch', 'give `user` or `baseUid`, not both');
+    if (typeof o.baseUid !== 'number' || !Number.isInteger(o.baseUid) || o.baseUid < 1) throw invalidArgument('launch', `baseUid must be a positive integer, got ${describe(o.baseUid)}`);
     const uid = o.baseUid + o.domid;
     const gid = o.baseGid ?? uid;
-    if (!Number.isInteger(o.baseUid) || o.baseUid < 1 || uid > 0xfffffffe || !Number.isInteger(gid) || gid < 0 || gid > 0xfffffffe) {
-      throw invalidArgument('launch', `baseUid ${o.baseUid} + domid ${o.domid} (gid ${gid}) is not a valid unprivileged uid/gid`);
+    if (uid > 0xfffffffe || typeof gid !== 'number' || !Number.isInteger(gid) || gid < 0 || gid > 0xfffffffe) {
+      throw invalidArgument('launch', `baseUid ${o.baseUid} + domid ${o.domid} (gid ${describe(gid)}) is not a valid unprivileged uid/gid`);
     }
     return { uid, gid };
   }
@@ -123,12 +126,17 @@ function verifyHandle(h: Privcmd, domid: number): void {
  */
 export function launchDeviceModel(o: LaunchOptions): Launched {
   if (typeof o !== 'object' || o === null) throw invalidArgument('launch', 'options must be an object');
-  if (!Number.isInteger(o.domid) || o.domid < 1 || o.domid >= DOMID.FIRST_RESERVED) {
+  // Each option read once: a getter must not restrict the handle to one domain and name another to the child.
+  o = { ...o };
+  if (typeof o.domid !== 'number' || !Number.isInteger(o.domid) || o.domid < 1 || o.domid >= DOMID.FIRST_RESERVED) {
     throw invalidArgument('launch', `domid must be a guest domain in [1, ${DOMID.FIRST_RESERVED - 1}], got ${describe(o.domid)}`);
   }
   if (typeof o.command !== 'string' || o.command === '') throw invalidArgument('launch', 'command must be a non-empty string');
-  const args = o.args ?? [];
-  if (!Array.isArray(args) || args.some((a) => typeof a !== 'string')) throw invalidArgument('launch', 'args must be an array of strings');
+  const argv: unknown = o.args ?? [];
+  // Bounded before it is walked: a 2^32-1 sparse array would keep some() busy for minutes.
+  if (!Array.isArray(argv) || argv.length > MAX_ARGS) throw invalidArgument('launch', `args must be an array of at most ${MAX_ARGS} strings`);
+  const args: string[] = Array.from({ length: argv.length }, (_x, i): unknown => argv[i]) as string[];
+  if (args.some((a) => typeof a !== 'string')) throw invalidArgument('launch', `args must be an array of at most ${MAX_ARGS} strings`);
   const { uid, gid } = resolveIds(o);
   if (uid === 0 || gid === 0) throw fail('EPERM', 'setuid', `user resolves to uid ${uid} / gid ${gid}: root is not deprivileged`);
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
@@ -191,8 +199,11 @@ export function launchDeviceModel(o: LaunchOptions): Launched {
  * is not.
  */
 export function openInherited(env: NodeJS.ProcessEnv = process.env): Privcmd {
-  const fd = Number(env[ENV_FD]);
-  const domid = Number(env[ENV_DOMID]);
+  if (typeof env !== 'object' || env === null) throw invalidArgument('open', `env must be an environment object, got ${describe(env)}`);
+  const rawFd: unknown = env[ENV_FD];
+  const rawDomid: unknown = env[ENV_DOMID];
+  const fd = typeof rawFd === 'string' && rawFd !== '' ? Number(rawFd) : NaN;
+  const domid = typeof rawDomid === 'string' && rawDomid !== '' ? Number(rawDomid) : NaN;
   if (!Number.isInteger(fd) || !Number.isInteger(domid)) {
     throw codedError('EBADF', 'open', `no inherited privcmd handle (${ENV_FD} / ${ENV_DOMID} not set): not started by the launcher`);
   }
