@@ -370,6 +370,15 @@ function allocation(g: Gen, w: World): unknown {
   return g.object({ addr: () => g.big(), size: () => g.num(), view: () => g.hostile() });
 }
 
+/** An allocation's addr, read without trusting the object (it may be hostile). */
+function addrOf(a: unknown): unknown {
+  try {
+    return typeof a === 'object' && a !== null ? (a as { addr?: unknown }).addr : a;
+  } catch {
+    return undefined;
+  }
+}
+
 function dmBufs(g: Gen, w: World): unknown {
   if (g.r.chance(0.2)) return g.hostile();
   const s = space(g, w);
@@ -558,7 +567,7 @@ export const ENTRIES: Readonly<Record<string, Entry>> = {
   },
   spaceFree: (g, w) => {
     const s = space(g, w);
-    const a = g.r.chance(0.5) ? allocation(g, w) : g.r.chance(0.5) ? g.object({ addr: () => (g.r.chance(0.5) ? (allocation(g, w) as api.Allocation).addr : g.big()) }) : g.hostile();
+    const a = g.r.chance(0.5) ? allocation(g, w) : g.r.chance(0.5) ? g.object({ addr: () => (g.r.chance(0.5) ? addrOf(allocation(g, w)) : g.big()) }) : g.hostile();
     return { entry: 'space.free', run: () => s.free(a as api.Allocation) };
   },
   spaceRW: (g, w) => {
