@@ -95,3 +95,11 @@ test('ruleAction, altp2mRuleName, xsmDefaultAction, roleSubject and tePolicy ref
   expect(code(() => api.tePolicy({ types: [Symbol('s')], allow: [] } as never))).toBe('EINVAL');
   expect(code(() => api.tePolicy({ types: ['a_t'], allow: [{ source: 'a_t', target: 'a_t', class: 'domain', perms: null }] } as never))).toBe('EINVAL');
 });
+
+test('classifyHypercall refuses more than five arguments before walking them (a 2^32-1 sparse array took minutes)', () => {
+  expect(code(() => api.classifyHypercall(34, HUGE_SPARSE, () => true))).toBe('EINVAL');
+  expect(code(() => api.classifyHypercall(34, [0n, 0n, 0n, 0n, 0n, 0n], () => true))).toBe('EINVAL');
+  // eslint-disable-next-line no-sparse-arrays
+  expect(code(() => api.classifyHypercall(34, [, 0n] as never, () => true))).toBe('EINVAL');
+  expect(api.classifyHypercall(17, [0n], () => true)).toBe(api.xsmRule('xen_version/version'));
+});
