@@ -5,7 +5,7 @@ import { types } from 'util';
 import { DOMID } from './abi/domids';
 import { HYPERCALLS, type HypercallName } from './abi/hypercalls';
 import { describe, codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
-import { decodeDmop, decodePlanned, encodeDmop, encodePlanned, planOf, XEN_DM_OP_SIZE } from './dmop/codec';
+import { decodePlanned, encodePlanned, planOf, XEN_DM_OP_SIZE } from './dmop/codec';
 import type { DmopRequest, DmopResult } from './dmop/types';
 import type { Backend, BufferArg } from './backends/backend';
 import { later, SimulatedBackend } from './backends/simulated';
@@ -184,7 +184,8 @@ export class Privcmd {
     if (this.#filter !== null) this.#filter.checkDmop(domid, this.#words[0] as number, b.filterContext);
     const bufs = extras.length === 0 ? this.#one : [this.#buf0, ...extras];
     const rc = b.dmOp(domid, bufs);
-    if (rc < 0) throw this.#fail(rc, `DM_OP ${request.op} on domain ${domid} refused`);
+    // The op name from the plan: request.op is read once (a getter may answer differently later).
+    if (rc < 0) throw this.#fail(rc, `DM_OP ${plan.info.name} on domain ${domid} refused`);
     return decodePlanned<R>(plan, bufs);
   }
 
@@ -290,12 +291,16 @@ export class Privcmd {
   async dmopAsync<R extends DmopRequest>(domid: number, request: R): Promise<DmopResult<R>> {
     const b = this.#live('ioctl');
     checkDomid('ioctl', domid);
-    // Fresh buffers of this call's own: the filter reads the bytes that are sent.
-    const bufs = encodeDmop(request);
+    // One plan, from one read of request.op, for encoding, the message and
+    // decoding; fresh buffers of this call's own, so the filter reads the
+    // bytes that are sent.
+    const plan = planOf(request);
+    const buf0 = new Uint8Array(XEN_DM_OP_SIZE);
+    const bufs = [buf0, ...encodePlanned(plan, request, buf0)];
     if (this.#filter !== null) this.#filter.checkDmop(domid, rawDmopNumber(bufs), b.filterContext);
     const rc = await b.dmOpAsync(domid, bufs);
-    if (rc < 0) throw this.#fail(rc, `DM_OP ${request.op} on domain ${domid} refused`);
-    return decodeDmop<R>(request.op, bufs);
+    if (rc < 0) throw this.#fail(rc, `DM_OP ${plan.info.name} on domain ${domid} refused`);
+    return decodePlanned<R>(plan, bufs);
   }
 
   async dmopRawAsync(domid: number, buffers: readonly BufferArg[]): Promise<number> {

@@ -91,3 +91,19 @@ describe('handles', () => {
     expect(code(() => h.hypercall('xen_version', [, , 1n] as never))).toBe('EINVAL');
   });
 });
+
+describe('a request whose op getter changes after the first read', () => {
+  const changingOp = (): { op: string } => {
+    let n = 0;
+    return { get op() { return n++ === 0 ? 'nr_vcpus' : (Object.create(null) as string); } } as { op: string };
+  };
+
+  test('dmop and dmopAsync use the op they encoded: for the call, the result and the message', async () => {
+    expect(h.dmop(g, changingOp() as never)).toEqual({ vcpus: 1 });
+    await expect(h.dmopAsync(g, changingOp() as never)).resolves.toEqual({ vcpus: 1 });
+    // Refused (no such domain): the message names the op encoded, and the error is coded.
+    const e = await h.dmopAsync(0x7000, changingOp() as never).then(() => null, (x: unknown) => x as { code?: unknown; message?: string });
+    expect(e?.code).toBe('ESRCH');
+    expect(e?.message).toMatch(/DM_OP nr_vcpus/);
+  });
+});
