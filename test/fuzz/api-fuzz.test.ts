@@ -7,7 +7,8 @@ import { ENTRIES, fuzzApi, type Entry, type FuzzReport } from './api-fuzz';
 const summary = (r: FuzzReport): string[] => [...r.kinds].map(([k, n]) => `${n} x ${k}`);
 
 test.each([1, 2, 3])('seed %i: 1500 calls, no uncoded error, state change on refusal, escape or hang', async (seed) => {
-  const r = await fuzzApi({ seed, calls: 1500 });
+  // hangMs generous: only a real stall (minutes, as a 2^32-1 sparse array once caused) may fail this under load.
+  const r = await fuzzApi({ seed, calls: 1500, hangMs: 10000 });
   expect(r.calls).toBe(1500);
   expect(summary(r)).toEqual([]);
   // The run exercised all three outcomes (a fuzzer that only ever hits one path proves little).
@@ -36,6 +37,7 @@ test('the checks can fail: planted faults are each reported as what they are', a
     }),
     escape: (_g, w) => ({ entry: 'escape', via: 'r', target: w.fTarget, run: () => 0 }),
     hang: () => ({ entry: 'hang', run: () => new Promise(() => undefined) }),
+    stall: () => ({ entry: 'stall', run: () => { const end = Date.now() + 40; while (Date.now() < end); } }),
   };
   const kinds = async (name: string): Promise<string[]> =>
     [...new Set((await fuzzApi({ seed: 5, calls: 3, entries: [name], custom, hangMs: 20 })).findings.map((f) => f.kind))];
@@ -43,4 +45,5 @@ test('the checks can fail: planted faults are each reported as what they are', a
   expect(await kinds('changeThenRefuse')).toEqual(['state-change']);
   expect(await kinds('escape')).toEqual(['escape']);
   expect(await kinds('hang')).toEqual(['hang']);
+  expect(await kinds('stall')).toEqual(['hang']);
 });

@@ -788,6 +788,7 @@ export async function fuzzApi(options: FuzzOptions): Promise<FuzzReport> {
     const before = snapshot(w);
     report.calls++;
     let out: Awaited<ReturnType<typeof settle>>;
+    const t0 = Date.now();
     try {
       out = await settle(call.run(), hangMs);
     } catch (e) {
@@ -797,6 +798,8 @@ export async function fuzzApi(options: FuzzOptions): Promise<FuzzReport> {
       find('hang', call.entry, `did not settle within ${hangMs} ms`);
       continue;
     }
+    // A synchronous call cannot be interrupted, but one that stalls the loop this long is a hang too.
+    if (Date.now() - t0 > hangMs) find('hang', call.entry, `took ${Date.now() - t0} ms`);
     const after = snapshot(w).slice(0, before.length);
     const changed = w.domains.slice(0, before.length).filter((_d, i) => before[i] !== after[i]);
     if (out.ok) {
