@@ -6,12 +6,12 @@
 // and reserved domids are EINVAL; a restricted handle may bind only
 // interdomain ports of its domain (else EACCES), no VIRQs and no unbound
 // ports.
-import { codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
+import { codedError, describe, errnoError, invalidArgument, type PrivcmdError } from './errors';
 import { ERRNO } from './abi/errno';
 import type { EvtchnBackend } from './backends/evtchn-backend';
 import { SimulatedEvtchnBackend } from './backends/evtchn-simulated';
 import { DeviceEvtchnBackend, EVTCHN_DEVICE } from './backends/evtchn-device';
-import { SimulatedHost } from './sim/host';
+import { isSimulatedHost, type SimulatedHost } from './sim/host';
 import { registryOf, type HandleRegistry } from './handle-registry';
 
 export { EVTCHN_DEVICE };
@@ -23,13 +23,6 @@ export interface OpenEventChannelsOptions {
   domain?: number;
   /** The device to open instead of /dev/xen/evtchn. */
   device?: string;
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'bigint') return `${v}n`;
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
-  if (typeof v === 'string') return JSON.stringify(v);
-  return typeof v;
 }
 
 function checkDomid(syscall: string, what: string, v: unknown): number {
@@ -207,17 +200,19 @@ export class EventChannels {
  * else the real /dev/xen/evtchn.
  */
 export function openEventChannels(options: OpenEventChannelsOptions = {}): EventChannels {
-  if (typeof options !== 'object' || options === null) throw invalidArgument('open', 'options must be an object');
-  if (options.host !== undefined) {
-    if (!(options.host instanceof SimulatedHost)) throw invalidArgument('open', '`host` must be made by createSimulatedHost()');
-    const domain = checkDomid('open', 'domain', options.domain ?? 0);
-    const h = new EventChannels(new SimulatedEvtchnBackend(options.host, domain));
-    h.enroll(registryOf({ host: options.host, domain }));
+  if (typeof options !== 'object' || options === null) throw invalidArgument('open', `options must be an object, got ${describe(options)}`);
+  // Each option read once: a getter must not answer one thing to the checks and another to the open.
+  const { host, domain, device } = options;
+  if (host !== undefined) {
+    if (!isSimulatedHost(host)) throw invalidArgument('open', `host must be a simulated host made by createSimulatedHost(), got ${describe(host)}`);
+    const d = checkDomid('open', 'domain', domain ?? 0);
+    const h = new EventChannels(new SimulatedEvtchnBackend(host, d));
+    h.enroll(registryOf({ host, domain: d }));
     return h;
   }
-  if (options.domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
-  if (options.device !== undefined && typeof options.device !== 'string') throw invalidArgument('open', '`device` must be a path');
-  const h = new EventChannels(new DeviceEvtchnBackend(options.device ?? EVTCHN_DEVICE));
+  if (domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
+  if (device !== undefined && typeof device !== 'string') throw invalidArgument('open', `device must be a path, got ${describe(device)}`);
+  const h = new EventChannels(new DeviceEvtchnBackend(device ?? EVTCHN_DEVICE));
   h.enroll(registryOf());
   return h;
 }

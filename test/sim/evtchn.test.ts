@@ -86,5 +86,15 @@ describe('simulated event channels', () => {
     expect(code(() => openEventChannels({ domain: 0 }))).toBe('EINVAL');
     expect(code(() => openEventChannels(null as never))).toBe('EINVAL');
     expect(code(() => openEventChannels({ host, domain: 0x7000 }))).toBe('ESRCH');
+    expect(code(() => openEventChannels({ host: Object.create(host) as SimulatedHost }))).toBe('EINVAL');
+  });
+
+  test('openEventChannels reads each option once: a getter cannot pass the check and then hand over something else', () => {
+    let reads = 0;
+    const flipping = { get host() { reads++; return reads === 1 ? host : ({} as SimulatedHost); } };
+    const ev = openEventChannels(flipping);
+    expect(reads).toBe(1);
+    expect(ev.bindUnboundPort(0)).toBeGreaterThan(0);
+    ev.close();
   });
 });
