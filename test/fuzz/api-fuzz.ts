@@ -13,7 +13,7 @@
 //  - an async call settles (a call that does not settle within a bound is a hang).
 // Used by test/fuzz/api-fuzz.test.ts (bounded) and scripts/fuzz-api.js (long runs).
 import * as api from '../../lib';
-import { createSimulatedHost, open, type Privcmd, type SimulatedHost } from '../../lib';
+import { createSimulatedHost, open, openEventChannels, type EventChannels, type Privcmd, type SimulatedHost } from '../../lib';
 
 /** mulberry32: a small, fast, seeded PRNG. */
 export class Rng {
@@ -210,6 +210,9 @@ export interface World {
   /** Filtered: device-model for `fTarget`. */
   hf: Privcmd;
   fTarget: number;
+  /** Event channels: unrestricted, and restricted to `rTarget`. */
+  e0: EventChannels;
+  er: EventChannels;
   domains: number[];
   spaces: api.AddressSpace[];
   bufs: api.DmBufArray[];
@@ -237,8 +240,11 @@ function makeWorld(g: Gen): World {
   const hr = open({ host, domain: 0 });
   hr.restrict(d1);
   const hf = open({ host, filter: api.createFilter({ role: 'device-model', target: d2, hwPriv: 'none', deny: g.r.chance(0.5) ? api.altp2mGuestDenyList() : [] }) });
+  const e0 = openEventChannels({ host });
+  const er = openEventChannels({ host });
+  er.restrict(d1);
   const space = api.AddressSpace.create({ size: 64 * 1024 });
-  return { host, h0, hr, rTarget: d1, hf, fTarget: d2, domains, spaces: [space], bufs: [] };
+  return { host, h0, hr, rTarget: d1, hf, fTarget: d2, e0, er, domains, spaces: [space], bufs: [] };
 }
 
 /** Close everything; returns what failed to close (closing must always work). */
@@ -252,6 +258,7 @@ function closeWorld(w: World): string[] {
     }
   };
   for (const h of [w.h0, w.hr, w.hf]) attempt('Privcmd.close', () => h.close());
+  for (const e of [w.e0, w.er]) attempt('EventChannels.close', () => e.close());
   for (const s of w.spaces) attempt('AddressSpace.close', () => s.close());
   attempt('SimulatedHost.close', () => w.host.close());
   return failed;
@@ -262,7 +269,8 @@ const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (type
 function snapshot(w: World): string[] {
   return w.domains.map((d) => {
     try {
-      return json(w.host.inspect(d));
+      // inspect() plus the domain's event channels (ports, states, pending and mask bits).
+      return json({ ...w.host.inspect(d), evtchn: w.host.domainById(d)?.evtchn.snapshot() });
     } catch (e) {
       return `gone: ${String((e as { code?: unknown }).code)}`;
     }
@@ -617,7 +625,7 @@ export const ENTRIES: Readonly<Record<string, Entry>> = {
     return { entry: 'createSimulatedHost', run: () => { createSimulatedHost(o as api.SimulatedHostOptions).close(); } };
   },
   hostControls: (g, w) => {
-    const which = g.r.int(9);
+    const which = g.r.int(8);
     const d = domid(g, w);
     const a = g.or(() => g.r.int(100));
     const b = g.or(() => g.r.int(10));
@@ -647,6 +655,29 @@ export const ENTRIES: Readonly<Record<string, Entry>> = {
       () => api.roleSubject(g.object({ role: () => g.r.pick(api.ROLES), target: () => domid(g, w) }) as api.RoleSpec, g.or(() => domid(g, w)) as number),
     ];
     return { entry: `policyMore#${which}`, run: runs[which] as () => unknown };
+  },
+  evtchn: (g, w) => {
+    const k = g.r.pick(['0', 'r'] as const);
+    const e = k === '0' ? w.e0 : w.er;
+    const port = (): unknown => g.or(() => g.r.pick([0, 1, 2, 3, 4, 4095, 4096]));
+    const d = domid(g, w);
+    const which = g.r.int(8);
+    const runs: (() => unknown)[] = [
+      () => e.bindInterdomain(d as number, port() as number),
+      () => e.bindUnboundPort(d as number),
+      () => e.bindVirq(g.or(() => g.r.pick([0, 1, 23, 24])) as number),
+      () => e.unbind(port() as number),
+      () => e.notify(port() as number),
+      () => e.restrict(d as number),
+      () => e.pending(),
+      () => e.unmask(port() as number),
+    ];
+    // A bind that went through on the restricted handle must name its domain (checked as for DMOPs).
+    return { entry: `evtchn#${which}`, via: k, ...(which === 0 ? { target: d } : {}), run: runs[which] as () => unknown };
+  },
+  openEventChannels: (g, w) => {
+    const o = g.r.chance(0.8) ? g.object({ host: () => (g.r.chance(0.8) ? w.host : g.hostile()), domain: () => domid(g, w), device: () => g.hostile() }) : g.hostile();
+    return { entry: 'openEventChannels', run: () => { openEventChannels(o as api.OpenEventChannelsOptions).close(); } };
   },
   misc: (g) => {
     const which = g.r.int(4);
