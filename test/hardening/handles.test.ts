@@ -1,28 +1,7 @@
 // Privcmd handles under bad input: a coded error, validated before anything is staged or freed (issue 11, section 3).
 import * as api from '../../lib';
 import { createSimulatedHost, open, type Privcmd, type SimulatedHost } from '../../lib';
-
-/** The error's code, 'ok' when the call returned, or 'UNCODED <name>: <message>'. */
-const code = (fn: () => unknown): string => {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    const c = (e as { code?: unknown }).code;
-    return typeof c === 'string' ? c : `UNCODED ${(e as Error).name}: ${(e as Error).message}`;
-  }
-};
-
-function detached(len = 32): Uint8Array {
-  const ab = new ArrayBuffer(len);
-  const u = new Uint8Array(ab);
-  structuredClone(ab, { transfer: [ab] });
-  return u;
-}
-
-const NULL_PROTO = Object.create(null) as never;
-const HUGE_SPARSE = new Array(2 ** 32 - 1) as never;
-const THROWS_ON_STRING = { [Symbol.toPrimitive]() { throw new Error('toPrimitive'); } } as never;
+import { code, detached, NULL_PROTO, HUGE_SPARSE, THROWS_ON_STRING } from '../support/hostile';
 
 let host: SimulatedHost;
 let h: Privcmd;
