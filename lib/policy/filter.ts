@@ -102,6 +102,9 @@ function checkContext(ctx: unknown): void {
   if (read !== null && read !== undefined && typeof read !== 'function') throw invalidArgument('filter', `ctx.read must be a function or null, got ${describe(read)}`);
 }
 
+/** Every option createFilter() takes; any other key is EINVAL. */
+const FILTER_OPTION_KEYS: ReadonlySet<string> = new Set(['role', 'target', 'self', 'hwPriv', 'altp2mMode', 'deny'] satisfies (keyof FilterOptions)[]);
+
 export class HypercallFilter {
   readonly role: RoleName;
   readonly target: number | null;
@@ -120,6 +123,13 @@ export class HypercallFilter {
 
   constructor(options: FilterOptions) {
     if (typeof options !== 'object' || options === null) throw invalidArgument('filter', 'options must be an object such as { role: \'device-model\', target: 5 }');
+    // A misspelt option (isXenstore for xenstore, denyList for deny) would
+    // otherwise be ignored and leave the filter laxer than meant.
+    for (const key of Object.keys(options)) {
+      if (!FILTER_OPTION_KEYS.has(key)) {
+        throw invalidArgument('filter', `unknown option ${describe(key)}: the options are ${[...FILTER_OPTION_KEYS].join(', ')}`);
+      }
+    }
     // Each option read once (a getter may answer differently on each read), deny copied.
     const { role, target, self, hwPriv: hwPrivOpt, altp2mMode: modeOpt, deny: denyOpt } = options;
     options = { role, ...(target !== undefined ? { target } : {}) } as FilterOptions;

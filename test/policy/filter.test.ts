@@ -69,6 +69,19 @@ describe('options', () => {
     expect(code(() => open({ host, filter: { role: 'dom0' } as never }))).toBe('EINVAL');
   });
 
+  test('an unknown option key is EINVAL, never ignored (a misspelt option would leave the filter laxer than meant)', () => {
+    let err: { code?: string; message?: string } = {};
+    try {
+      createFilter({ role: 'hardware', isXenstore: true } as never);
+    } catch (e) {
+      err = e as typeof err;
+    }
+    expect(err.code).toBe('EINVAL');
+    expect(err.message).toContain("unknown option 'isXenstore'");
+    expect(code(() => createFilter({ role: 'guest', denyList: ['dm_op'] } as never))).toBe('EINVAL');
+    expect(code(() => createFilter({ role: 'device-model', target: 5, self: 3, hwPriv: 'none', altp2mMode: 'external', deny: [] }))).toBe('ok');
+  });
+
   test('defaults: the exclusive split, mixed altp2m mode; dom0 may do everything, control not under the split', () => {
     const f = createFilter({ role: 'control' });
     expect(f).toBeInstanceOf(HypercallFilter);
