@@ -10,20 +10,13 @@ import { Worker } from 'worker_threads';
 import { restrictAll, verifyRestricted } from '../../lib/deprivilege/restrict-all';
 import { open } from '../../lib/privcmd';
 import { openEventChannels } from '../../lib/evtchn';
+import { code } from '../support/code';
 
 const counts = { pass: 0, fail: 0 };
 function check(name: string, ok: boolean, detail?: unknown): void {
   counts[ok ? 'pass' : 'fail']++;
   console.log(`CASE ${ok ? 'PASS' : 'FAIL'} workers › ${name}${ok ? '' : ` ${JSON.stringify(detail)}`}`);
 }
-const errCode = (f: () => unknown): string => {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    return String((e as { code?: unknown }).code ?? e);
-  }
-};
 
 /** A worker that opens handles on request and answers what they can do. */
 const WORKER = `
@@ -63,21 +56,21 @@ async function main(): Promise<number> {
   try {
     await ask(w, { cmd: 'open' });
     const mine = open();
-    const err = errCode(() => restrictAll(g));
+    const err = code(() => restrictAll(g));
     check('restrictAll refuses to claim a handle another worker holds (EBUSY)', err === 'EBUSY', err);
-    check('it still restricted what it could reach', mine.restrictedTo === g && errCode(() => mine.dmop(g2, { op: 'nr_vcpus' })) === 'EPERM', mine.restrictedTo);
-    const v = errCode(() => verifyRestricted());
+    check('it still restricted what it could reach', mine.restrictedTo === g && code(() => mine.dmop(g2, { op: 'nr_vcpus' })) === 'EPERM', mine.restrictedTo);
+    const v = code(() => verifyRestricted());
     check('verifyRestricted fails while the worker\'s handle is unrestricted', v === 'ERR_PRIVCMD_NOT_RESTRICTED', v);
     const r = await ask(w, { cmd: 'probe', other: g2 });
     check('a later open in the worker starts restricted, privcmd and evtchn', r.privcmd === g && r.evtchn === g, r);
     check('and the kernel refuses it another domain, raw hypercalls and unbound ports',
       r.other === 'EPERM' && r.hypercall === 'EPERM' && r.unbound === 'EACCES', r);
     await ask(w, { cmd: 'close' });
-    const again = errCode(() => restrictAll(g));
+    const again = code(() => restrictAll(g));
     check('once the worker closed its handle, restrictAll succeeds', again === 'ok', again);
     const ev = openEventChannels();
-    check('a later open in the main thread starts restricted too', ev.restrictedTo === g && errCode(() => ev.bindUnboundPort(0)) === 'EACCES', ev.restrictedTo);
-    const report = errCode(() => verifyRestricted());
+    check('a later open in the main thread starts restricted too', ev.restrictedTo === g && code(() => ev.bindUnboundPort(0)) === 'EACCES', ev.restrictedTo);
+    const report = code(() => verifyRestricted());
     check('verifyRestricted passes', report === 'ok', report);
     ev.close();
     mine.close();

@@ -1,17 +1,12 @@
 // The DMOP and altp2m codecs under bad input: a coded error (issue 11, section 3).
 import * as api from '../../lib';
-import { createSimulatedHost, open, type Privcmd, type SimulatedHost } from '../../lib';
-import { code, HUGE_SPARSE } from '../support/hostile';
+import { type Privcmd, type SimulatedHost } from '../../lib';
+import { code, HUGE_SPARSE, withSimulatedWorld } from '../support/hostile';
 
 let host: SimulatedHost;
 let h: Privcmd;
 let g: number;
-beforeEach(() => {
-  host = createSimulatedHost();
-  g = host.createDomain({ type: 'hvm', memoryPages: 64 });
-  h = open({ host });
-});
-afterEach(() => host.close());
+withSimulatedWorld((w) => ({ host, h, g } = w));
 
 describe('codec', () => {
   test('decodeDmop(op, null) and non-array or non-Uint8Array buffers: EINVAL', () => {

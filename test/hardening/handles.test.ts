@@ -1,17 +1,12 @@
 // Privcmd handles under bad input: a coded error, validated before anything is staged or freed (issue 11, section 3).
 import * as api from '../../lib';
-import { createSimulatedHost, open, type Privcmd, type SimulatedHost } from '../../lib';
-import { code, detached, NULL_PROTO, HUGE_SPARSE, THROWS_ON_STRING } from '../support/hostile';
+import { open, type Privcmd, type SimulatedHost } from '../../lib';
+import { code, detached, NULL_PROTO, HUGE_SPARSE, THROWS_ON_STRING, withSimulatedWorld } from '../support/hostile';
 
 let host: SimulatedHost;
 let h: Privcmd;
 let g: number;
-beforeEach(() => {
-  host = createSimulatedHost();
-  g = host.createDomain({ type: 'hvm', memoryPages: 64 });
-  h = open({ host });
-});
-afterEach(() => host.close());
+withSimulatedWorld((w) => ({ host, h, g } = w));
 
 describe('messages never stringify the bad value unsafely (describe())', () => {
   test.each([

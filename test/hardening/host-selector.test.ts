@@ -1,17 +1,12 @@
 // Simulated host options and the restrictAll/verifyRestricted selector: EINVAL for anything that is not a genuine host and an existing domain (issue 11, section 3).
 import * as api from '../../lib';
-import { createSimulatedHost, open, type Privcmd, type SimulatedHost } from '../../lib';
-import { code, NULL_PROTO } from '../support/hostile';
+import { createSimulatedHost, type Privcmd, type SimulatedHost } from '../../lib';
+import { code, NULL_PROTO, withSimulatedWorld } from '../support/hostile';
 
 let host: SimulatedHost;
 let h: Privcmd;
 let g: number;
-beforeEach(() => {
-  host = createSimulatedHost();
-  g = host.createDomain({ type: 'hvm', memoryPages: 64 });
-  h = open({ host });
-});
-afterEach(() => host.close());
+withSimulatedWorld((w) => ({ host, h, g } = w));
 
 describe('simulated host options', () => {
   test('createSimulatedHost(null) and createDomain(null): EINVAL', () => {

@@ -1,16 +1,8 @@
 // The launcher's entry points under bad input: a coded error before anything
 // is opened or spawned (issue 11, section 3).
 import { launchDeviceModel, openInherited } from '../../lib';
+import { code } from '../support/hostile';
 
-const code = (fn: () => unknown): string => {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    const c = (e as { code?: unknown }).code;
-    return typeof c === 'string' ? c : `UNCODED ${(e as Error).name}: ${(e as Error).message}`;
-  }
-};
 
 test('launchDeviceModel: a Symbol baseUid or gid, a huge sparse args array, a non-number domid: EINVAL', () => {
   const base = { domid: 5, command: '/bin/true' };

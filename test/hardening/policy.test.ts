@@ -1,17 +1,12 @@
 // The filter and the policy helpers under bad input: a coded error, never a TypeError (issue 11, section 3).
 import * as api from '../../lib';
-import { createSimulatedHost, open, type Privcmd, type SimulatedHost } from '../../lib';
-import { code, detached, NULL_PROTO, HUGE_SPARSE } from '../support/hostile';
+import { type Privcmd, type SimulatedHost } from '../../lib';
+import { code, detached, NULL_PROTO, HUGE_SPARSE, withSimulatedWorld } from '../support/hostile';
 
 let host: SimulatedHost;
 let h: Privcmd;
 let g: number;
-beforeEach(() => {
-  host = createSimulatedHost();
-  g = host.createDomain({ type: 'hvm', memoryPages: 64 });
-  h = open({ host });
-});
-afterEach(() => host.close());
+withSimulatedWorld((w) => ({ host, h, g } = w));
 
 describe('filter and policy helpers', () => {
   const f = api.createFilter({ role: 'device-model', target: 5, hwPriv: 'none' });

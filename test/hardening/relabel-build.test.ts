@@ -1,17 +1,12 @@
 // Relabel and build under bad input: a coded error; options read once (issue 11, section 3).
 import * as api from '../../lib';
-import { createSimulatedHost, open, type Privcmd, type SimulatedHost } from '../../lib';
-import { code, NULL_PROTO } from '../support/hostile';
+import { type Privcmd, type SimulatedHost } from '../../lib';
+import { code, NULL_PROTO, withSimulatedWorld } from '../support/hostile';
 
 let host: SimulatedHost;
 let h: Privcmd;
 let g: number;
-beforeEach(() => {
-  host = createSimulatedHost();
-  g = host.createDomain({ type: 'hvm', memoryPages: 64 });
-  h = open({ host });
-});
-afterEach(() => host.close());
+withSimulatedWorld((w) => ({ host, h, g } = w));
 
 describe('relabel and build', () => {
   test('the xsm_op encoders check their arguments', () => {

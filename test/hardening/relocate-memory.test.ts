@@ -1,17 +1,12 @@
 // relocate_memory's gfn limits on the simulated host (issue 11, section 3).
 import * as api from '../../lib';
-import { createSimulatedHost, open, type Privcmd, type SimulatedHost } from '../../lib';
-import { code } from '../support/hostile';
+import { type Privcmd, type SimulatedHost } from '../../lib';
+import { code, withSimulatedWorld } from '../support/hostile';
 
 let host: SimulatedHost;
 let h: Privcmd;
 let g: number;
-beforeEach(() => {
-  host = createSimulatedHost();
-  g = host.createDomain({ type: 'hvm', memoryPages: 64 });
-  h = open({ host });
-});
-afterEach(() => host.close());
+withSimulatedWorld((w) => ({ host, h, g } = w));
 
 describe('relocate_memory gfn limits (xenmem_add_to_physmap, ept_set_entry)', () => {
   test('dstGfn 1 << 60: EINVAL, nothing moved, maxGpfn unchanged, set_mem_type still answers', () => {

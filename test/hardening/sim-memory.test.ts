@@ -1,17 +1,12 @@
 // The address space and the DM buffer helpers under bad input: a coded error, nothing changed (issue 11, section 3).
 import * as api from '../../lib';
-import { createSimulatedHost, open, type Privcmd, type SimulatedHost } from '../../lib';
-import { code, detached, NULL_PROTO } from '../support/hostile';
+import { type Privcmd, type SimulatedHost } from '../../lib';
+import { code, detached, NULL_PROTO, withSimulatedWorld } from '../support/hostile';
 
 let host: SimulatedHost;
 let h: Privcmd;
 let g: number;
-beforeEach(() => {
-  host = createSimulatedHost();
-  g = host.createDomain({ type: 'hvm', memoryPages: 64 });
-  h = open({ host });
-});
-afterEach(() => host.close());
+withSimulatedWorld((w) => ({ host, h, g } = w));
 
 describe('address space', () => {
   test('space.free({ addr }) of a live allocation: refused before anything is freed', () => {
