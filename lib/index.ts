@@ -24,7 +24,7 @@ export type { DmopRequest, DmopResult, DmopRequests, DmopResults, DmopName } fro
 export {
   XSM, xsmDefaultAction, xsmActionName, HW_PRIV_VARIANTS,
   type XsmAction, type XsmSubject, type HwPrivVariant,
-} from './sim/xsm';
+} from './policy/xsm';
 export {
   createFilter, HypercallFilter,
   type FilterOptions, type FilterContext, type RuleVerdict, type VerdictKind, type VerdictSource,

@@ -9,7 +9,7 @@ import { camel } from '../dmop/ops';
 import { types } from 'util';
 import { describe, invalidArgument } from '../errors';
 import type { Privcmd } from '../privcmd';
-import { XSM, type XsmAction } from '../sim/xsm';
+import { XSM, type XsmAction } from './xsm';
 
 /** hvm_op sub-command number (xen/hvm/hvm_op.h). */
 export const HVMOP_ALTP2M = 25;

@@ -15,7 +15,7 @@
 import { DOMID } from '../abi/domids';
 import { HYPERCALLS } from '../abi/hypercalls';
 import { describe, codedError, invalidArgument, type PrivcmdError } from '../errors';
-import { HW_PRIV_VARIANTS, xsmActionName, xsmDefaultAction, type HwPrivVariant, type XsmSubject } from '../sim/xsm';
+import { HW_PRIV_VARIANTS, xsmActionName, xsmDefaultAction, type HwPrivVariant, type XsmSubject } from './xsm';
 import { ALTP2M_MODES, altp2mModeName, type Altp2mModeName } from './altp2m';
 import { roleLabel, roleSubject, type RoleName, type RoleSpec } from './roles';
 import {

@@ -5,7 +5,7 @@
 // classic dom0.
 import { DOMID } from '../abi/domids';
 import { describe, invalidArgument } from '../errors';
-import type { XsmSubject } from '../sim/xsm';
+import type { XsmSubject } from './xsm';
 
 export type RoleName = 'dom0' | 'control' | 'hardware' | 'xenstore' | 'device-model' | 'guest';
 

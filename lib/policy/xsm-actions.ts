@@ -2,7 +2,7 @@
 // XSM default action Xen's dummy policy (xen/include/xsm/dummy.h) applies to
 // it, each entry citing its hook. The simulated hypervisor enforces it and
 // the hypercall filter decides from it (both through xsmDefaultAction in
-// lib/sim/xsm.ts), so the two cannot disagree. Hypercall and sub-op numbers
+// lib/policy/xsm.ts), so the two cannot disagree. Hypercall and sub-op numbers
 // and every struct offset used to find a sub-op or a target domain are
 // checked against Xen's headers by test/abi.
 //
@@ -12,7 +12,7 @@
 import { DMOPS } from '../abi/dmops';
 import { DOMID } from '../abi/domids';
 import { HYPERCALLS, type HypercallName } from '../abi/hypercalls';
-import { XSM, type XsmAction } from '../sim/xsm';
+import { XSM, type XsmAction } from './xsm';
 import { describe, invalidArgument } from '../errors';
 import { ALTP2M_CMDS, altp2mXsmAction, HVMOP_ALTP2M } from './altp2m';
 

@@ -14,7 +14,7 @@ import { ruleAction, xsmRule, type XsmRule } from '../policy/xsm-actions';
 import type { AddressSpace } from './address-space';
 import type { Altp2mEntry, Altp2mView, Domain } from './domain';
 import type { SimulatedHost } from './host';
-import { xsmActionName, xsmDefaultAction, type HwPrivVariant } from './xsm';
+import { xsmActionName, xsmDefaultAction, type HwPrivVariant } from '../policy/xsm';
 
 export interface Altp2mEnv {
   readonly host: SimulatedHost;

@@ -2,7 +2,7 @@
 // toolstack can change or observe. Mutated only by the hypervisor model
 // (lib/sim/hypervisor.ts, lib/sim/dmops/*) and the host's domctl-like controls.
 import { RangeSet } from './rangeset';
-import type { XsmSubject } from './xsm';
+import type { XsmSubject } from '../policy/xsm';
 import { EventChannelTable, type EvtchnDomain } from './evtchn';
 import { ALTP2M_MODES, INVALID_ALTP2M, MAX_ALTP2M, type Altp2mModeName } from '../policy/altp2m';
 

@@ -11,7 +11,7 @@ import { AddressSpace, type AddressSpaceOptions } from './address-space';
 import { DEFAULT_LABELS, Domain, type DomainConfig, type DomainType } from './domain';
 import { Flask, type FlaskOptions } from './flask';
 import { Hypervisor, type XenVersion } from './hypervisor';
-import { HW_PRIV_VARIANTS, xsmActionName, xsmDefaultAction, type HwPrivVariant } from './xsm';
+import { HW_PRIV_VARIANTS, xsmActionName, xsmDefaultAction, type HwPrivVariant } from '../policy/xsm';
 import { xsmRule } from '../policy/xsm-actions';
 import { ALTP2M_MODES, INVALID_ALTP2M } from '../policy/altp2m';
 
@@ -33,7 +33,7 @@ export interface SimulatedHostOptions {
   /**
    * The XSM default policy the hypervisor enforces: 'none' (default) is Xen
    * 4.17 as released; 'exclusive' / 'non-exclusive' the 2025 XSM_HW_PRIV
-   * split (see lib/sim/xsm.ts). Give the hardware role to a domain that is
+   * split (see lib/policy/xsm.ts). Give the hardware role to a domain that is
    * not the control domain with `dom0: { isHardware: false }` and
    * createDomain({ isHardware: true }).
    */

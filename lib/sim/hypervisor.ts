@@ -14,7 +14,7 @@ import { DMOP_HANDLERS } from './dmops';
 import type { DmopContext, GuestBuffers } from './dmops/context';
 import { HVM_NR_PARAMS, type Domain } from './domain';
 import type { SimulatedHost } from './host';
-import { xsmActionName, xsmDefaultAction, type XsmAction } from './xsm';
+import { xsmActionName, xsmDefaultAction, type XsmAction } from '../policy/xsm';
 import { classifyHypercall, hypercallRule, readArgAt, ruleAction, xsmRule, type XsmRule } from '../policy/xsm-actions';
 import { HVMOP_ALTP2M } from '../policy/altp2m';
 import { doAltp2mOp, type Altp2mEnv } from './altp2m';

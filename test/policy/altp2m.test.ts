@@ -4,7 +4,7 @@
 import { DOMID } from '../../lib/abi/domids';
 import { open, type Privcmd } from '../../lib/privcmd';
 import { createSimulatedHost, type SimulatedHost } from '../../lib/sim/host';
-import { XSM, xsmDefaultAction, type XsmSubject } from '../../lib/sim/xsm';
+import { XSM, xsmDefaultAction, type XsmSubject } from '../../lib/policy/xsm';
 import { createFilter } from '../../lib/policy/filter';
 import { xsmRule } from '../../lib/policy/xsm-actions';
 import {

@@ -11,7 +11,7 @@ import { DMOPS } from '../../lib/abi/dmops';
 import { open, type Privcmd } from '../../lib/privcmd';
 import { createSimulatedHost, type SimulatedHost } from '../../lib/sim/host';
 import type { Allocation } from '../../lib/sim/address-space';
-import { HW_PRIV_VARIANTS, type HwPrivVariant } from '../../lib/sim/xsm';
+import { HW_PRIV_VARIANTS, type HwPrivVariant } from '../../lib/policy/xsm';
 import { createFilter, type HypercallFilter } from '../../lib/policy/filter';
 import type { RoleName } from '../../lib/policy/roles';
 import { XSM_RULES, hypercallRule, type ArgLoc, type XsmRule } from '../../lib/policy/xsm-actions';

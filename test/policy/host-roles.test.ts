@@ -4,7 +4,7 @@
 import { DOMID } from '../../lib/abi/domids';
 import { open, type Privcmd } from '../../lib/privcmd';
 import { createSimulatedHost } from '../../lib/sim/host';
-import type { HwPrivVariant } from '../../lib/sim/xsm';
+import type { HwPrivVariant } from '../../lib/policy/xsm';
 
 interface Caught { code: string; message: string }
 const caught = (fn: () => unknown): Caught => {

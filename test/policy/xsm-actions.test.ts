@@ -3,7 +3,7 @@
 import { DOMID } from '../../lib/abi/domids';
 import { HYPERCALLS } from '../../lib/abi/hypercalls';
 import { DMOPS } from '../../lib/abi/dmops';
-import { XSM, xsmActionName } from '../../lib/sim/xsm';
+import { XSM, xsmActionName } from '../../lib/policy/xsm';
 import { ALTP2M_CMDS, ALTP2M_MODES } from '../../lib/policy/altp2m';
 import {
   XSM_RULES, classifyHypercall, dmopRule, hypercallRule, readArg, resolvesSelf, ruleAction, xsmRule, type ArgReader,

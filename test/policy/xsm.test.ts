@@ -1,6 +1,6 @@
 // xsm_default_action with and without the XSM_HW_PRIV split, and the roles
 // as XSM subjects.
-import { XSM, xsmActionName, xsmDefaultAction, type HwPrivVariant, type XsmAction, type XsmSubject } from '../../lib/sim/xsm';
+import { XSM, xsmActionName, xsmDefaultAction, type HwPrivVariant, type XsmAction, type XsmSubject } from '../../lib/policy/xsm';
 import { ROLES, describeRole, roleLabel, roleSubject } from '../../lib/policy/roles';
 
 const code = (fn: () => unknown): string => {
