@@ -13,7 +13,7 @@
 //   snapshot; the snapshot is what goes out; what Xen changed in it is
 //   copied back afterwards.
 import { types } from 'util';
-import type { Allocation } from './sim/address-space';
+import type { Allocation } from './allocation';
 import { argStructsRead, type ArgReader } from './policy/xsm-actions';
 
 const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array.prototype) as object;

@@ -10,7 +10,7 @@ import type { DmopRequest, DmopResult } from './dmop/types';
 import type { Backend, BufferArg } from './backends/backend';
 import { later, SimulatedBackend } from './backends/simulated';
 import { DeviceBackend, PRIVCMD_DEVICE } from './backends/device';
-import type { Allocation } from './sim/address-space';
+import type { Allocation } from './allocation';
 import { isSimulatedHost, type SimulatedHost } from './sim/host';
 import { HypercallFilter } from './policy/filter';
 import { ArgSnapshot, copyBackChanged, genuineBytes, snapshotBytes } from './copy-once';

@@ -3,7 +3,7 @@
 // method is one ioctl; failures come back as negative errno values (with a
 // reason in `why` where the backend knows one), never as exceptions, so the
 // handle can build one error with the whole context.
-import type { Allocation } from '../sim/address-space';
+import type { Allocation } from '../allocation';
 import type { FilterContext } from '../policy/filter';
 
 /** A DM_OP buffer: caller memory, or (simulated host only) an address range in it. */

@@ -6,7 +6,7 @@ import { DOMID } from '../abi/domids';
 import { ERRNO } from '../abi/errno';
 import { codedError, errnoError } from '../errors';
 import { native, type NativeDevice } from '../native';
-import type { Allocation } from '../sim/address-space';
+import type { Allocation } from '../allocation';
 import type { FilterContext } from '../policy/filter';
 import type { Backend, BufferArg } from './backend';
 

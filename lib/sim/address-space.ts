@@ -7,6 +7,7 @@ import { types } from 'util';
 import { native, type NativeToken } from '../native';
 import { Mailbox } from './mailbox';
 import { describe, codedError, errnoError, invalidArgument } from '../errors';
+import type { Allocation } from '../allocation';
 
 export const PAGE_SIZE = native.constants.pageSize;
 /** vm.mmap_min_addr: nothing is ever mapped below 64 KiB. */
@@ -37,13 +38,7 @@ export interface AllocOptions {
   readOnly?: boolean;
 }
 
-export interface Allocation {
-  /** Simulated address of the first byte. */
-  readonly addr: bigint;
-  readonly size: number;
-  /** Zero-copy view of the bytes; detached (length 0) once freed. */
-  readonly view: Buffer;
-}
+export type { Allocation };
 
 const { isUint8Array } = types;
 
