@@ -5,7 +5,7 @@ import { runDemo } from './demo';
 import { runSelfCheck } from './selfcheck';
 import { probe, type ProbeReport } from './probe';
 import { open } from './privcmd';
-import { relabelDomain } from './deprivilege/relabel';
+import { relabelDomain } from './clients/flask';
 import { launchDeviceModel, type LaunchOptions } from './deprivilege/launcher';
 
 const USAGE = `usage: privcmd-shim [command]

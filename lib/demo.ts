@@ -9,7 +9,7 @@ import { open } from './privcmd';
 import { createSimulatedHost } from './sim/host';
 import { pciSbdf } from './dmop/ops';
 import { buildDomain, simulatedToolstack } from './deprivilege/build';
-import { relabelDomain } from './deprivilege/relabel';
+import { relabelDomain } from './clients/flask';
 
 /** The demo's Flask policy, in the policy language: dom0 builds vm_t domains under vm_building_t. */
 const DEMO_POLICY = `

@@ -37,16 +37,17 @@ export { ROLES, roleSubject, roleLabel, describeRole, type RoleName, type RoleSp
 export {
   HVMOP_ALTP2M, HVMOP_ALTP2M_INTERFACE_VERSION, HVM_PARAM_ALTP2M, ALTP2M_MODES, MAX_ALTP2M, XENMEM_ACCESS, ALTP2M_STRUCTS,
   ALTP2M_CMDS, ALTP2M_MIXED_MODE_CLASSIFICATION, altp2mCmd, altp2mModeName, altp2mXsmAction, altp2mGuestDenyList, altp2mRuleName,
-  encodeAltp2mOp, decodeAltp2mOp, altp2mOp,
+  encodeAltp2mOp, decodeAltp2mOp,
   type Altp2mModeName, type Altp2mCmdName, type Altp2mCmdInfo, type Altp2mRequest, type Altp2mRequests, type Altp2mResult,
   type Altp2mResults, type Altp2mGuestClass,
 } from './policy/altp2m';
+export { altp2mOp } from './clients/altp2m';
 export type { Altp2mSnapshot } from './sim/host';
 // Deprivileging: restrict every handle of the process, and prove it.
 export { restrictAll, verifyRestricted, type RestrictAllResult, type RestrictionCheck, type RestrictionReport, type ProcessSelector } from './deprivilege/restrict-all';
 export { launchDeviceModel, openInherited, CHILD_FD, ENV_FD, ENV_DOMID, type LaunchOptions, type Launched } from './deprivilege/launcher';
 // Relabel-on-build: Flask labels through xsm_op, and the build flow.
-export { flaskContextToSid, flaskRelabelDomain, flaskStatus, relabelDomain, encodeFlaskRelabel, encodeFlaskContextToSid } from './deprivilege/relabel';
+export { flaskContextToSid, flaskRelabelDomain, flaskStatus, relabelDomain, encodeFlaskRelabel, encodeFlaskContextToSid } from './clients/flask';
 export { DomainBuild, buildDomain, simulatedToolstack, type BuildToolstack, type DomainBuildOptions, type BuildState } from './deprivilege/build';
 export { TePolicy, tePolicy, domainBuildRules, FLASK_PERMS, SECURITY_TYPE, type TeAllow, type TePolicySpec, type FlaskClass } from './policy/te-policy';
 export { DEFAULT_LABELS } from './sim/domain';

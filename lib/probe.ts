@@ -3,7 +3,7 @@
 // its version, and reports the handle's restriction. Without Xen it says so.
 import { PRIVCMD_DEVICE, privcmdParameters, DeviceBackend } from './backends/device';
 import { Privcmd } from './privcmd';
-import { flaskStatus } from './deprivilege/relabel';
+import { flaskStatus } from './clients/flask';
 
 export interface ProbeReport {
   device: string;

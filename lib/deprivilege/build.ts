@@ -5,13 +5,13 @@
 // (libxl's domcreate_complete); unpausing before the relabel is refused.
 // The toolstack (create / unpause / destroy) is pluggable: the simulated
 // host's controls here, xl or libxl on a real host; the labels go through
-// the builder's privcmd handle (lib/deprivilege/relabel.ts).
+// the builder's privcmd handle (lib/clients/flask.ts).
 import { DOMID } from '../abi/domids';
 import { describe, invalidArgument, isPrivcmdError, PrivcmdError, withDetail } from '../errors';
 import type { Privcmd } from '../privcmd';
 import type { DomainConfig } from '../sim/domain';
 import type { SimulatedHost } from '../sim/host';
-import { flaskContextToSid, flaskRelabelDomain } from './relabel';
+import { flaskContextToSid, flaskRelabelDomain } from '../clients/flask';
 
 /** What the flow needs from a toolstack. Each may return a Promise. */
 export interface BuildToolstack {

@@ -8,7 +8,6 @@ import type { Field, Scalar, StructLayout } from '../abi/layouts';
 import { camel } from '../dmop/ops';
 import { types } from 'util';
 import { describe, invalidArgument } from '../errors';
-import type { Privcmd } from '../privcmd';
 import { XSM, type XsmAction } from './xsm';
 
 /** hvm_op sub-command number (xen/hvm/hvm_op.h). */
@@ -337,21 +336,4 @@ export function decodeAltp2mOp<R extends Altp2mRequest>(c: R['cmd'], bytes: Uint
     out[camel(name)] = BOOLEAN_FIELDS.has(name) ? v !== 0 : name === 'first_error' ? (v as number) | 0 : v;
   }
   return out as Altp2mResult<R>;
-}
-
-/**
- * Issue one altp2m sub-op through a handle: hvm_op(HVMOP_altp2m, arg) with
- * the struct in hypercall memory; returns the OUT fields. Errors are the
- * handle's (coded, with Xen's errno).
- */
-export function altp2mOp<R extends Altp2mRequest>(h: Privcmd, request: R): Altp2mResult<R> {
-  const bytes = encodeAltp2mOp(request);
-  const buf = h.hypercallBuffer(ALTP2M_OP_SIZE);
-  try {
-    buf.view.set(bytes);
-    h.hypercall('hvm_op', [HVMOP_ALTP2M, buf.addr]);
-    return decodeAltp2mOp<R>(request.cmd, buf.view);
-  } finally {
-    h.freeHypercallBuffer(buf);
-  }
 }

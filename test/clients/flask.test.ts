@@ -5,7 +5,7 @@
 import { DOMID } from '../../lib/abi/domids';
 import { FLASK_OP, XEN_FLASK_INTERFACE_VERSION } from '../../lib/abi/flask';
 import { buildDomain, DomainBuild, simulatedToolstack, type BuildToolstack } from '../../lib/deprivilege/build';
-import { encodeFlaskContextToSid, encodeFlaskRelabel, flaskContextToSid, flaskRelabelDomain, flaskStatus, relabelDomain } from '../../lib/deprivilege/relabel';
+import { encodeFlaskContextToSid, encodeFlaskRelabel, flaskContextToSid, flaskRelabelDomain, flaskStatus, relabelDomain } from '../../lib/clients/flask';
 import { domainBuildRules, type TeAllow } from '../../lib/policy/te-policy';
 import { open, type Privcmd } from '../../lib/privcmd';
 import { createSimulatedHost, type SimulatedHost } from '../../lib/sim/host';

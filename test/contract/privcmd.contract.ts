@@ -8,8 +8,9 @@ import type { EventChannels } from '../../lib/evtchn';
 import { encodeDmop } from '../../lib/dmop/codec';
 import { createFilter, type HypercallFilter } from '../../lib/policy/filter';
 import { restrictAll, verifyRestricted, type ProcessSelector } from '../../lib/deprivilege/restrict-all';
-import { altp2mOp, encodeAltp2mOp, ALTP2M_CMDS, type Altp2mRequest } from '../../lib/policy/altp2m';
-import { encodeFlaskRelabel, flaskContextToSid, flaskRelabelDomain, flaskStatus, relabelDomain } from '../../lib/deprivilege/relabel';
+import { encodeAltp2mOp, ALTP2M_CMDS, type Altp2mRequest } from '../../lib/policy/altp2m';
+import { altp2mOp } from '../../lib/clients/altp2m';
+import { encodeFlaskRelabel, flaskContextToSid, flaskRelabelDomain, flaskStatus, relabelDomain } from '../../lib/clients/flask';
 import { buildDomain, type BuildToolstack } from '../../lib/deprivilege/build';
 import type { PrivcmdError } from '../../lib/errors';
 

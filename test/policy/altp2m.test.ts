@@ -9,9 +9,10 @@ import { createFilter } from '../../lib/policy/filter';
 import { xsmRule } from '../../lib/policy/xsm-actions';
 import {
   ALTP2M_CMDS, ALTP2M_MIXED_MODE_CLASSIFICATION, ALTP2M_MODES, ALTP2M_STRUCTS, ALTP2M_U, MAX_ALTP2M, XENMEM_ACCESS,
-  altp2mCmd, altp2mGuestDenyList, altp2mOp, altp2mRuleName, altp2mXsmAction, decodeAltp2mOp, encodeAltp2mOp,
+  altp2mCmd, altp2mGuestDenyList, altp2mRuleName, altp2mXsmAction, decodeAltp2mOp, encodeAltp2mOp,
   type Altp2mModeName, type Altp2mRequest,
 } from '../../lib/policy/altp2m';
+import { altp2mOp } from '../../lib/clients/altp2m';
 
 const code = (fn: () => unknown): string => {
   try { fn(); return 'ok'; } catch (e) { return (e as { code?: string }).code ?? String(e); }
