@@ -21,11 +21,45 @@ export class PrivcmdError extends Error {
   }
 }
 
-/** The same error with more said about it (code, errno, syscall kept; the original as `cause`). */
-export function withDetail(err: PrivcmdError, detail: string): PrivcmdError {
-  const e = new PrivcmdError(err.code, err.errno, err.syscall, detail);
+/** The library's own failures (Node's `ERR_*` convention: a code, no errno or syscall). */
+export type LibraryErrorCode =
+  | 'ERR_PRIVCMD_NATIVE_MISSING'
+  | 'ERR_PRIVCMD_NOT_RESTRICTED'
+  | 'ERR_PRIVCMD_NOT_RELABELED'
+  | 'ERR_PRIVCMD_BUILD_STATE';
+
+/**
+ * An error that is no system call's: a refusal by the library itself (a
+ * restriction it cannot verify, a build step out of order, no native
+ * build). It carries `code` and `detail`, plus whatever the site adds (the
+ * report that was checked, the step that refused), and no fake `errno`.
+ */
+export class PrivcmdLibraryError extends Error {
+  readonly code: LibraryErrorCode;
+  readonly detail: string;
+
+  constructor(code: LibraryErrorCode, detail: string, options?: { cause?: unknown }) {
+    super(`${code}: ${detail}`, options);
+    this.name = 'PrivcmdLibraryError';
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+/** A library error with extra fields (`{ report }`, `{ step }`), built the one way. */
+export function libraryError<X extends object = object>(code: LibraryErrorCode, detail: string, extra?: X, options?: { cause?: unknown }): PrivcmdLibraryError & X {
+  return Object.assign(new PrivcmdLibraryError(code, detail, options), extra);
+}
+
+/** The same error with more said about it (code, errno/syscall or extra fields kept; the original as `cause`). */
+export function withDetail<E extends PrivcmdError | PrivcmdLibraryError>(err: E, detail: string): E {
+  if (err instanceof PrivcmdLibraryError) {
+    const extra = Object.fromEntries(Object.entries(err).filter(([k]) => !['name', 'code', 'detail', 'message', 'stack'].includes(k)));
+    return libraryError(err.code, detail, extra, { cause: err }) as unknown as E;
+  }
+  const e = new PrivcmdError(err.code, (err as PrivcmdError).errno, (err as PrivcmdError).syscall, detail);
   (e as Error & { cause?: unknown }).cause = err;
-  return e;
+  return e as E;
 }
 
 /** Is this a coded error from this library (checked by shape: jest runs tests in other realms)? */

@@ -7,6 +7,7 @@
 // instead of throwing.
 import * as path from 'path';
 import nodeGypBuild = require('node-gyp-build');
+import { libraryError } from './errors';
 
 export interface NativeAllocation {
   addr: bigint;
@@ -123,15 +124,15 @@ function load(): NativeBinding {
   try {
     return nodeGypBuild(buildRoot) as NativeBinding;
   } catch (cause) {
-    const err = new Error(
+    throw libraryError(
+      'ERR_PRIVCMD_NATIVE_MISSING',
       `privcmd-shim: no native build for ${process.platform}-${process.arch} (node ${process.version}). ` +
         'Prebuilt binaries ship for linux-x64; elsewhere run `npm run build:native` in the package ' +
         '(needs python3, make and a C++ compiler).' +
         (override ? ` PRIVCMD_SHIM_NATIVE_BUILD=${override} names ${buildRoot}, which holds none.` : ''),
+      {},
       { cause },
-    ) as Error & { code: string };
-    err.code = 'ERR_PRIVCMD_NATIVE_MISSING';
-    throw err;
+    );
   }
 }
 

@@ -7,7 +7,7 @@
 // host's controls here, xl or libxl on a real host; the labels go through
 // the builder's privcmd handle (lib/clients/flask.ts).
 import { DOMID } from '../abi/domids';
-import { describe, invalidArgument, isPrivcmdError, PrivcmdError, withDetail } from '../errors';
+import { describe, invalidArgument, isPrivcmdError, libraryError, PrivcmdLibraryError, withDetail } from '../errors';
 import type { Privcmd } from '../privcmd';
 import type { DomainConfig } from '../sim/domain';
 import type { SimulatedHost } from '../sim/host';
@@ -43,6 +43,9 @@ export interface DomainBuildOptions {
   runLabel: string;
 }
 
+/** The flow's steps that can refuse (an error's `step`). */
+export type BuildStep = 'create' | 'relabel' | 'unpause';
+
 export type BuildState = 'building' | 'relabeling' | 'relabeled' | 'running' | 'destroyed';
 
 /**
@@ -50,13 +53,13 @@ export type BuildState = 'building' | 'relabeling' | 'relabeled' | 'running' | '
  * domain run under its build label (or found it had). `step` is the flow's
  * step that found it.
  */
-function notRelabeled(step: string, why: string): PrivcmdError {
-  return new PrivcmdError('ERR_PRIVCMD_NOT_RELABELED', 0, step, why);
+function notRelabeled(step: BuildStep, why: string): PrivcmdLibraryError & { step: BuildStep } {
+  return libraryError('ERR_PRIVCMD_NOT_RELABELED', `${step}: ${why}`, { step });
 }
 
 /** ERR_PRIVCMD_BUILD_STATE: a step called out of order (relabel twice, unpause a destroyed domain). */
-function wrongState(step: string, why: string): PrivcmdError {
-  return new PrivcmdError('ERR_PRIVCMD_BUILD_STATE', 0, step, why);
+function wrongState(step: BuildStep, why: string): PrivcmdLibraryError & { step: BuildStep } {
+  return libraryError('ERR_PRIVCMD_BUILD_STATE', `${step}: ${why}`, { step });
 }
 
 function checkOptions(o: unknown): DomainBuildOptions {
@@ -182,7 +185,7 @@ export class DomainBuild {
     } catch (d) {
       outcome = `destroying domain ${this.domid} failed too (${(d as Error).message}): destroy it by hand`;
     }
-    if (isPrivcmdError(cause)) throw withDetail(cause, `${cause.detail}; ${outcome}`);
+    if (isPrivcmdError(cause) || cause instanceof PrivcmdLibraryError) throw withDetail(cause, `${cause.detail}; ${outcome}`);
     // Anything else: a new error (the original may be frozen), keeping its code if it has one.
     const e = new Error(`${cause instanceof Error ? cause.message : describe(cause)}; ${outcome}`) as Error & { cause?: unknown; code?: unknown };
     e.cause = cause;

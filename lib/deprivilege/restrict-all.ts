@@ -15,7 +15,7 @@
 // worker) remain unrestricted, rather than claim what it could not do.
 import { DOMID } from '../abi/domids';
 import { errnoName } from '../abi/errno';
-import { describe, codedError, errnoError, invalidArgument, PrivcmdError } from '../errors';
+import { describe, codedError, errnoError, invalidArgument, libraryError, PrivcmdError } from '../errors';
 import { native } from '../native';
 import { open, type Privcmd } from '../privcmd';
 import { openEventChannels, type EventChannels } from '../evtchn';
@@ -214,10 +214,7 @@ export function verifyRestricted(options?: ProcessSelector): RestrictionReport {
           bad.map((c) => `${c.kind} ${c.handle} handle: ${Object.entries(c.probes).map(([k, v]) => `${k} ${v}`).join(', ')}`).join('; ')] : []),
         ...problems,
       ].join('; ');
-    const e = new Error(`ERR_PRIVCMD_NOT_RESTRICTED: ${why}`) as Error & { code: string; report: RestrictionReport };
-    e.code = 'ERR_PRIVCMD_NOT_RESTRICTED';
-    e.report = report;
-    throw e;
+    throw libraryError('ERR_PRIVCMD_NOT_RESTRICTED', why, { report });
   }
   return report;
 }
