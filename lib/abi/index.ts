@@ -6,3 +6,4 @@ export * from './domids';
 export * from './errno';
 export * from './flask';
 export * from './evtchn';
+export * from './hvm-params';

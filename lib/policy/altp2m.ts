@@ -9,14 +9,15 @@ import { camel } from '../dmop/ops';
 import { types } from 'util';
 import { describe, invalidArgument } from '../errors';
 import { XSM, type XsmAction } from './xsm';
+import { HVM_PARAM } from '../abi/hvm-params';
 
 /** hvm_op sub-command number (xen/hvm/hvm_op.h). */
 export const HVMOP_ALTP2M = 25;
 export const HVMOP_ALTP2M_INTERFACE_VERSION = 0x00000001;
 /** The per-domain mode (xen/hvm/params.h). */
-export const HVM_PARAM_ALTP2M = 35;
+export const HVM_PARAM_ALTP2M = HVM_PARAM.ALTP2M;
 /** Nested HVM and altp2m exclude each other. */
-export const HVM_PARAM_NESTEDHVM = 24;
+export const HVM_PARAM_NESTEDHVM = HVM_PARAM.NESTEDHVM;
 export const ALTP2M_MODES = { disabled: 0, mixed: 1, external: 2, limited: 3 } as const;
 export type Altp2mModeName = keyof typeof ALTP2M_MODES;
 const MODE_NAMES = Object.keys(ALTP2M_MODES) as Altp2mModeName[];

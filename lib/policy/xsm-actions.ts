@@ -15,6 +15,7 @@ import { HYPERCALLS, type HypercallName } from '../abi/hypercalls';
 import { XSM, type XsmAction } from './xsm';
 import { describe, invalidArgument } from '../errors';
 import { ALTP2M_CMDS, altp2mXsmAction, HVMOP_ALTP2M } from './altp2m';
+import { HVM_PARAM } from '../abi/hvm-params';
 
 /**
  * sizeof() each struct the table reads a field of (Xen 4.17, x86-64; checked
@@ -301,8 +302,8 @@ const TABLE: Readonly<Record<HypercallName, Spec>> = {
         target: HVM_PARAM_TARGET,
         key: field(1, 'xen_hvm_param', 'index', 4),
         subs: [
-          sub('NESTEDHVM', 24, 'HVM_PARAM_NESTEDHVM', XSM.PRIV, 'xsm_hvm_param_nested', { target: HVM_PARAM_TARGET }),
-          sub('ALTP2M', 35, 'HVM_PARAM_ALTP2M', XSM.PRIV, 'xsm_hvm_param_altp2mhvm', {
+          sub('NESTEDHVM', HVM_PARAM.NESTEDHVM, 'HVM_PARAM_NESTEDHVM', XSM.PRIV, 'xsm_hvm_param_nested', { target: HVM_PARAM_TARGET }),
+          sub('ALTP2M', HVM_PARAM.ALTP2M, 'HVM_PARAM_ALTP2M', XSM.PRIV, 'xsm_hvm_param_altp2mhvm', {
             target: HVM_PARAM_TARGET,
             note: 'Xen 4.17: after the XSM_TARGET check; read-only since 4.19 (-EEXIST)',
           }),

@@ -7,7 +7,7 @@ import { DOMID } from '../abi/domids';
 import { ERRNO, type ErrnoName } from '../abi/errno';
 import { native } from '../native';
 import {
-  ALTP2M_MODES, ALTP2M_OP_SIZE, ALTP2M_U, HVMOP_ALTP2M_INTERFACE_VERSION, HVM_PARAM_NESTEDHVM, INVALID_ALTP2M,
+  ALTP2M_MODES, ALTP2M_OP_SIZE, ALTP2M_U, HVMOP_ALTP2M_INTERFACE_VERSION, INVALID_ALTP2M,
   MAX_ALTP2M, XENMEM_ACCESS, altp2mCmd, altp2mModeName,
 } from '../policy/altp2m';
 import { ruleAction, xsmRule, type XsmRule } from '../policy/xsm-actions';
@@ -15,6 +15,7 @@ import type { AddressSpace } from './address-space';
 import type { Altp2mEntry, Altp2mView, Domain } from './domain';
 import type { SimulatedHost } from './host';
 import { xsmActionName, xsmDefaultAction, type HwPrivVariant } from '../policy/xsm';
+import { HVM_PARAM } from '../abi/hvm-params';
 
 export interface Altp2mEnv {
   readonly host: SimulatedHost;
@@ -95,7 +96,7 @@ export function doAltp2mOp(env: Altp2mEnv, caller: Domain, space: AddressSpace, 
   // 7. altp2m active, except to get or set that state
   if (cmd !== 1 && cmd !== 2 && !a.active) return env.fail('EOPNOTSUPP', `altp2m is not active on domain ${d.domid} (${info.name} needs it)`);
   // 8. the mode
-  const mode = Number(d.params[35]);
+  const mode = Number(d.params[HVM_PARAM.ALTP2M]);
   if (mode === ALTP2M_MODES.disabled) return env.fail('EINVAL', `domain ${d.domid}'s altp2m mode is disabled (HVM_PARAM_ALTP2M = 0)`);
   // (Xen 4.21+ also refuses a domain created with altp2m.nr == 0: -EOPNOTSUPP. Not in 4.17.)
   // 10. xsm_hvm_altp2mhvm_op(XSM_OTHER, d, mode, cmd)
@@ -114,7 +115,7 @@ export function doAltp2mOp(env: Altp2mEnv, caller: Domain, space: AddressSpace, 
       return writeBack();
 
     case 'set_domain_state': {
-      if (d.params[HVM_PARAM_NESTEDHVM] !== 0n) return env.fail('EINVAL', 'altp2m and nested HVM exclude each other');
+      if (d.params[HVM_PARAM.NESTEDHVM] !== 0n) return env.fail('EINVAL', 'altp2m and nested HVM exclude each other');
       const on = dv.getUint8(u) !== 0;
       if (on === a.active) return 0;
       a.active = on;

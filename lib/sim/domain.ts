@@ -5,6 +5,7 @@ import { RangeSet } from './rangeset';
 import type { XsmSubject } from '../policy/xsm';
 import { EventChannelTable, type EvtchnDomain } from './evtchn';
 import { ALTP2M_MODES, INVALID_ALTP2M, MAX_ALTP2M, type Altp2mModeName } from '../policy/altp2m';
+import { HVM_NR_PARAMS, HVM_PARAM } from '../abi/hvm-params';
 
 export type DomainType = 'hvm' | 'pvh' | 'pv';
 /** p2m types the simulator distinguishes; an absent pfn is p2m_invalid (a hole). */
@@ -12,7 +13,6 @@ export type P2mType = 'ram_rw' | 'ram_ro' | 'mmio_dm' | 'ioreq_server';
 
 export const MAX_NR_IOREQ_SERVERS = 8;
 export const MAX_NR_IO_RANGES = 256;
-export const HVM_NR_PARAMS = 39;
 export const NR_ISA_IRQS = 16;
 
 export interface IoreqServer {
@@ -159,7 +159,7 @@ export class Domain implements XsmSubject, EvtchnDomain {
       vcpuView: new Array<number>(this.maxVcpus).fill(INVALID_ALTP2M),
       veInfoGfn: new Array<bigint | null>(this.maxVcpus).fill(null),
     };
-    if (cfg.altp2m !== undefined) this.params[35] = BigInt(ALTP2M_MODES[cfg.altp2m]);
+    if (cfg.altp2m !== undefined) this.params[HVM_PARAM.ALTP2M] = BigInt(ALTP2M_MODES[cfg.altp2m]);
     this.pendingEvent = new Array<InjectedEvent | null>(this.maxVcpus).fill(null);
   }
 

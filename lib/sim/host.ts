@@ -14,6 +14,7 @@ import { Hypervisor, type XenVersion } from './hypervisor';
 import { HW_PRIV_VARIANTS, xsmActionName, xsmDefaultAction, type HwPrivVariant } from '../policy/xsm';
 import { xsmRule } from '../policy/xsm-actions';
 import { ALTP2M_MODES, INVALID_ALTP2M } from '../policy/altp2m';
+import { HVM_PARAM } from '../abi/hvm-params';
 
 export interface SimulatedHostOptions {
   /** The privcmd module's dm_op_max_nr_bufs / dm_op_buf_max_size (16 / 4096). */
@@ -221,8 +222,8 @@ export class SimulatedHost {
     if (d.isHvm) {
       // What libxl sets up for an HVM guest's ioreq servers: the gfn pool,
       // populated (Xen maps ioreq pages onto existing guest pages).
-      d.params[32] = IOREQ_SERVER_PFN;
-      d.params[33] = BigInt(NR_IOREQ_SERVER_PAGES);
+      d.params[HVM_PARAM.IOREQ_SERVER_PFN] = IOREQ_SERVER_PFN;
+      d.params[HVM_PARAM.NR_IOREQ_SERVER_PAGES] = BigInt(NR_IOREQ_SERVER_PAGES);
       d.ioreqGfnMask = (1 << NR_IOREQ_SERVER_PAGES) - 1;
       for (let i = 0; i < NR_IOREQ_SERVER_PAGES; i++) d.populate(Number(IOREQ_SERVER_PFN) + i);
     }
@@ -404,7 +405,7 @@ export class SimulatedHost {
       cacheattrPins: d.cacheattrPins.map((p) => ({ ...p })),
       params: [...d.params],
       altp2m: {
-        mode: Number(d.params[35]),
+        mode: Number(d.params[HVM_PARAM.ALTP2M]),
         active: d.altp2m.active,
         views: d.altp2m.views.flatMap((v, index) => (v === null ? [] : [{
           index, defaultAccess: v.defaultAccess, visible: v.visible,

@@ -5,20 +5,21 @@
 import { DMOPS, DMOP_TABLE_SIZE } from '../abi/dmops';
 import { DMOP_STRUCTS, XEN_DM_OP_HEADER_SIZE } from '../abi/layouts';
 import { DOMID } from '../abi/domids';
-import { ERRNO, type ErrnoName } from '../abi/errno';
+import { ERRNO, errnoName, type ErrnoName } from '../abi/errno';
 import { HYPERCALLS } from '../abi/hypercalls';
 import { native } from '../native';
 import type { AddressSpace } from './address-space';
 import { MAILBOX_DATA_SIZE, MAILBOX_MAX_DESCS } from './mailbox';
 import { DMOP_HANDLERS } from './dmops';
 import type { DmopContext, GuestBuffers } from './dmops/context';
-import { HVM_NR_PARAMS, type Domain } from './domain';
+import type { Domain } from './domain';
 import type { SimulatedHost } from './host';
 import { xsmActionName, xsmDefaultAction, type XsmAction } from '../policy/xsm';
 import { classifyHypercall, hypercallRule, readArgAt, ruleAction, xsmRule, type XsmRule } from '../policy/xsm-actions';
 import { HVMOP_ALTP2M } from '../policy/altp2m';
 import { doAltp2mOp, type Altp2mEnv } from './altp2m';
 import { doXsmOp, type FlaskOpEnv } from './flask';
+import { HVM_NR_PARAMS, HVM_PARAM, type HvmParamName } from '../abi/hvm-params';
 
 /** Xen's op_size[] on x86: Arm-only ops (set_irq_level) have no entry, so 0. */
 const OP_SIZE: readonly number[] = (() => {
@@ -37,13 +38,13 @@ const XEN_DM_OP_BUF_SIZE = DMOP_STRUCTS.xen_dm_op_buf.size;
 
 const XENVER = { version: 0, extraversion: 1, capabilities: 3, pagesize: 7 } as const;
 const HVMOP = { set_param: 0, get_param: 1, get_mem_type: 15 } as const;
-const HVM_PARAM = { NESTEDHVM: 24, IOREQ_SERVER_PFN: 32, NR_IOREQ_SERVER_PAGES: 33, ALTP2M: 35 } as const;
+const paramSet = (...names: HvmParamName[]): number[] => names.map((n) => HVM_PARAM[n]);
 /** Parameters a guest may set on itself (hvm_allow_set_param). */
-const GUEST_SETTABLE = new Set([0, 15, 37, 19, 34, 2, 18, 36]);
+const GUEST_SETTABLE = new Set<number>(paramSet('CALLBACK_IRQ', 'VM86_TSS', 'VM86_TSS_SIZED', 'ACPI_IOPORTS_LOCATION', 'VM_GENERATION_ID_ADDR', 'STORE_EVTCHN', 'CONSOLE_EVTCHN', 'X87_FIP_WIDTH'));
 /** Parameters set once: changing a non-zero value is EEXIST. */
-const SET_ONCE = new Set([9, 32, 33, 35, 38]);
+const SET_ONCE = new Set<number>(paramSet('VIRIDIAN', 'IOREQ_SERVER_PFN', 'NR_IOREQ_SERVER_PAGES', 'ALTP2M', 'MCA_CAP'));
 /** Parameters a guest may read on itself (hvm_allow_get_param). */
-const GUEST_READABLE = new Set([0, 1, 2, 17, 18, 35, 36]);
+const GUEST_READABLE = new Set<number>(paramSet('CALLBACK_IRQ', 'STORE_PFN', 'STORE_EVTCHN', 'CONSOLE_PFN', 'CONSOLE_EVTCHN', 'ALTP2M', 'X87_FIP_WIDTH'));
 
 export interface XenVersion {
   major: number;
@@ -189,7 +190,7 @@ export class Hypervisor {
     ctx.why = '';
     mb.num = nrBufs;
     const rc = handler(ctx);
-    if (rc !== 0) return this.#fail(errnoName(rc), ctx.why);
+    if (rc !== 0) return this.#fail(errnoName(rc) as ErrnoName, ctx.why);
     if (!ctx.constOp) {
       const data = mb.data;
       for (let i = 0; i < size; i++) data[i] = u[i]!;
@@ -348,7 +349,3 @@ function classifyName(op: number, args: readonly bigint[], space: AddressSpace):
   return typeof r === 'object' ? r.name : `hypercall ${op}`;
 }
 
-function errnoName(rc: number): ErrnoName {
-  const entry = Object.entries(ERRNO).find(([, v]) => v === -rc);
-  return (entry?.[0] ?? 'EINVAL') as ErrnoName;
-}

@@ -11,11 +11,11 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   DMOPS, DMOP_STRUCTS, DMOP_TABLE_SIZE, DOMID, DOMIDS_AFTER_4_17, ERRNO, FLASK_OP, FLASK_STRUCTS, HYPERCALLS, IOCTLS, PRIVCMD_STRUCTS,
-  SCALAR_SIZE, XEN_FLASK_INTERFACE_VERSION, EVTCHN_IOCTLS, EVTCHNOP, EVTCHN_2L_NR_CHANNELS, NR_VIRQS, VIRQ, XEN_FLASK_OP_HEADER_SIZE,
+  HVM_NR_PARAMS, HVM_PARAM, SCALAR_SIZE, XEN_FLASK_INTERFACE_VERSION, EVTCHN_IOCTLS, EVTCHNOP, EVTCHN_2L_NR_CHANNELS, NR_VIRQS, VIRQ, XEN_FLASK_OP_HEADER_SIZE,
   type StructLayout,
 } from '../../lib/abi';
 
-const HEADERS = ['/usr/include/xen/sys/privcmd.h', '/usr/include/xen/sys/evtchn.h', '/usr/include/xen/event_channel.h', '/usr/include/xen/hvm/dm_op.h', '/usr/include/xen/xen.h', '/usr/include/xen/errno.h', '/usr/include/xen/xsm/flask_op.h'];
+const HEADERS = ['/usr/include/xen/sys/privcmd.h', '/usr/include/xen/sys/evtchn.h', '/usr/include/xen/event_channel.h', '/usr/include/xen/hvm/dm_op.h', '/usr/include/xen/xen.h', '/usr/include/xen/errno.h', '/usr/include/xen/xsm/flask_op.h', '/usr/include/xen/hvm/params.h'];
 const haveHeaders = HEADERS.every((h) => fs.existsSync(h));
 const required = process.env.PRIVCMD_SHIM_REQUIRE_XEN_HEADERS === '1';
 
@@ -50,11 +50,13 @@ function program(): string {
   emit('NR_VIRQS', 'NR_VIRQS');
   emit('evtchn_2l', 'sizeof(xen_ulong_t) * sizeof(xen_ulong_t) * 64');
   for (const n of Object.keys(DOMID)) if (!DOMIDS_AFTER_4_17.includes(n)) emit(`domid.${n}`, `DOMID_${n}`);
+  for (const n of Object.keys(HVM_PARAM)) emit(`hvmparam.${n}`, `HVM_PARAM_${n}`);
+  emit('HVM_NR_PARAMS', 'HVM_NR_PARAMS');
   for (const n of Object.keys(ERRNO)) lines.push(`#ifdef HAVE_XEN_${n}\n  printf("errno.${n}=%d\\n", (int)XEN_${n});\n#endif`);
   return [
     '#include <stddef.h>', '#include <stdio.h>', '#include <stdint.h>', '#include <sys/ioctl.h>',
     '#include <xen/xen.h>', '#include <xen/sys/privcmd.h>', '#include <xen/hvm/dm_op.h>', '#include <xen/xsm/flask_op.h>',
-    '#include <xen/event_channel.h>', '#include <xen/sys/evtchn.h>',
+    '#include <xen/event_channel.h>', '#include <xen/sys/evtchn.h>', '#include <xen/hvm/params.h>',
     '#define XEN_ERRNO(name, value) XEN_##name = value,', 'enum xen_errno {', '#include <xen/errno.h>', '};',
     'int main(void) {', ...lines, '  return 0;', '}', '',
   ].join('\n');
@@ -129,6 +131,11 @@ describeHeaders('ABI tables match Xen 4.17 headers (libxen-dev)', () => {
     expect(fact('flask.u')).toBe(XEN_FLASK_OP_HEADER_SIZE);
     expect(fact('flask.u.relabel')).toBe(1);
     expect(fact('flask.u.sid_context')).toBe(1);
+  });
+
+  test('HVM parameter numbers and HVM_NR_PARAMS (xen/hvm/params.h)', () => {
+    for (const [n, v] of Object.entries(HVM_PARAM)) expect({ n, v: fact(`hvmparam.${n}`) }).toEqual({ n, v });
+    expect(fact('HVM_NR_PARAMS')).toBe(HVM_NR_PARAMS);
   });
 
   test('xen_dm_op: 8-byte header and a 24-byte union', () => {

@@ -6,6 +6,7 @@ import { RangeSet } from '../rangeset';
 import { allocUnbound, close as closePort } from '../evtchn';
 import { fail, fields, type DmopContext, type DmopHandler } from './context';
 import { HVMMEM, IOREQ_MEM_ACCESS, XEN_DMOP_NO_GFNS } from '../../dmop/ops';
+import { HVM_PARAM } from '../../abi/hvm-params';
 
 const CREATE = fields('xen_dm_op_create_ioreq_server');
 const INFO = fields('xen_dm_op_get_ioreq_server_info');
@@ -64,7 +65,7 @@ function allocIoreqGfn(d: Domain): bigint | null {
   for (let i = 0; i < 32; i++) {
     if (d.ioreqGfnMask & (1 << i)) {
       d.ioreqGfnMask &= ~(1 << i);
-      return d.params[32 /* HVM_PARAM_IOREQ_SERVER_PFN */]! + BigInt(i);
+      return d.params[HVM_PARAM.IOREQ_SERVER_PFN]! + BigInt(i);
     }
   }
   return null;
@@ -77,7 +78,7 @@ function isRam(d: Domain, gfn: bigint): boolean {
 
 function freeIoreqGfn(d: Domain, gfn: bigint | null): void {
   if (gfn === null) return;
-  const i = Number(gfn - d.params[32]!);
+  const i = Number(gfn - d.params[HVM_PARAM.IOREQ_SERVER_PFN]!);
   if (i >= 0 && i < 32) d.ioreqGfnMask |= 1 << i;
 }
 
