@@ -12,6 +12,7 @@
 // - a raw dm_op hypercall or a dmopRaw whose op it cannot see, when the deny
 //   list names a DMOP;
 // - a call it needs to read an argument of and cannot (fail closed).
+import { DMOP_TABLE_SIZE } from '../abi/dmops';
 import { DOMID } from '../abi/domids';
 import { HYPERCALLS } from '../abi/hypercalls';
 import { describe, codedError, invalidArgument, type PrivcmdError } from '../errors';
@@ -81,7 +82,6 @@ interface Node {
 
 /** A domain that is nobody: not the caller, not a role's target. */
 const STRANGER: XsmSubject = { domid: -2, isControl: false, isHardware: false, isXenstore: false, target: null };
-const DM_OP_TABLE = 21;
 
 function sameTarget(a: TargetLoc | null, b: TargetLoc | null): boolean {
   if (a === null || b === null) return a === b;
@@ -178,7 +178,7 @@ export class HypercallFilter {
     this.#dmopAny = dmDenied.length > 0 && dmOwn.kind !== DENY
       ? this.#make(DENY, dmOp, 'deny-list', ` (the filter cannot see which DMOP it carries, and the deny list names ${dmDenied.map((r) => r.name).join(', ')})`)
       : dmOwn;
-    for (let op = 0; op < DM_OP_TABLE; op++) this.#dmop.push(this.#verdicts.get(dmOp.children.get(op) as XsmRule) ?? this.#dmopAny);
+    for (let op = 0; op < DMOP_TABLE_SIZE; op++) this.#dmop.push(this.#verdicts.get(dmOp.children.get(op) as XsmRule) ?? this.#dmopAny);
 
     for (const num of Object.values(HYPERCALLS)) {
       const rule = hypercallRule(num);
@@ -256,7 +256,7 @@ export class HypercallFilter {
     if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || domid > 0xffff) throw invalidArgument('filter', `domid must be a domid_t, got ${describe(domid)}`);
     if (typeof op !== 'number' || !Number.isInteger(op) || op < -1 || op > 0xffffffff) throw invalidArgument('filter', `op must be a DMOP number (or -1: unknown), got ${describe(op)}`);
     checkContext(ctx);
-    const v = op >= 0 && op < DM_OP_TABLE ? (this.#dmop[op] as Verdict) : this.#dmopAny;
+    const v = op >= 0 && op < DMOP_TABLE_SIZE ? (this.#dmop[op] as Verdict) : this.#dmopAny;
     if (v.kind === ALLOW) return;
     if (v.kind === TARGETED && (domid === v.allowTarget || (v.allowSelf && domid === this.#selfOf(ctx)))) return;
     throw this.#refuse(v, ` on domain ${domid}`);
