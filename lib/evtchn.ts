@@ -13,6 +13,7 @@ import { SimulatedEvtchnBackend } from './backends/evtchn-simulated';
 import { DeviceEvtchnBackend, EVTCHN_DEVICE } from './backends/evtchn-device';
 import { isSimulatedHost, type SimulatedHost } from './sim/host';
 import { registryOf, type HandleRegistry } from './handle-registry';
+import { domidArg } from './domid-arg';
 
 export { EVTCHN_DEVICE };
 
@@ -25,12 +26,7 @@ export interface OpenEventChannelsOptions {
   device?: string;
 }
 
-function checkDomid(syscall: string, what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) {
-    throw invalidArgument(syscall, `${what} must be an integer in [0, 65535] (domid_t), got ${describe(v)}`);
-  }
-  return v;
-}
+const checkDomid = (syscall: string, what: string, v: unknown): number => domidArg(syscall, what, v);
 
 function checkU32(syscall: string, what: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {

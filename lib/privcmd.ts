@@ -15,6 +15,7 @@ import { isSimulatedHost, type SimulatedHost } from './sim/host';
 import { HypercallFilter } from './policy/filter';
 import { ArgSnapshot, copyBackChanged, genuineBytes, snapshotBytes } from './copy-once';
 import { registryOf, type HandleRegistry } from './handle-registry';
+import { domidArg } from './domid-arg';
 
 export { PRIVCMD_DEVICE };
 
@@ -79,12 +80,7 @@ function finishRaw(call: RawCall): void {
 
 const HYPERCALL_NAMES = new Map<number, string>(Object.entries(HYPERCALLS).map(([k, v]) => [v, k]));
 
-function checkDomid(syscall: string, domid: unknown): number {
-  if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || domid > 0xffff) {
-    throw invalidArgument(syscall, `domid must be an integer in [0, 65535] (domid_t), got ${describe(domid)}`);
-  }
-  return domid;
-}
+const checkDomid = (syscall: string, domid: unknown): number => domidArg(syscall, 'domid', domid);
 
 function hypercallArgs(op: number | HypercallName, args: readonly (bigint | number)[]): [number, bigint[]] {
   const num = typeof op === 'string' ? HYPERCALLS[op] : op;

@@ -44,3 +44,22 @@ describe('library errors', () => {
     }
   });
 });
+
+describe('domid arguments', () => {
+  const { domidArg, isDomid } = require('../lib/domid-arg') as typeof import('../lib/domid-arg');
+  test.each([
+    ['domid_t', [0, 1, 0x7ff0, 0xffff], [-1, 0x10000, 1.5, '1', null, 2n]],
+    ['domain', [0, 1, 0x7fef], [-1, 0x7ff0, 0xffff, 0x7ff0 + 1]],
+    ['guest', [1, 0x7fef], [0, 0x7ff0]],
+    ['domain-or-self', [0, 0x7fef, 0x7ff0], [0x7ff1, 0xffff, -1]],
+  ] as const)('%s: accepts what it names, refuses the rest with EINVAL naming the argument', (kind, good, bad) => {
+    for (const v of good) expect(domidArg('ioctl', 'domid', v, kind)).toBe(v);
+    for (const v of bad) {
+      expect(isDomid(v, kind)).toBe(false);
+      let e: unknown;
+      try { domidArg('ioctl', 'remoteDomid', v, kind); } catch (x) { e = x; }
+      expect(e).toMatchObject({ code: 'EINVAL', syscall: 'ioctl' });
+      expect((e as Error).message).toMatch(/remoteDomid must be/);
+    }
+  });
+});

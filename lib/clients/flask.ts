@@ -4,11 +4,11 @@
 // domain to that sid. The same bytes go to a real /dev/xen/privcmd and to the
 // simulated host. On a Xen without Flask every xsm_op is ENOSYS, which these
 // report as such: the domain keeps its label.
-import { DOMID } from '../abi/domids';
 import { FLASK_MAX_STRING, FLASK_OP, XEN_FLASK_INTERFACE_VERSION } from '../abi/flask';
 import { FLASK_OP_AT, FLASK_STRUCTS } from '../abi/layouts';
 import { describe, invalidArgument, isPrivcmdError, withDetail, type PrivcmdError } from '../errors';
 import type { Privcmd } from '../privcmd';
+import { domidArg } from '../domid-arg';
 
 const OP_SIZE = FLASK_STRUCTS.xen_flask_op.size;
 const AT = FLASK_OP_AT;
@@ -104,9 +104,7 @@ function checkSid(sid: unknown): void {
 
 /** FLASK_RELABEL_DOMAIN: move domain `domid` (or DOMID_SELF) to `sid`. */
 function checkRelabelDomid(domid: unknown): void {
-  if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || (domid >= DOMID.FIRST_RESERVED && domid !== DOMID.SELF)) {
-    throw invalidArgument('xsm_op', `domid must be a domain in [0, ${DOMID.FIRST_RESERVED - 1}] or DOMID_SELF, got ${describe(domid)}`);
-  }
+  domidArg('xsm_op', 'domid', domid, 'domain-or-self');
 }
 
 export function flaskRelabelDomain(h: Privcmd, domid: number, sid: number): void {

@@ -6,12 +6,12 @@
 // The toolstack (create / unpause / destroy) is pluggable: the simulated
 // host's controls here, xl or libxl on a real host; the labels go through
 // the builder's privcmd handle (lib/clients/flask.ts).
-import { DOMID } from '../abi/domids';
 import { describe, invalidArgument, isPrivcmdError, libraryError, PrivcmdLibraryError, withDetail } from '../errors';
 import type { Privcmd } from '../privcmd';
 import type { DomainConfig } from '../sim/domain';
 import type { SimulatedHost } from '../sim/host';
 import { flaskContextToSid, flaskRelabelDomain } from '../clients/flask';
+import { isDomid } from '../domid-arg';
 
 /** What the flow needs from a toolstack. Each may return a Promise. */
 export interface BuildToolstack {
@@ -115,7 +115,7 @@ export class DomainBuild {
     flaskContextToSid(o.handle, o.buildLabel);
     const runSid = flaskContextToSid(o.handle, o.runLabel);
     const domid = await o.toolstack.create(o.buildLabel);
-    if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 1 || domid >= DOMID.FIRST_RESERVED) {
+    if (!isDomid(domid, 'guest')) {
       throw invalidArgument('build', `toolstack.create returned ${describe(domid)}, not a guest domid: check the toolstack (nothing was destroyed)`);
     }
     const b = new DomainBuild(o, domid, runSid);

@@ -8,12 +8,12 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'child_process';
 import { accessSync, constants, readFileSync, statSync } from 'fs';
 import * as path from 'path';
-import { DOMID } from '../abi/domids';
 import { errnoName } from '../abi/errno';
 import { describe, codedError, invalidArgument, type PrivcmdError } from '../errors';
 import { open, PRIVCMD_DEVICE, type Privcmd } from '../privcmd';
 import { restrictAll } from './restrict-all';
 import type { SimulatedHost } from '../sim/host';
+import { domidArg } from '../domid-arg';
 
 export interface LaunchOptions {
   /** The domain the device model serves. */
@@ -128,9 +128,7 @@ export function launchDeviceModel(o: LaunchOptions): Launched {
   if (typeof o !== 'object' || o === null) throw invalidArgument('launch', 'options must be an object');
   // Each option read once: a getter must not restrict the handle to one domain and name another to the child.
   o = { ...o };
-  if (typeof o.domid !== 'number' || !Number.isInteger(o.domid) || o.domid < 1 || o.domid >= DOMID.FIRST_RESERVED) {
-    throw invalidArgument('launch', `domid must be a guest domain in [1, ${DOMID.FIRST_RESERVED - 1}], got ${describe(o.domid)}`);
-  }
+  domidArg('launch', 'domid', o.domid, 'guest');
   if (typeof o.command !== 'string' || o.command === '') throw invalidArgument('launch', 'command must be a non-empty string');
   const argv: unknown = o.args ?? [];
   // Bounded before it is walked: a 2^32-1 sparse array would keep some() busy for minutes.

@@ -21,6 +21,7 @@ import { open, type Privcmd } from '../privcmd';
 import { openEventChannels, type EventChannels } from '../evtchn';
 import { isSimulatedHost } from '../sim/host';
 import { registryOf, type HandleKind, type ProcessSelector, type RegisteredHandle } from '../handle-registry';
+import { domidArg } from '../domid-arg';
 
 export type { ProcessSelector } from '../handle-registry';
 
@@ -39,10 +40,7 @@ function checkSelector(syscall: string, sel: unknown): ProcessSelector {
     return {};
   }
   if (!isSimulatedHost(host)) throw invalidArgument(syscall, `host must be a simulated host made by createSimulatedHost(), got ${describe(host)}`);
-  const d = domain ?? 0;
-  if (typeof d !== 'number' || !Number.isInteger(d) || d < 0 || d >= DOMID.FIRST_RESERVED) {
-    throw invalidArgument(syscall, `domain must be a domain id in [0, ${DOMID.FIRST_RESERVED - 1}], got ${describe(domain)}`);
-  }
+  const d = domidArg(syscall, 'domain', domain ?? 0, 'domain');
   if (host.domainById(d) === undefined) throw invalidArgument(syscall, `the simulated host has no domain ${d}`);
   return { host, domain: d };
 }

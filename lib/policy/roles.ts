@@ -3,9 +3,9 @@
 // is_xenstore_domain hold, and d->target for a device model. With the
 // XSM_HW_PRIV split, `control` and `hardware` are the two halves of the
 // classic dom0.
-import { DOMID } from '../abi/domids';
 import { describe, invalidArgument } from '../errors';
 import type { XsmSubject } from './xsm';
+import { domidArg } from '../domid-arg';
 
 export type RoleName = 'dom0' | 'control' | 'hardware' | 'xenstore' | 'device-model' | 'guest';
 
@@ -47,12 +47,7 @@ export function roleLabel(spec: RoleSpec): string {
   return spec.role === 'device-model' ? `device-model(target ${describe(spec.target)})` : spec.role;
 }
 
-function checkDomid(what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= DOMID.FIRST_RESERVED) {
-    throw invalidArgument('filter', `${what} must be a domain id in [0, ${DOMID.FIRST_RESERVED - 1}], got ${describe(v)}`);
-  }
-  return v;
-}
+const checkDomid = (what: string, v: unknown): number => domidArg('filter', what, v, 'domain');
 
 /**
  * The XSM subject of a role. `self` is the domain the caller runs in, when
