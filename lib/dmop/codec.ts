@@ -3,9 +3,9 @@
 // produces exactly what libxendevicemodel sends: buffer 0 is the whole 32-byte
 // struct xen_dm_op, zeroed, with op and the op's IN fields; then the op's extra
 // buffer (track_dirty_vram's bitmap, modified_memory's extents).
-import { DMOPS, type DmopInfo } from '../abi/dmops';
+import { DMOPS, DMOP_LIMITS, type DmopInfo } from '../abi/dmops';
 import { DMOP_STRUCTS, SCALAR_SIZE, XEN_DM_OP_HEADER_SIZE, type Scalar } from '../abi/layouts';
-import { describe, invalidArgument } from '../errors';
+import { codedError, describe, invalidArgument } from '../errors';
 import { OP_INTERFACE, camel } from './ops';
 import { types } from 'util';
 
@@ -59,9 +59,8 @@ const PLANS = new Map<string, OpPlan>(DMOPS.map((d) => [d.name, plan(d)]));
 const BY_NUMBER = new Map<number, OpPlan>(DMOPS.map((d) => [d.op, PLANS.get(d.name) as OpPlan]));
 const NO_EXTRAS: Uint8Array[] = [];
 const MAX = { u8: 0xff, u16: 0xffff, u32: 0xffffffff } as const;
-const MAX_BITMAP_PAGES = 8 * 1024 * 1024;
-/** 1 MiB of xen_dm_op_modified_memory_extent. */
-const MAX_EXTENTS = 65536;
+const MAX_BITMAP_PAGES = DMOP_LIMITS.builtBufferMaxBytes * 8;
+const MAX_EXTENTS = DMOP_LIMITS.builtBufferMaxBytes / EXTENT.size;
 
 /** The op table entry for a request's op name. */
 export function dmopInfo(name: string): DmopInfo {
@@ -187,17 +186,21 @@ export function encodePlanned(p: OpPlan, request: DmopRequest, buf0: Uint8Array,
   if (keys !== present) checkKeys(p, r);
   if (p.extra === undefined) return NO_EXTRAS;
   if (p.extra === 'dirty-bitmap') {
-    // Xen refuses nr > 262144 and privcmd any bitmap over 4 KiB; past 1 MiB of
-    // bitmap the request can only fail, so don't allocate it.
-    if (nr > MAX_BITMAP_PAGES) throw invalidArgument(SYSCALL, `track_dirty_vram.nr ${nr} needs a bitmap over 1 MiB; Xen allows at most 262144 pages`);
+    // Past DMOP_LIMITS.builtBufferMaxBytes of bitmap the kernel can only say
+    // E2BIG (and Xen would refuse nr > 262144 anyway): say it without allocating.
+    if (nr > MAX_BITMAP_PAGES) {
+      throw codedError('E2BIG', 'ioctl', `track_dirty_vram.nr ${nr} needs a bitmap over ${DMOP_LIMITS.builtBufferMaxBytes} bytes, more than privcmd takes in one buffer (Xen allows at most ${DMOP_LIMITS.trackDirtyVramMaxPages} pages)`);
+    }
     return [new Uint8Array(Math.ceil(nr / 8))];
   }
   const list = r.extents;
   if (!Array.isArray(list)) throw invalidArgument(SYSCALL, 'modified_memory.extents must be an array of { firstPfn, nr }');
-  // privcmd caps each buffer at dm_op_buf_max_size (4 KiB by default, a u32
-  // module parameter); past MAX_EXTENTS the request can only fail, so refuse
-  // it before allocating (a sparse array's length costs nothing to fake).
-  if (list.length > MAX_EXTENTS) throw invalidArgument(SYSCALL, `modified_memory: ${list.length} extents is more than ${MAX_EXTENTS} (${MAX_EXTENTS * EXTENT.size} bytes of buffer)`);
+  // privcmd caps each buffer at dm_op_buf_max_size (4 KiB by default); past
+  // MAX_EXTENTS the request can only fail with E2BIG, so say so before
+  // allocating (a sparse array's length costs nothing to fake).
+  if (list.length > MAX_EXTENTS) {
+    throw codedError('E2BIG', 'ioctl', `modified_memory: ${list.length} extents is more than ${MAX_EXTENTS} (${DMOP_LIMITS.builtBufferMaxBytes} bytes), more than privcmd takes in one buffer`);
+  }
   const ext = new Uint8Array(list.length * EXTENT.size);
   const nrF: FieldPlan = { key: 'nr', offset: 0, type: 'u32', boolean: false };
   const pfnF: FieldPlan = { key: 'firstPfn', offset: 8, type: 'u64', boolean: false };

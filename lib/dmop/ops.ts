@@ -2,6 +2,7 @@
 // named values for its fields, defaults, fields the encoder fills itself, and
 // its extra buffers. One table; the codec reads it.
 
+import type { DmopName } from '../abi/dmops';
 import { describe, invalidArgument } from '../errors';
 
 /** Named values accepted wherever Xen's header defines them (numbers are always accepted). */
@@ -35,7 +36,8 @@ export interface OpInterface {
   readonly extra?: 'dirty-bitmap' | 'extents';
 }
 
-export const OP_INTERFACE: Readonly<Record<string, OpInterface>> = {
+// Typed by DmopName: an op missing here, or a name not in the table, does not compile.
+export const OP_INTERFACE: Readonly<Record<DmopName, OpInterface>> = {
   create_ioreq_server: { names: { handleBufioreq: IOREQ_BUFIOREQ }, defaults: { handleBufioreq: 0 } },
   get_ioreq_server_info: { defaults: { flags: 0 } },
   map_io_range_to_ioreq_server: { names: { type: IO_RANGE } },

@@ -2,7 +2,10 @@
 // Xen's field names (lib/abi/layouts.ts); numbers as in Xen's header are
 // always accepted, and the names in lib/dmop/ops.ts where the header has
 // them. u64 fields take a bigint (or a safe integer).
+import type { DmopName } from '../abi/dmops';
 import type { DMOP_EVENT, HVMMEM, IOREQ_BUFIOREQ, IO_RANGE, MEM_CACHEATTR, SHUTDOWN } from './ops';
+
+export type { DmopName };
 
 type Named<T> = number | keyof T;
 type U64 = bigint | number;
@@ -38,7 +41,12 @@ export interface DmopResults {
   nr_vcpus: { vcpus: number };
 }
 
-export type DmopName = keyof DmopRequests;
+// The compiler keeps these shapes in step with the DMOP table (lib/abi/dmops.ts):
+// a request shape for every op and none other, results only for real ops.
+type Assert<T extends true> = T;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export type RequestsCoverTheTable = Assert<Same<keyof DmopRequests, DmopName>>;
+export type ResultsAreOps = Assert<Same<keyof DmopResults & DmopName, keyof DmopResults>>;
 
 /** A request: `{ op: 'create_ioreq_server', handleBufioreq: 1 }`. */
 export type DmopRequest = { [K in DmopName]: { op: K } & DmopRequests[K] }[DmopName];

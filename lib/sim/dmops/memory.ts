@@ -6,6 +6,7 @@ import { HVMMEM } from '../../dmop/ops';
 import type { Domain, P2mType } from '../domain';
 import { fail, fields, pfnNumber, type DmopHandler } from './context';
 import { DMOP_STRUCTS } from '../../abi/layouts';
+import { DMOP_LIMITS } from '../../abi/dmops';
 
 const VRAM = fields('xen_dm_op_track_dirty_vram');
 const MODIFIED = fields('xen_dm_op_modified_memory');
@@ -14,7 +15,7 @@ const RELOCATE = fields('xen_dm_op_relocate_memory');
 const CACHEATTR = fields('xen_dm_op_pin_memory_cacheattr');
 const EXTENT_SIZE = DMOP_STRUCTS.xen_dm_op_modified_memory_extent.size;
 /** GB(1) >> PAGE_SHIFT: the most pages track_dirty_vram follows. */
-const VRAM_MAX_PAGES = 262144;
+const VRAM_MAX_PAGES = DMOP_LIMITS.trackDirtyVramMaxPages;
 /** The pinned cache-attribute ranges a domain may have (hvm_set_mem_pinned_cacheattr). */
 const MAX_CACHEATTR_PINS = 64;
 
