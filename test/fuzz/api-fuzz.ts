@@ -184,8 +184,7 @@ const DMOPS = ['create_ioreq_server', 'get_ioreq_server_info', 'map_io_range_to_
   'remote_shutdown', 'relocate_memory', 'pin_memory_cacheattr', 'nr_vcpus'];
 /** Ops Xen does page by page, keeping the pages done before a failure. */
 const PAGE_BY_PAGE_DMOPS = new Set(['modified_memory', 'set_mem_type', 'relocate_memory']);
-const PAGE_BY_PAGE_DMOP_NUMBERS = new Set([11, 12, 16]);
-const ALTP2M_SET_MEM_ACCESS_MULTI = 9;
+const PAGE_BY_PAGE_DMOP_NUMBERS = new Set(api.DMOPS.filter((d) => PAGE_BY_PAGE_DMOPS.has(d.name)).map((d) => d.op));
 const DMOP_FIELDS = ['id', 'handleBufioreq', 'flags', 'ioreqGfn', 'bufioreqGfn', 'bufioreqPort', 'type', 'start', 'end', 'enabled',
   'firstPfn', 'nr', 'domain', 'device', 'intx', 'level', 'isaIrq', 'link', 'memType', 'vcpuid', 'vector', 'insnLen', 'errorCode',
   'cr2', 'addr', 'data', 'reason', 'size', 'srcGfn', 'dstGfn', 'extents', 'irq'];
@@ -600,7 +599,17 @@ export const ENTRIES: Readonly<Record<string, Entry>> = {
   },
   validateDmBuffers: (g, w) => {
     const s = g.or(() => space(g, w), 0.1);
-    const ubufs = g.or(() => { const b = dmBufs(g, w); return b instanceof api.DmBufArray ? (() => { try { const al = space(g, w).alloc(b.bytes.length); al.view.set(b.bytes); return al.addr; } catch { return g.big(); } })() : g.big(); });
+    const ubufs = g.or(() => {
+      const b = dmBufs(g, w);
+      if (!(b instanceof api.DmBufArray)) return g.big();
+      try {
+        const al = space(g, w).alloc(b.bytes.length);
+        al.view.set(b.bytes);
+        return al.addr;
+      } catch {
+        return g.big();
+      }
+    });
     const num = g.or(() => g.r.int(20));
     const lim = g.r.chance(0.5) ? undefined : g.object({ maxBufs: () => g.num(), maxBufSize: () => g.num() });
     return { entry: 'validateDmBuffers', run: () => api.validateDmBuffers(s as api.AddressSpace, ubufs as bigint, num as number, lim as api.DmBufferLimits) };
@@ -646,9 +655,11 @@ export const ENTRIES: Readonly<Record<string, Entry>> = {
     const rule = g.r.chance(0.7) ? g.r.pick(api.XSM_RULES) : g.hostile();
     const args = hypercallArgs(g, w.h0);
     const runs: (() => unknown)[] = [
-      () => api.xsmDefaultAction(g.or(() => g.r.int(8)) as api.XsmAction, subject as api.XsmSubject, g.or(() => subject) as api.XsmSubject, g.or(() => g.r.pick(api.HW_PRIV_VARIANTS)) as api.HwPrivVariant),
+      () => api.xsmDefaultAction(g.or(() => g.r.int(8)) as api.XsmAction, subject as api.XsmSubject, g.or(() => subject) as api.XsmSubject,
+        g.or(() => g.r.pick(api.HW_PRIV_VARIANTS)) as api.HwPrivVariant),
       () => api.ruleAction(rule as api.XsmRule, g.or(() => g.r.int(5)) as number),
-      () => api.classifyHypercall(g.or(() => g.r.pick([17, 34, 41, 36])) as number, args as bigint[], g.or(() => (_a: bigint, out: Uint8Array) => { out.fill(g.r.int(40)); return true; }) as api.ArgReader),
+      () => api.classifyHypercall(g.or(() => g.r.pick([17, 34, 41, 36])) as number, args as bigint[],
+        g.or(() => (_a: bigint, out: Uint8Array) => { out.fill(g.r.int(40)); return true; }) as api.ArgReader),
       () => api.altp2mRuleName(a[0] as api.Altp2mCmdName),
       () => api.tePolicy(g.or(() => (g.r.chance(0.5) ? 'type a_t;\nallow a_t a_t:domain create;' : { types: ['a_t'], allow: [g.object({ source: () => 'a_t', target: () => 'a_t', class: () => 'domain', perms: () => ['create'] })] })) as string),
       () => w.host.inspect(domid(g, w) as number),
