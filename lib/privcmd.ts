@@ -100,7 +100,6 @@ function hypercallArgs(op: number | HypercallName, args: readonly (bigint | numb
   return [num, a];
 }
 
-
 /** The hypercall verifyRestricted tries: xen_version(XENVER_version), harmless. */
 export const PROBE_HYPERCALL = HYPERCALLS.xen_version;
 

@@ -31,7 +31,7 @@ export interface DmopRequests {
   relocate_memory: { size: number; srcGfn: U64; dstGfn: U64 };
   pin_memory_cacheattr: { start: U64; end: U64; type: Named<typeof MEM_CACHEATTR> };
   set_irq_level: { irq: number; level: Level };
-  nr_vcpus: {};
+  nr_vcpus: Record<never, never>;
 }
 
 export interface DmopResults {

@@ -61,7 +61,7 @@ export class AddressSpace {
   readonly base: bigint;
   readonly size: number;
   #id: number;
-  // Keeps the native slot alive exactly as long as this object.
+  // eslint-disable-next-line no-unused-private-class-members -- held, never read: it keeps the native slot alive
   readonly #token: NativeToken;
   /** Argument/result block of the native fast calls (simulator internals). */
   readonly mailbox: Mailbox;

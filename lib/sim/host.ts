@@ -5,7 +5,6 @@
 // domain would do through domctl.
 import { closeAll as closeAllPorts } from './evtchn';
 import { DOMID } from '../abi/domids';
-import { ERRNO, type ErrnoName } from '../abi/errno';
 import { describe, codedError, errnoError, invalidArgument } from '../errors';
 import { AddressSpace, type AddressSpaceOptions } from './address-space';
 import { DEFAULT_LABELS, Domain, type DomainConfig, type DomainType } from './domain';
@@ -428,7 +427,6 @@ export class SimulatedHost {
     return this.#closed;
   }
 }
-
 
 export function createSimulatedHost(options?: SimulatedHostOptions): SimulatedHost {
   return new SimulatedHost(options);

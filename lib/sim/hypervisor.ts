@@ -9,7 +9,7 @@ import { ERRNO, errnoName, type ErrnoName } from '../abi/errno';
 import { HYPERCALLS } from '../abi/hypercalls';
 import { native } from '../native';
 import type { AddressSpace } from './address-space';
-import { MAILBOX_DATA_SIZE, MAILBOX_MAX_DESCS } from './mailbox';
+import { MAILBOX_DATA_SIZE } from './mailbox';
 import { DMOP_HANDLERS } from './dmops';
 import type { DmopContext, GuestBuffers } from './dmops/context';
 import type { Domain } from './domain';
@@ -348,4 +348,3 @@ function classifyName(op: number, args: readonly bigint[], space: AddressSpace):
   const r = classifyHypercall(op, args, (addr, out) => native.spaceRead(space.id, addr, out) === 0);
   return typeof r === 'object' ? r.name : `hypercall ${op}`;
 }
-

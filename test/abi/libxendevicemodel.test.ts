@@ -247,7 +247,7 @@ function headerFunctions(): string[] {
 
 const describeXdm = available || required ? describe : describe.skip;
 if (!available && !required) {
-  // eslint-disable-next-line no-console
+
   console.warn(`test/abi/libxendevicemodel: skipped because ${haveHeader ? 'libxendevicemodel.so (or a C compiler)' : HEADER} is missing (apt-get install libxen-dev); .ci/run installs it and requires this suite`);
 }
 

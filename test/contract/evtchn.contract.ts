@@ -19,7 +19,6 @@ export interface EvtchnContractEnv {
   cleanup(): void;
 }
 
-
 export function evtchnContract(name: string, makeEnv: () => EvtchnContractEnv): void {
   describe(`event-channel contract: ${name}`, () => {
     let env: EvtchnContractEnv;

@@ -1,12 +1,6 @@
 // The DMOP and altp2m codecs under bad input: a coded error (issue 11, section 3).
 import * as api from '../../lib';
-import { type Privcmd, type SimulatedHost } from '../../lib';
-import { code, HUGE_SPARSE, withSimulatedWorld } from '../support/hostile';
-
-let host: SimulatedHost;
-let h: Privcmd;
-let g: number;
-withSimulatedWorld((w) => ({ host, h, g } = w));
+import { code, HUGE_SPARSE } from '../support/hostile';
 
 describe('codec', () => {
   test('decodeDmop(op, null) and non-array or non-Uint8Array buffers: EINVAL', () => {

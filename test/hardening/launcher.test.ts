@@ -3,7 +3,6 @@
 import { launchDeviceModel, openInherited } from '../../lib';
 import { code } from '../support/hostile';
 
-
 test('launchDeviceModel: a Symbol baseUid or gid, a huge sparse args array, a non-number domid: EINVAL', () => {
   const base = { domid: 5, command: '/bin/true' };
   expect(code(() => launchDeviceModel({ ...base, baseUid: Symbol('s') as never }))).toBe('EINVAL');

@@ -1,12 +1,6 @@
 // The filter and the policy helpers under bad input: a coded error, never a TypeError (issue 11, section 3).
 import * as api from '../../lib';
-import { type Privcmd, type SimulatedHost } from '../../lib';
-import { code, detached, NULL_PROTO, HUGE_SPARSE, withSimulatedWorld } from '../support/hostile';
-
-let host: SimulatedHost;
-let h: Privcmd;
-let g: number;
-withSimulatedWorld((w) => ({ host, h, g } = w));
+import { code, detached, NULL_PROTO, HUGE_SPARSE } from '../support/hostile';
 
 describe('filter and policy helpers', () => {
   const f = api.createFilter({ role: 'device-model', target: 5, hwPriv: 'none' });

@@ -5,8 +5,7 @@ import { code, NULL_PROTO, withSimulatedWorld } from '../support/hostile';
 
 let host: SimulatedHost;
 let h: Privcmd;
-let g: number;
-withSimulatedWorld((w) => ({ host, h, g } = w));
+withSimulatedWorld((w) => ({ host, h } = w));
 
 describe('relabel and build', () => {
   test('the xsm_op encoders check their arguments', () => {

@@ -1,12 +1,6 @@
 // The address space and the DM buffer helpers under bad input: a coded error, nothing changed (issue 11, section 3).
 import * as api from '../../lib';
-import { type Privcmd, type SimulatedHost } from '../../lib';
-import { code, detached, NULL_PROTO, withSimulatedWorld } from '../support/hostile';
-
-let host: SimulatedHost;
-let h: Privcmd;
-let g: number;
-withSimulatedWorld((w) => ({ host, h, g } = w));
+import { code, detached, NULL_PROTO } from '../support/hostile';
 
 describe('address space', () => {
   test('space.free({ addr }) of a live allocation: refused before anything is freed', () => {

@@ -47,4 +47,3 @@ describe('lengths no view can span (over 2^32 bytes) are refused, not a crash', 
     expect(r.out).toContain('code=ENOMEM syscall=mmap');
   });
 });
-

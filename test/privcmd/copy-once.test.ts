@@ -9,7 +9,6 @@ import { encodeDmop } from '../../lib/dmop/codec';
 import { createFilter } from '../../lib/policy/filter';
 import { code } from '../support/code';
 
-
 describe('raw DMOP arguments', () => {
   let host: SimulatedHost;
   let g: number;

@@ -9,7 +9,7 @@ import * as path from 'path';
 
 const root = path.resolve(__dirname, '..', '..');
 const setupJs = path.join(root, 'scripts', 'setup.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const setup = require(setupJs) as {
   decide(facts: {
     level: string; missing: { name: string; generic: string }[]; packages: string[];

@@ -9,7 +9,6 @@ import { EVTCHN_2L_NR_CHANNELS } from '../../lib/abi/evtchn';
 import * as xen from '../../lib/sim/evtchn';
 import { code } from '../support/code';
 
-
 describe('simulated event channels', () => {
   let host: SimulatedHost;
   beforeEach(() => { host = createSimulatedHost(); });
