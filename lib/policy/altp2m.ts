@@ -164,8 +164,9 @@ export interface Altp2mGuestClass {
  * using privcmd inside the guest, or a driver) is compromised and tries to
  * blind or escape the external monitor. A sub-op is safe when it only reads
  * the guest's own view state, or sets up the cooperative #VE channel, and
- * cannot weaken a protection the monitor installed. Data, shipped as is;
- * `altp2mGuestDenyList()` turns it into filter rules.
+ * cannot weaken a protection the monitor installed. Data, shipped as is,
+ * and the audit record: `altp2mGuestAllowList()` turns its safe entries into
+ * an allow-list.
  */
 export const ALTP2M_MIXED_MODE_CLASSIFICATION: readonly Altp2mGuestClass[] = Object.freeze([
   { cmd: 'get_domain_state', safe: true, reason: 'read-only: whether altp2m is active, which the guest can already observe (VMFUNC, #VE).' },
@@ -192,9 +193,22 @@ export function altp2mRuleName(c: Altp2mCmdName): string {
   return `hvm_op/altp2m/${c}`;
 }
 
-/** The rules to deny for an in-guest agent in mixed mode: every unsafe sub-op. */
-export function altp2mGuestDenyList(): string[] {
-  return ALTP2M_MIXED_MODE_CLASSIFICATION.filter((c) => !c.safe).map((c) => altp2mRuleName(c.cmd));
+/** One entry of an allow-list: a rule kept, and why it may be. */
+export interface AllowEntry {
+  readonly rule: string;
+  readonly reason: string;
+}
+
+/**
+ * What an in-guest agent may call in mixed mode, as an allow-list for
+ * createFilter({ allow }): the safe sub-ops of the classification, each with
+ * its reason. Listing them confines hvm_op/altp2m to them: every other
+ * sub-op, a number this table does not know (a future sub-op) and an
+ * interface version other than HVMOP_ALTP2M_INTERFACE_VERSION are refused,
+ * so nothing passes that was not judged safe.
+ */
+export function altp2mGuestAllowList(): AllowEntry[] {
+  return ALTP2M_MIXED_MODE_CLASSIFICATION.filter((c) => c.safe).map((c) => Object.freeze({ rule: altp2mRuleName(c.cmd), reason: c.reason }));
 }
 
 // ---- codec ---------------------------------------------------------------------

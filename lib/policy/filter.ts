@@ -7,6 +7,10 @@
 //
 // On top of Xen's policy the filter refuses, by its own rules:
 // - the rules named in `deny` (and every rule under them);
+// - under a rule one of whose children `allow` names, every child it does not
+//   name, and any value the table does not know there (an allow-list: what
+//   was not judged safe is refused); under hvm_op/altp2m also an interface
+//   version other than the one the list was judged for;
 // - multicall, unless the role may do everything (a batch hides its calls);
 // - hypercall numbers outside the table, unless the role may do everything;
 // - a raw dm_op hypercall or a dmopRaw whose op it cannot see, when the deny
@@ -17,7 +21,7 @@ import { DOMID } from '../abi/domids';
 import { HYPERCALLS } from '../abi/hypercalls';
 import { describe, codedError, invalidArgument, type PrivcmdError } from '../errors';
 import { HW_PRIV_VARIANTS, xsmActionName, xsmDefaultAction, type HwPrivVariant, type XsmSubject } from './xsm';
-import { ALTP2M_MODES, altp2mModeName, type Altp2mModeName } from './altp2m';
+import { ALTP2M_MODES, ALTP2M_STRUCTS, HVMOP_ALTP2M, HVMOP_ALTP2M_INTERFACE_VERSION, altp2mModeName, type AllowEntry, type Altp2mModeName } from './altp2m';
 import { roleLabel, roleSubject, type RoleName, type RoleSpec } from './roles';
 import {
   XSM_RULES, hypercallRule, readArgAt, ruleAction, xsmRule,
@@ -34,8 +38,15 @@ export interface FilterOptions extends RoleSpec {
   hwPriv?: HwPrivVariant;
   /** The altp2m mode altp2m calls are judged for (default 'mixed'); Xen applies the target domain's real mode. */
   altp2mMode?: Altp2mModeName;
-  /** Rules to refuse whatever the role (rule names, e.g. altp2mGuestDenyList()); a rule refuses everything under it. */
+  /** Rules to refuse whatever the role (rule names); a rule refuses everything under it. */
   deny?: readonly string[];
+  /**
+   * An allow-list (rule names, or entries with a reason such as
+   * altp2mGuestAllowList()): naming a rule confines its parent to the rules
+   * named under it; the parent's other children, and values the table does
+   * not know there, are refused. XSM and `deny` still apply to what it keeps.
+   */
+  allow?: readonly (string | AllowEntry)[];
 }
 
 /** What the handle knows about where it runs: its domain, and how to read its memory. */
@@ -45,8 +56,8 @@ export interface FilterContext {
 }
 
 export type VerdictKind = 'allow' | 'deny' | 'targeted';
-/** Why a rule is refused: Xen's XSM policy, the deny list, the filter's own rules, or the altp2m mode. */
-export type VerdictSource = 'xsm' | 'deny-list' | 'filter' | 'altp2m-mode';
+/** Why a rule is refused: Xen's XSM policy, the deny list, the allow-list, the filter's own rules, or the altp2m mode. */
+export type VerdictSource = 'xsm' | 'deny-list' | 'allow-list' | 'filter' | 'altp2m-mode';
 
 export interface RuleVerdict {
   readonly rule: string;
@@ -72,9 +83,17 @@ interface Verdict {
   readonly why: string;
 }
 
+/** A value the call must carry for the filter to decide on it (an interface version). */
+interface Guard {
+  readonly loc: ArgLoc;
+  readonly value: number;
+  readonly what: string;
+}
+
 interface Node {
   /** The verdict of this rule and every rule under it, when they all agree. */
   readonly uniform: Verdict | null;
+  readonly guard: Guard | null;
   readonly own: Verdict;
   readonly key: ArgLoc | null;
   readonly children: ReadonlyMap<number, Node>;
@@ -82,6 +101,18 @@ interface Node {
 
 /** A domain that is nobody: not the caller, not a role's target. */
 const STRANGER: XsmSubject = { domid: -2, isControl: false, isHardware: false, isXenstore: false, target: null };
+/**
+ * hvm_op/altp2m under an allow-list: the sub-ops were judged for struct
+ * xen_hvm_altp2m_op's interface version 1 (do_altp2m_op in
+ * xen/arch/x86/hvm/hvm.c refuses other versions in 4.17; a later Xen may
+ * give another version other sub-ops or another layout).
+ */
+const ALTP2M_RULE = (hypercallRule(HYPERCALLS.hvm_op) as XsmRule).children.get(HVMOP_ALTP2M) as XsmRule;
+const ALTP2M_VERSION: Guard = {
+  loc: { arg: 1, at: { struct: 'xen_hvm_altp2m_op', field: 'version', offset: (ALTP2M_STRUCTS.xen_hvm_altp2m_op.fields.find((x) => x.name === 'version') as { offset: number }).offset, size: 4 }, mask: 0xffffffff },
+  value: HVMOP_ALTP2M_INTERFACE_VERSION,
+  what: 'altp2m interface version',
+};
 
 function sameTarget(a: TargetLoc | null, b: TargetLoc | null): boolean {
   if (a === null || b === null) return a === b;
@@ -103,7 +134,30 @@ function checkContext(ctx: unknown): void {
 }
 
 /** Every option createFilter() takes; any other key is EINVAL. */
-const FILTER_OPTION_KEYS: ReadonlySet<string> = new Set(['role', 'target', 'self', 'hwPriv', 'altp2mMode', 'deny'] satisfies (keyof FilterOptions)[]);
+const FILTER_OPTION_KEYS: ReadonlySet<string> = new Set(['role', 'target', 'self', 'hwPriv', 'altp2mMode', 'deny', 'allow'] satisfies (keyof FilterOptions)[]);
+
+/** The rule names of an allow option, validated (each read once). */
+function allowNames(allowOpt: unknown): string[] {
+  if (allowOpt === undefined) return [];
+  if (!Array.isArray(allowOpt)) throw invalidArgument('filter', 'allow must be an array of rule names or { rule, reason } entries');
+  if (allowOpt.length > XSM_RULES.length) throw invalidArgument('filter', `allow names ${allowOpt.length} rules; there are only ${XSM_RULES.length}`);
+  const names: string[] = [];
+  for (const e of Array.from(allowOpt as unknown[])) {
+    const name: unknown = typeof e === 'object' && e !== null ? (e as { rule?: unknown }).rule : e;
+    if (typeof name !== 'string' || xsmRule(name) === undefined) throw invalidArgument('filter', `allow: no rule named ${describe(name)} (entries are rule names like 'hvm_op/altp2m/get_p2m_idx', or { rule, reason })`);
+    names.push(name);
+  }
+  // An entry under a rule the list itself refuses would be dead: say so rather than ignore it.
+  const listed = new Set(names);
+  const confined = new Set(names.map((n) => (xsmRule(n) as XsmRule).parent));
+  for (const n of names) {
+    for (let r = xsmRule(n) as XsmRule; r.parent !== null || confined.has(null); r = r.parent as XsmRule) {
+      if (confined.has(r.parent) && !listed.has(r.name)) throw invalidArgument('filter', `allow: ${n} is under ${r.name}, which the allow-list itself refuses (list ${r.name} too)`);
+      if (r.parent === null) break;
+    }
+  }
+  return names;
+}
 
 export class HypercallFilter {
   readonly role: RoleName;
@@ -111,6 +165,7 @@ export class HypercallFilter {
   readonly hwPriv: HwPrivVariant;
   readonly altp2mMode: Altp2mModeName;
   readonly deny: readonly string[];
+  readonly allow: readonly string[];
   /** Whether every rule allows this role everything (dom0; control under Xen 4.17's policy). */
   readonly allowsEverything: boolean;
   readonly #label: string;
@@ -120,6 +175,7 @@ export class HypercallFilter {
   readonly #nodes: (Node | undefined)[] = [];
   readonly #dmop: Verdict[] = [];
   readonly #dmopAny: Verdict;
+  readonly #confined: ReadonlySet<XsmRule | null>;
 
   constructor(options: FilterOptions) {
     if (typeof options !== 'object' || options === null) throw invalidArgument('filter', 'options must be an object such as { role: \'device-model\', target: 5 }');
@@ -131,7 +187,7 @@ export class HypercallFilter {
       }
     }
     // Each option read once (a getter may answer differently on each read), deny copied.
-    const { role, target, self, hwPriv: hwPrivOpt, altp2mMode: modeOpt, deny: denyOpt } = options;
+    const { role, target, self, hwPriv: hwPrivOpt, altp2mMode: modeOpt, deny: denyOpt, allow: allowOpt } = options;
     options = { role, ...(target !== undefined ? { target } : {}) } as FilterOptions;
     const hwPriv = hwPrivOpt ?? 'exclusive';
     if (!HW_PRIV_VARIANTS.includes(hwPriv)) throw invalidArgument('filter', `hwPriv must be one of ${HW_PRIV_VARIANTS.join(', ')}, got ${describe(hwPriv)}`);
@@ -143,6 +199,7 @@ export class HypercallFilter {
     for (const name of deny) {
       if (typeof name !== 'string' || xsmRule(name) === undefined) throw invalidArgument('filter', `deny: no rule named ${describe(name)} (names are like 'hvm_op/altp2m/switch_p2m'; see XSM_RULES)`);
     }
+    const allow = allowNames(allowOpt);
     this.#self = self ?? null;
     this.#subject = roleSubject(options, this.#self);
     this.role = options.role;
@@ -150,8 +207,12 @@ export class HypercallFilter {
     this.hwPriv = hwPriv;
     this.altp2mMode = mode;
     this.deny = Object.freeze([...deny]);
+    this.allow = Object.freeze([...allow]);
     this.#label = roleLabel(options);
     const denied = new Set(deny);
+    const listed = new Set(allow);
+    /** Rules (null: the table's top level) confined to what the allow-list names under them. */
+    this.#confined = new Set(allow.map((n) => (xsmRule(n) as XsmRule).parent));
 
     // Every rule's verdict from XSM and the deny list.
     const modeValue = ALTP2M_MODES[mode];
@@ -163,9 +224,18 @@ export class HypercallFilter {
           break;
         }
       }
+      if (v.source !== 'deny-list') {
+        if (this.#confined.has(rule)) v = this.#make(DENY, rule, 'allow-list', ' (a sub-op not on the filter\'s allow-list)');
+        for (let r: XsmRule | null = rule; r !== null; r = r.parent) {
+          if (this.#confined.has(r.parent) && !listed.has(r.name)) {
+            v = this.#make(DENY, rule, 'allow-list', ` (not on the filter's allow-list${r === rule ? '' : `, under ${r.name}`})`);
+            break;
+          }
+        }
+      }
       this.#verdicts.set(rule, v);
     }
-    this.allowsEverything = deny.length === 0 && [...this.#verdicts.values()].every((v) => v.kind === ALLOW);
+    this.allowsEverything = deny.length === 0 && allow.length === 0 && [...this.#verdicts.values()].every((v) => v.kind === ALLOW);
 
     // The filter's own rules.
     const multicall = hypercallRule(HYPERCALLS.multicall) as XsmRule;
@@ -213,7 +283,8 @@ export class HypercallFilter {
   #compile(rule: XsmRule, own?: Verdict): Node {
     const v = own ?? (this.#verdicts.get(rule) as Verdict);
     const children = new Map<number, Node>();
-    let uniform: Verdict | null = v;
+    const guard = rule === ALTP2M_RULE && this.#confined.has(rule) ? ALTP2M_VERSION : null;
+    let uniform: Verdict | null = guard === null ? v : null;
     // dm_op's children (the DMOPs) are not selected by reading: dmop() looks them up itself.
     if (rule.key !== null) {
       for (const [k, c] of rule.children) {
@@ -222,7 +293,7 @@ export class HypercallFilter {
         if (uniform !== null && (n.uniform === null || !sameEffect(n.uniform, v))) uniform = null;
       }
     }
-    return { uniform, own: v, key: rule.key, children };
+    return { uniform, guard, own: v, key: rule.key, children };
   }
 
   #refuse(v: Verdict, detail = ''): PrivcmdError {
@@ -288,6 +359,12 @@ export class HypercallFilter {
       if (u !== null) {
         v = u;
         break;
+      }
+      const g = n.guard;
+      if (g !== null) {
+        if (read === null) throw this.#refuse({ ...n.own, why: '' }, `: the filter cannot read the ${g.what} on this backend`);
+        const have = readArgAt(g.loc, args, read);
+        if (have !== g.value) throw this.#refuse({ ...n.own, why: '' }, have < 0 ? `: the filter cannot read the ${g.what}` : `: ${g.what} ${have} is not ${g.value}, the one the allow-list was judged for`);
       }
       const key = n.key as ArgLoc;
       if (key.at !== null && read === null) throw this.#refuse(n.own, ': the filter cannot read the argument struct on this backend to find the sub-op');

@@ -238,7 +238,7 @@ function makeWorld(g: Gen): World {
   const h0 = open({ host });
   const hr = open({ host, domain: 0 });
   hr.restrict(d1);
-  const hf = open({ host, filter: api.createFilter({ role: 'device-model', target: d2, hwPriv: 'none', deny: g.r.chance(0.5) ? api.altp2mGuestDenyList() : [] }) });
+  const hf = open({ host, filter: api.createFilter({ role: 'device-model', target: d2, hwPriv: 'none', ...(g.r.chance(0.5) ? { allow: api.altp2mGuestAllowList() } : {}) }) });
   const e0 = openEventChannels({ host });
   const er = openEventChannels({ host });
   er.restrict(d1);
@@ -411,6 +411,7 @@ function filterOptions(g: Gen, w: World): unknown {
     role: () => g.r.pick(api.ROLES), target: () => domid(g, w), self: () => domid(g, w),
     hwPriv: () => g.r.pick(['none', 'exclusive', 'non-exclusive', 'x']), altp2mMode: () => g.r.pick(['mixed', 'external', 'limited', 'disabled', 'x']),
     deny: () => (g.r.chance(0.5) ? [g.r.pick(['hvm_op/altp2m', 'dm_op/remote_shutdown', 'nope'])] : g.hostile()),
+    allow: () => (g.r.chance(0.5) ? [g.r.pick(['hvm_op/altp2m/get_p2m_idx', 'xen_version', 'nope', { rule: 'dm_op/nr_vcpus', reason: 'r' }])] : g.hostile()),
   });
 }
 

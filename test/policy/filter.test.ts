@@ -7,7 +7,7 @@ import { HYPERCALLS } from '../../lib/abi/hypercalls';
 import { open, type Privcmd } from '../../lib/privcmd';
 import { createSimulatedHost, type SimulatedHost } from '../../lib/sim/host';
 import { createFilter, HypercallFilter } from '../../lib/policy/filter';
-import { altp2mGuestDenyList } from '../../lib/policy/altp2m';
+import { altp2mGuestAllowList } from '../../lib/policy/altp2m';
 
 interface Caught { code: string; errno?: number; syscall?: string; message: string }
 const caught = (fn: () => unknown): Caught => {
@@ -66,6 +66,13 @@ describe('options', () => {
     expect(code(() => createFilter({ role: 'guest', altp2mMode: 'chaotic' as never }))).toBe('EINVAL');
     expect(code(() => createFilter({ role: 'guest', deny: ['hvm_op/nope'] }))).toBe('EINVAL');
     expect(code(() => createFilter({ role: 'guest', deny: 'dm_op' as never }))).toBe('EINVAL');
+    expect(code(() => createFilter({ role: 'guest', allow: ['hvm_op/altp2m/nope'] }))).toBe('EINVAL');
+    expect(code(() => createFilter({ role: 'guest', allow: 'dm_op' as never }))).toBe('EINVAL');
+    expect(code(() => createFilter({ role: 'guest', allow: [{ reason: 'no rule' }] as never }))).toBe('EINVAL');
+    expect(code(() => createFilter({ role: 'guest', allow: [null] as never }))).toBe('EINVAL');
+    // An entry under a rule the list itself refuses would be dead.
+    expect(code(() => createFilter({ role: 'guest', allow: ['xen_version', 'hvm_op/altp2m/get_p2m_idx'] }))).toBe('EINVAL');
+    expect(code(() => createFilter({ role: 'guest', allow: ['xen_version', 'hvm_op', 'hvm_op/altp2m/get_p2m_idx'] }))).toBe('ok');
     expect(code(() => open({ host, filter: { role: 'dom0' } as never }))).toBe('EINVAL');
   });
 
@@ -91,6 +98,21 @@ describe('options', () => {
     expect(createFilter({ role: 'control', hwPriv: 'non-exclusive' }).allowsEverything).toBe(true);
     expect(createFilter({ role: 'dom0', deny: ['sysctl'] }).allowsEverything).toBe(false);
     expect(code(() => createFilter({ role: 'dom0' }).verdict('nope'))).toBe('EINVAL');
+    expect(createFilter({ role: 'dom0', allow: ['hvm_op/altp2m/get_p2m_idx'] }).allowsEverything).toBe(false);
+  });
+
+  test('allow: naming a rule confines its parent (the top level too) to what is named', () => {
+    const h = open({ host, filter: createFilter({ role: 'dom0', allow: ['xen_version', { rule: 'hvm_op', reason: 'r' }] }) });
+    expect(code(() => h.hypercall('xen_version', [0]))).toBe('ok');
+    const e = caught(() => h.hypercall('sysctl', [0]));
+    expect(e).toMatchObject({ code: 'EPERM', errno: -1, syscall: 'ioctl' });
+    expect(e.message).toBe('EPERM (ioctl): filter: rule sysctl refuses role dom0 (not on the filter\'s allow-list)');
+    expect(code(() => h.hypercall(120, [0]))).toBe('EPERM');
+    const f = createFilter({ role: 'dom0', allow: ['dm_op/nr_vcpus'] });
+    expect(f.verdict('dm_op/nr_vcpus')).toMatchObject({ kind: 'allow' });
+    expect(f.verdict('dm_op/create_ioreq_server')).toMatchObject({ kind: 'deny', source: 'allow-list' });
+    expect(f.verdict('dm_op')).toMatchObject({ kind: 'deny', source: 'allow-list' }); // a DMOP it cannot see, or one it does not know
+    h.close();
   });
 });
 
@@ -325,12 +347,16 @@ describe('on a handle', () => {
     expect(open({ host }).filter).toBeNull();
   });
 
-  test('the in-guest agent deny list refuses the unsafe altp2m sub-ops and lets the safe ones through', () => {
-    const f = createFilter({ role: 'guest', deny: altp2mGuestDenyList() });
+  test('the in-guest agent allow-list keeps the safe altp2m sub-ops and refuses every other', () => {
+    const f = createFilter({ role: 'guest', allow: altp2mGuestAllowList() });
     expect(f.verdict('hvm_op/altp2m/get_domain_state')).toMatchObject({ kind: 'targeted', self: true });
     expect(f.verdict('hvm_op/altp2m/vcpu_enable_notify')).toMatchObject({ kind: 'targeted' });
     for (const n of ['set_domain_state', 'switch_p2m', 'set_mem_access', 'change_gfn', 'set_suppress_ve', 'set_visibility', 'create_p2m']) {
-      expect({ n, v: f.verdict(`hvm_op/altp2m/${n}`) }).toMatchObject({ n, v: { kind: 'deny', source: 'deny-list' } });
+      expect({ n, v: f.verdict(`hvm_op/altp2m/${n}`) }).toMatchObject({ n, v: { kind: 'deny', source: 'allow-list' } });
     }
+    // Only hvm_op/altp2m is confined: the rest of the guest's policy is XSM's.
+    expect(f.verdict('hvm_op/get_param')).toMatchObject({ kind: 'targeted', source: 'xsm' });
+    expect(f.verdict('xen_version')).toMatchObject({ kind: 'allow' });
+    expect(f.allow).toEqual(altp2mGuestAllowList().map((e) => e.rule));
   });
 });
