@@ -14,7 +14,7 @@ commands:
   demo        a device model's life on a simulated Xen host: restrict, ioreq server,
               I/O ranges, IRQs, dirty VRAM, and what the restriction refuses (default)
   probe       what this machine's /dev/xen/privcmd offers (exits 1 where there is no Xen)
-  launch --domid N [--user NAME | --base-uid U [--base-gid G]] [--chroot DIR] [--device PATH] -- CMD [ARGS...]
+  launch --domid N [--user NAME | --base-uid U [--base-gid G]] [--chroot DIR] [--device PATH] [--kill-stale] -- CMD [ARGS...]
               run a device model deprivileged (libxl's dm_restrict): as xen-qemuuser-domid<N>
               (or U+N), optionally chrooted, holding a privcmd handle restricted to domain N
               (verified first) at fd 3 (PRIVCMD_SHIM_FD); fails loudly instead of running unprotected
@@ -111,6 +111,11 @@ function launchCommand(argv: string[]): number | Promise<number> {
   const cmd = dash < 0 ? [] : argv.slice(dash + 1);
   const o: Partial<LaunchOptions> & { args: string[] } = { args: cmd.slice(1) };
   for (let i = 0; i < flags.length; i += 2) {
+    if (flags[i] === '--kill-stale') {
+      o.killStale = true;
+      i -= 1; // a flag without a value
+      continue;
+    }
     const v = flags[i + 1];
     const num = Number(v);
     switch (flags[i]) {

@@ -58,6 +58,12 @@ test('launch: missing --domid or command exits 2; a step that cannot be done exi
   expect(require('fs').existsSync(marker)).toBe(false);
 });
 
+test('launch --kill-stale is a flag without a value: the options after it are still read', () => {
+  const r = run('launch', '--domid', '5', '--kill-stale', '--base-uid', '20000', '--device', '/nonexistent/privcmd', '--', 'true');
+  expect(r.stderr).not.toContain('unknown option');
+  expect(r.status).toBe(1);
+});
+
 test('relabel: missing --domid or --label, or an unknown option, exits 2; no privcmd exits 1 saying why', () => {
   expect(run('relabel', '--domid', '5').status).toBe(2);
   expect(run('relabel', '--label', 'system_u:system_r:vm_t').status).toBe(2);

@@ -6,7 +6,7 @@
 // /dev/xen/privcmd again. Every step that cannot be done fails loudly, with
 // the reason, before anything runs.
 import { spawn, type ChildProcess, type StdioOptions } from 'child_process';
-import { accessSync, constants, readFileSync, statSync } from 'fs';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'fs';
 import * as path from 'path';
 import { errnoName } from '../abi/errno';
 import { describe, codedError, invalidArgument, type PrivcmdError } from '../errors';
@@ -35,6 +35,18 @@ export interface LaunchOptions {
   stdio?: 'inherit' | 'pipe';
   /** Where users are looked up (default /etc/passwd). */
   passwdFile?: string;
+  /**
+   * Processes already running under the target uid (a device model of an
+   * earlier domain with the same domid) are refused (EBUSY, naming them);
+   * true kills them first (SIGKILL, waiting until they are gone).
+   */
+  killStale?: boolean;
+}
+
+/** A process found running under a uid. */
+export interface StaleProcess {
+  readonly pid: number;
+  readonly comm: string;
 }
 
 export interface Launched {
@@ -88,6 +100,73 @@ function resolveIds(o: LaunchOptions): { uid: number; gid: number } {
   return lookupUser(o.user ?? `xen-qemuuser-domid${o.domid}`, o.passwdFile ?? '/etc/passwd');
 }
 
+/**
+ * Live processes with `uid` as any of their real, effective, saved or
+ * filesystem uids (the Uid: line of /proc/<pid>/status, fs/proc/array.c).
+ * Zombies are left out: they hold no handles and run nothing, and a killed
+ * child of this process stays one until Node reaps it.
+ */
+export function processesOfUid(uid: number, procRoot = '/proc'): StaleProcess[] {
+  if (typeof uid !== 'number' || !Number.isInteger(uid) || uid < 0 || uid > 0xffffffff) throw invalidArgument('launch', `uid must be a uid, got ${describe(uid)}`);
+  let entries: string[];
+  try {
+    entries = readdirSync(procRoot);
+  } catch {
+    throw fail('ENOENT', 'open', `cannot list ${procRoot} to look for processes of uid ${uid}`);
+  }
+  const found: StaleProcess[] = [];
+  for (const e of entries) {
+    if (!/^[1-9][0-9]*$/.test(e)) continue;
+    let status: string;
+    try {
+      status = readFileSync(`${procRoot}/${e}/status`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const lines = status.split('\n');
+    const field = (name: string): string => lines.find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim() ?? '';
+    if (/^[ZX]/.test(field('State'))) continue;
+    if (field('Uid').split(/\s+/).some((u) => u === String(uid))) found.push({ pid: Number(e), comm: field('Name') });
+  }
+  return found;
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** How long killStale waits for killed processes to go. */
+const STALE_KILL_WAIT_MS = 5000;
+
+/** Refuse (or, with killStale, kill) processes already running under the uid. */
+function clearStale(uid: number, domid: number, kill: boolean): void {
+  let stale = processesOfUid(uid);
+  if (stale.length === 0) return;
+  const list = (ps: StaleProcess[]): string => ps.map((p) => `${p.pid} (${p.comm})`).join(', ');
+  if (!kill) {
+    throw Object.assign(fail('EBUSY', 'launch', `uid ${uid} already runs ${list(stale)}, left from an earlier domain ${domid}? It could interfere with the new one; stop it, or pass killStale: true`), { processes: stale });
+  }
+  for (const p of stale) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw fail('EPERM', 'kill', `cannot kill ${list([p])} of uid ${uid}: ${(e as Error).message}`);
+    }
+  }
+  // SIGKILL is delivered asynchronously; wait, bounded, until none is left (fork races included).
+  const deadline = Date.now() + STALE_KILL_WAIT_MS;
+  for (;;) {
+    stale = processesOfUid(uid);
+    if (stale.length === 0) return;
+    if (Date.now() >= deadline) throw Object.assign(fail('EBUSY', 'kill', `uid ${uid} still runs ${list(stale)} ${STALE_KILL_WAIT_MS} ms after SIGKILL`), { processes: stale });
+    for (const p of stale) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    Atomics.wait(sleepCell, 0, 0, 10);
+  }
+}
+
 /** Would uid/gid (with no supplementary groups) be allowed to open the device read-write? */
 function canOpen(device: string, uid: number, gid: number): boolean {
   const st = statSync(device);
@@ -135,6 +214,7 @@ export function launchDeviceModel(o: LaunchOptions): Launched {
   if (!Array.isArray(argv) || argv.length > MAX_ARGS) throw invalidArgument('launch', `args must be an array of at most ${MAX_ARGS} strings`);
   const args: string[] = Array.from({ length: argv.length }, (_x, i): unknown => argv[i]) as string[];
   if (args.some((a) => typeof a !== 'string')) throw invalidArgument('launch', `args must be an array of at most ${MAX_ARGS} strings`);
+  if (o.killStale !== undefined && typeof o.killStale !== 'boolean') throw invalidArgument('launch', `killStale must be a boolean, got ${describe(o.killStale)}`);
   const { uid, gid } = resolveIds(o);
   if (uid === 0 || gid === 0) throw fail('EPERM', 'setuid', `user resolves to uid ${uid} / gid ${gid}: root is not deprivileged`);
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
@@ -152,6 +232,10 @@ export function launchDeviceModel(o: LaunchOptions): Launched {
     chrootBin = findOnPath('chroot');
     if (chrootBin === null) throw fail('ENOENT', 'chroot', 'no chroot program on PATH (coreutils)');
   }
+
+  // Last before the handle: dm_restrict's per-domain uid protects nothing if
+  // a process of an earlier domain with this domid still runs under it.
+  clearStale(uid, o.domid, o.killStale === true);
 
   // The handle the child inherits, restricted and verified first.
   const device = o.device ?? PRIVCMD_DEVICE;

@@ -2,11 +2,11 @@
 // anything runs; as root (CI) the uid change and the chroot are real. The
 // restricted fd passed to the child is exercised on the real device by the
 // real-host harness.
-import { execFileSync } from 'child_process';
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { launchDeviceModel, openInherited, type LaunchOptions } from '../../lib/deprivilege/launcher';
+import { launchDeviceModel, openInherited, processesOfUid, type LaunchOptions } from '../../lib/deprivilege/launcher';
 import { createSimulatedHost } from '../../lib/sim/host';
 import { verifyRestricted } from '../../lib/deprivilege/restrict-all';
 
@@ -50,12 +50,37 @@ describe('openInherited (in the launched process; the real hand-off runs in the 
   });
 });
 
+describe('processesOfUid: the Uid: lines of /proc/<pid>/status', () => {
+  test('any of the four uids matches; zombies, dead and non-pid entries are left out', () => {
+    const proc = path.join(tmp, 'proc');
+    const st = (pid: string, name: string, state: string, uids: string): void => {
+      fs.mkdirSync(path.join(proc, pid), { recursive: true });
+      fs.writeFileSync(path.join(proc, pid, 'status'), `Name:\t${name}\nUmask:\t0022\nState:\t${state}\nTgid:\t${pid}\nUid:\t${uids}\nGid:\t0\t0\t0\t0\n`);
+    };
+    st('100', 'qemu-system-i38', 'S (sleeping)', '30005\t30005\t30005\t30005');
+    st('101', 'helper', 'R (running)', '0\t0\t30005\t0'); // saved uid: it can switch back
+    st('102', 'old', 'Z (zombie)', '30005\t30005\t30005\t30005');
+    st('103', 'other', 'S (sleeping)', '300050\t300050\t300050\t300050');
+    st('self', 'node', 'S (sleeping)', '30005\t30005\t30005\t30005');
+    fs.mkdirSync(path.join(proc, '104')); // exited between the listing and the read
+    expect(processesOfUid(30005, proc)).toEqual([{ pid: 100, comm: 'qemu-system-i38' }, { pid: 101, comm: 'helper' }]);
+    expect(processesOfUid(4242, proc)).toEqual([]);
+    expect(refusalOf(() => processesOfUid(-1, proc)).code).toBe('EINVAL');
+    expect(refusalOf(() => processesOfUid(5, path.join(tmp, 'no-proc'))).code).toBe('ENOENT');
+  });
+
+  test('on this machine: finds this process under its own uid', () => {
+    expect(processesOfUid(process.getuid?.() ?? 0).map((p) => p.pid)).toContain(process.pid);
+  });
+});
+
 describe('refusals (nothing runs)', () => {
   test('bad domid, command or args: EINVAL', () => {
     for (const domid of [0, -1, 0x7ff0, 1.5]) expect(refusal({ domid, command: 'true', baseUid: 20000 }).code).toBe('EINVAL');
     expect(refusal({ domid: 5, command: '', baseUid: 20000 }).code).toBe('EINVAL');
     expect(refusal({ domid: 5, command: 'true', args: [1 as never], baseUid: 20000 }).code).toBe('EINVAL');
     expect(refusal({ domid: 5, command: 'true', baseUid: 20000, user: 'x' }).code).toBe('EINVAL');
+    expect(refusal({ domid: 5, command: 'true', baseUid: 20000, killStale: 'yes' as never }).code).toBe('EINVAL');
   });
 
   test('a missing per-domain user: ENOENT naming it', () => {
@@ -93,6 +118,44 @@ describe('refusals (nothing runs)', () => {
     const out = await run({ domid: g, command: 'sh', args: ['-c', 'id -u; id -g; id -G; echo "$PRIVCMD_SHIM_DOMID ${PRIVCMD_SHIM_FD:-nofd}"'], baseUid: 30000, host });
     expect(out.trim().split('\n')).toEqual([String(30000 + g), String(30000 + g), String(30000 + g), `${g} nofd`]);
     host.close();
+  });
+
+  describe('a process left under the target uid (an earlier domain with the same domid)', () => {
+    let stale: ChildProcess | null = null;
+    const gone = (c: ChildProcess): Promise<NodeJS.Signals | null> => new Promise((resolve) => {
+      if (c.exitCode !== null || c.signalCode !== null) resolve(c.signalCode);
+      else c.on('exit', (_code, sig) => resolve(sig));
+    });
+    afterEach(async () => {
+      if (stale !== null && stale.exitCode === null && stale.signalCode === null) {
+        stale.kill('SIGKILL');
+        await gone(stale);
+      }
+      stale = null;
+    });
+
+    test('is refused: EBUSY naming pid and command, nothing started, the process left alone', async () => {
+      const host = createSimulatedHost();
+      const g = host.createDomain({ type: 'hvm' });
+      stale = spawn('sleep', ['600'], { uid: 31000 + g, gid: 31000 + g, stdio: 'ignore' });
+      const pid = stale.pid as number;
+      const e = refusal({ domid: g, command: 'true', baseUid: 31000, host }) as { code?: string; syscall?: string; message?: string; processes?: unknown };
+      expect(e).toMatchObject({ code: 'EBUSY', errno: -16, syscall: 'launch' });
+      expect(e.message).toContain(`uid ${31000 + g} already runs ${pid} (sleep)`);
+      expect(e.processes).toEqual([{ pid, comm: 'sleep' }]);
+      expect(stale.exitCode === null && stale.signalCode === null).toBe(true);
+      host.close();
+    });
+
+    test('killStale: true kills it (SIGKILL, waited for), then starts', async () => {
+      const host = createSimulatedHost();
+      const g = host.createDomain({ type: 'hvm' });
+      stale = spawn('sleep', ['600'], { uid: 31000 + g, gid: 31000 + g, stdio: 'ignore' });
+      const out = await run({ domid: g, command: 'id', args: ['-u'], baseUid: 31000, host, killStale: true });
+      expect(out.trim()).toBe(String(31000 + g));
+      expect(await gone(stale)).toBe('SIGKILL');
+      host.close();
+    });
   });
 
   (hasGcc ? test : test.skip)('with a chroot: the command sees the new root and runs unprivileged [needs gcc for a static probe]', async () => {
