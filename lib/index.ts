@@ -46,6 +46,7 @@ export type { Altp2mSnapshot } from './sim/host';
 // Deprivileging: restrict every handle of the process, and prove it.
 export { restrictAll, verifyRestricted, type RestrictAllResult, type RestrictionCheck, type RestrictionReport, type ProcessSelector } from './deprivilege/restrict-all';
 export { launchDeviceModel, openInherited, processesOfUid, CHILD_FD, ENV_FD, ENV_DOMID, type LaunchOptions, type Launched, type StaleProcess } from './deprivilege/launcher';
+export { launchQemu, qemuDmRestrictArgs, outsideView, deprivilegeMismatch, type QemuOptions, type QemuLaunchOptions, type QemuLaunched, type QemuVersion, type OutsideView } from './deprivilege/qemu';
 // Relabel-on-build: Flask labels through xsm_op, and the build flow.
 export { flaskContextToSid, flaskRelabelDomain, flaskStatus, relabelDomain, encodeFlaskRelabel, encodeFlaskContextToSid } from './clients/flask';
 export { DomainBuild, buildDomain, simulatedToolstack, type BuildToolstack, type DomainBuildOptions, type BuildState } from './deprivilege/build';

@@ -86,7 +86,7 @@ function lookupUser(name: string, file: string): { uid: number; gid: number } {
   throw fail('ENOENT', 'getpwnam', `user ${name} does not exist (create it, or pass baseUid)`);
 }
 
-function resolveIds(o: LaunchOptions): { uid: number; gid: number } {
+function resolveIds(o: Pick<LaunchOptions, 'domid' | 'user' | 'baseUid' | 'baseGid' | 'passwdFile'>): { uid: number; gid: number } {
   if (o.baseUid !== undefined) {
     if (o.user !== undefined) throw invalidArgument('launch', 'give `user` or `baseUid`, not both');
     if (typeof o.baseUid !== 'number' || !Number.isInteger(o.baseUid) || o.baseUid < 1) throw invalidArgument('launch', `baseUid must be a positive integer, got ${describe(o.baseUid)}`);
@@ -298,3 +298,6 @@ export function openInherited(env: NodeJS.ProcessEnv = process.env): Privcmd {
   }
   return h;
 }
+
+/** @internal For the QEMU launcher (./qemu.ts): the same user resolution and stale-process check. */
+export { resolveIds as resolveLaunchIds, clearStale as clearStaleProcesses };
