@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'child_process';
 import { readFileSync, readlinkSync, realpathSync, statSync } from 'fs';
 import { describe, codedError, invalidArgument, type PrivcmdError } from '../errors';
-import { DOMID } from '../abi/domids';
+import { domidArg } from '../domid-arg';
 import { clearStaleProcesses, resolveLaunchIds } from './launcher';
 
 export type QemuVersion = 'qemu-xen' | 'qemu-xen-traditional';
@@ -76,9 +76,7 @@ const fail = (code: Parameters<typeof codedError>[0], syscall: string, why: stri
 
 function checkQemu(o: QemuOptions): { uid: number; gid: number; args: string[]; runas: string } {
   if (typeof o !== 'object' || o === null) throw invalidArgument('launch', 'options must be an object');
-  if (typeof o.domid !== 'number' || !Number.isInteger(o.domid) || o.domid < 1 || o.domid >= DOMID.FIRST_RESERVED) {
-    throw invalidArgument('launch', `domid must be a guest domain in [1, ${DOMID.FIRST_RESERVED - 1}], got ${describe(o.domid)}`);
-  }
+  domidArg('launch', 'domid', o.domid, 'guest');
   const version: unknown = o.version ?? 'qemu-xen';
   // libxl__build_device_model_args_old refuses the same way: qemu-traditional has no -xen-domid-restrict.
   if (version === 'qemu-xen-traditional') throw invalidArgument('launch', 'dm_restrict not supported by qemu-xen-traditional');
