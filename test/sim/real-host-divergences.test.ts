@@ -1,0 +1,34 @@
+// Answers the simulated host once got wrong and the real Xen 4.17.7 + Linux
+// 6.1 host taught us (issue 15). Each case says where Xen decides it.
+import { type Privcmd, type SimulatedHost } from '../../lib';
+import { code, withSimulatedWorld } from '../support/hostile';
+
+let host: SimulatedHost;
+let h: Privcmd;
+let g: number;
+withSimulatedWorld((w) => ({ host, h, g } = w));
+
+const LAPIC = 0xfee00000n;
+const msi = (data: number) => () => h.dmop(g, { op: 'inject_msi', data, addr: LAPIC });
+
+describe('inject_msi delivery modes (vmsi_deliver, xen/arch/x86/hvm/vmsi.c)', () => {
+  test('fixed delivery succeeds and is recorded', () => {
+    expect(code(msi(0x0030))).toBe('ok');
+    expect(host.inspect(g).injectedMsis).toEqual([{ addr: LAPIC, data: 0x30 }]);
+  });
+
+  test('every other delivery mode but lowest priority is EINVAL, and nothing is recorded', () => {
+    for (const mode of [2, 3, 4, 5, 6, 7]) expect([mode, code(msi((mode << 8) | 0x30))]).toEqual([mode, 'EINVAL']);
+    expect(host.inspect(g).injectedMsis).toEqual([]);
+  });
+
+  test('lowest priority to a guest that never ran (no vLAPIC enabled) is ESRCH', () => {
+    expect(code(msi(0x0130))).toBe('ESRCH');
+    expect(code(msi(0x8130))).toBe('ESRCH'); // level-triggered: the same
+    expect(host.inspect(g).injectedMsis).toEqual([]);
+  });
+
+  test('vector 0 (a pirq MSI) is still ERANGE whatever the mode', () => {
+    expect(code(msi(0x0300))).toBe('ERANGE');
+  });
+});
