@@ -1,6 +1,7 @@
 // Answers the simulated host once got wrong and the real Xen 4.17.7 + Linux
 // 6.1 host taught us (issue 15). Each case says where Xen decides it.
 import { type Privcmd, type SimulatedHost } from '../../lib';
+import { encodeDmop } from '../../lib/dmop/codec';
 import { code, withSimulatedWorld } from '../support/hostile';
 
 let host: SimulatedHost;
@@ -30,5 +31,26 @@ describe('inject_msi delivery modes (vmsi_deliver, xen/arch/x86/hvm/vmsi.c)', ()
 
   test('vector 0 (a pirq MSI) is still ERANGE whatever the mode', () => {
     expect(code(msi(0x0300))).toBe('ERANGE');
+  });
+});
+
+describe('relocate_memory (xenmem_add_to_physmap, xen/common/memory.c)', () => {
+  test('onto a populated destination gfn succeeds: the source page replaces it, the source becomes a hole', () => {
+    h.dmop(g, { op: 'set_mem_type', memType: 'ram_ro', firstPfn: 1n, nr: 1 }); // tell the two pages apart
+    expect(code(() => h.dmop(g, { op: 'relocate_memory', size: 1, srcGfn: 1n, dstGfn: 2n }))).toBe('ok');
+    expect(host.inspect(g).memTypes).toEqual({ 2: 'ram_ro' });
+    // gfn 1 is a hole now: a hole cannot become RAM through set_mem_type.
+    expect(code(() => h.dmop(g, { op: 'set_mem_type', memType: 'ram_ro', firstPfn: 1n, nr: 1 }))).toBe('EINVAL');
+  });
+});
+
+describe('modified_memory buffer count (XSA-506, in Debian 4.17.7)', () => {
+  test('one buffer is EINVAL even outside log-dirty mode', () => {
+    const [b0] = encodeDmop({ op: 'modified_memory', extents: [] });
+    expect(code(() => h.dmopRaw(g, [b0!]))).toBe('EINVAL');
+  });
+
+  test('two buffers outside log-dirty mode: 0, nothing recorded', () => {
+    expect(code(() => h.dmop(g, { op: 'modified_memory', extents: [{ firstPfn: 1n, nr: 1 }] }))).toBe('ok');
   });
 });

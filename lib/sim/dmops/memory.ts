@@ -63,8 +63,11 @@ export const modifiedMemory: DmopHandler = (ctx) => {
   const { u, d } = ctx;
   let rem = MODIFIED.nr_extents!.get(u);
   let done = MODIFIED.opaque!.get(u);
+  // XSA-506, in Debian's 4.17.7: the buffer count is checked first, before
+  // the log-dirty test (seen on the real host).
+  if (ctx.nrBufs !== 2) return fail(ctx, 'EINVAL', `modified_memory needs exactly 2 buffers, got ${ctx.nrBufs}`);
   if (!d.logDirty) return 0; // not in log-dirty mode: nothing to record
-  const have = ctx.bufs.size(1) ?? 0n; // Xen 4.17 reads a missing buffer as garbage; see the facts table
+  const have = ctx.bufs.size(1) ?? 0n;
   if (have / BigInt(EXTENT_SIZE) < BigInt(rem)) return fail(ctx, 'EINVAL', `modified_memory: buffer 1 holds ${have / BigInt(EXTENT_SIZE)} extents, nr_extents is ${rem}`);
   while (rem > 0) {
     const raw = ctx.bufs.copyFrom(1, (rem - 1) * EXTENT_SIZE, EXTENT_SIZE);
