@@ -12,3 +12,14 @@ export const HYPERCALLS = {
 } as const;
 
 export type HypercallName = keyof typeof HYPERCALLS;
+
+/**
+ * Hypercalls whose handler copies its whole argument struct in before any
+ * other check, XSM included (do_platform_op in
+ * xen/arch/x86/platform_hypercall.c, do_sysctl in xen/common/sysctl.c):
+ * an unreadable argument is -EFAULT. Sizes checked by test/abi.
+ */
+export const ARG_COPIED_FIRST: Readonly<Partial<Record<HypercallName, { readonly struct: string; readonly size: number }>>> = {
+  platform_op: { struct: 'xen_platform_op', size: 136 },
+  sysctl: { struct: 'xen_sysctl', size: 136 },
+};

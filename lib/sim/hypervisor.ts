@@ -6,7 +6,7 @@ import { DMOPS, DMOP_TABLE_SIZE } from '../abi/dmops';
 import { DMOP_STRUCTS, XEN_DM_OP_HEADER_SIZE } from '../abi/layouts';
 import { DOMID } from '../abi/domids';
 import { ERRNO, errnoName, type ErrnoName } from '../abi/errno';
-import { HYPERCALLS } from '../abi/hypercalls';
+import { ARG_COPIED_FIRST, HYPERCALLS, type HypercallName } from '../abi/hypercalls';
 import { native } from '../native';
 import type { AddressSpace } from './address-space';
 import { MAILBOX_DATA_SIZE } from './mailbox';
@@ -54,6 +54,7 @@ export interface XenVersion {
 }
 
 const errno = (code: ErrnoName) => -ERRNO[code];
+const HYPERCALL_NAMES = new Map<number, HypercallName>(Object.entries(HYPERCALLS).map(([n, v]) => [v as number, n as HypercallName]));
 
 // The policy table's rules for the calls this hypervisor implements: their
 // XSM step asks the table, so the filter and the simulator share one answer.
@@ -265,6 +266,13 @@ export class Hypervisor {
 
   /** A hypercall the simulator does not implement: XSM's answer, else -ENOSYS. */
   #unimplemented(caller: Domain, space: AddressSpace, op: number, args: readonly bigint[]): number {
+    // Handlers that copy the whole argument in before XSM looks (seen on the
+    // real host: platform_op with NULL is EFAULT).
+    const name = HYPERCALL_NAMES.get(op);
+    const first = name === undefined ? undefined : ARG_COPIED_FIRST[name];
+    if (first !== undefined && native.spaceRead(space.id, args[0] ?? 0n, new Uint8Array(first.size)) !== 0) {
+      return this.#fail('EFAULT', `${name}: the ${first.size}-byte struct ${first.struct} at 0x${(args[0] ?? 0n).toString(16)} is not readable`);
+    }
     const rc = this.#xsm(caller, space, op, args);
     if (rc !== 0) return rc;
     const r = hypercallRule(op);

@@ -6,7 +6,7 @@
 // refused the call itself (before the kernel); when it answers anything else,
 // the filtered call must pass the filter and get the same answer.
 import { DOMID } from '../../lib/abi/domids';
-import { HYPERCALLS } from '../../lib/abi/hypercalls';
+import { ARG_COPIED_FIRST, HYPERCALLS } from '../../lib/abi/hypercalls';
 import { DMOPS } from '../../lib/abi/dmops';
 import { open, type Privcmd } from '../../lib/privcmd';
 import { createSimulatedHost, type SimulatedHost } from '../../lib/sim/host';
@@ -101,6 +101,8 @@ class Args {
   }
 }
 
+const COPIED_FIRST = new Set<number>(Object.keys(ARG_COPIED_FIRST).map((n) => HYPERCALLS[n as keyof typeof HYPERCALLS]));
+
 /** Arguments that select `rule` (and not one of its children) and name `target`. */
 function build(h: Privcmd, rule: XsmRule, target: number | null): Args {
   const a = new Args(h);
@@ -114,6 +116,8 @@ function build(h: Privcmd, rule: XsmRule, target: number | null): Args {
   }
   if (rule.target !== null && target !== null) a.put(rule.target, target);
   if (a.args[1] === 0n) a.mem(1); // somewhere to write results (xen_version strings)
+  // platform_op and sysctl copy their struct in before XSM: give them one.
+  if (COPIED_FIRST.has(rule.path[0] as number) && a.args[0] === 0n) a.mem(0);
   return a;
 }
 

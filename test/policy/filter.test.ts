@@ -127,7 +127,9 @@ describe('decisions per role', () => {
 
   test('control (split): keeps PRIV (sysctl, domctl, DMOPs, params), loses HW_PRIV (platform_op, APIC, PCI, console)', () => {
     const h = open({ host, filter: createFilter({ role: 'control' }) });
-    expect(code(() => h.hypercall('sysctl', [0]))).toBe('ENOSYS'); // passed the filter; XSM allows; not simulated
+    // Xen copies the whole struct in before XSM (do_sysctl), so pass a readable one.
+    const arg = h.hypercallBuffer(4096);
+    expect(code(() => h.hypercall('sysctl', [arg.addr]))).toBe('ENOSYS'); // passed the filter; XSM allows; not simulated
     const d = domctl(h, 39, g);
     expect(code(() => h.hypercall('domctl', [d.addr]))).toBe('ENOSYS');
     d.free();
@@ -141,7 +143,8 @@ describe('decisions per role', () => {
 
   test('hardware (split): HW_PRIV and DM_PRIV on any domain; no PRIV, no TARGET on others', () => {
     const h = open({ host, domain: hw, filter: createFilter({ role: 'hardware' }) });
-    expect(code(() => h.hypercall('platform_op', [0]))).toBe('ENOSYS');
+    const arg = h.hypercallBuffer(4096); // do_platform_op copies the struct in before XSM
+    expect(code(() => h.hypercall('platform_op', [arg.addr]))).toBe('ENOSYS');
     expect(code(() => h.hypercall('physdev_op', [25]))).toBe('ENOSYS');
     expect(h.dmop(o, { op: 'nr_vcpus' })).toEqual({ vcpus: 1 });
     expect(byFilter(() => h.hypercall('sysctl', [0]))).toBe(true);

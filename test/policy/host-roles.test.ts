@@ -53,13 +53,16 @@ describe('split domains on the simulated host', () => {
     ['non-exclusive', 'ENOSYS', 'ENOSYS', 'ENOSYS', 'ok', 'EPERM'],
   ] as const)('hwPriv %s: control platform_op %s, PCI add %s; hardware platform_op %s, DMOP %s, sysctl %s', (v, cPlat, cPci, hPlat, hDm, hSys) => {
     const s = split(v);
-    expect(code(() => s.control.hypercall('platform_op', [0]))).toBe(cPlat);
+    // platform_op and sysctl copy their struct in before XSM: pass readable ones.
+    const c = s.control.hypercallBuffer(4096).addr;
+    const hw = s.hardware.hypercallBuffer(4096).addr;
+    expect(code(() => s.control.hypercall('platform_op', [c]))).toBe(cPlat);
     expect(code(() => s.control.hypercall('physdev_op', [25]))).toBe(cPci);
-    expect(code(() => s.hardware.hypercall('platform_op', [0]))).toBe(hPlat);
+    expect(code(() => s.hardware.hypercall('platform_op', [hw]))).toBe(hPlat);
     expect(code(() => s.hardware.dmop(s.g, { op: 'nr_vcpus' }))).toBe(hDm);
-    expect(code(() => s.hardware.hypercall('sysctl', [0]))).toBe(hSys);
+    expect(code(() => s.hardware.hypercall('sysctl', [hw]))).toBe(hSys);
     // The control domain keeps everything but HW_PRIV in every variant.
-    expect(code(() => s.control.hypercall('sysctl', [0]))).toBe('ENOSYS');
+    expect(code(() => s.control.hypercall('sysctl', [c]))).toBe('ENOSYS');
     expect(s.control.dmop(s.g, { op: 'nr_vcpus' })).toEqual({ vcpus: 1 });
     s.host.close();
   });

@@ -54,3 +54,15 @@ describe('modified_memory buffer count (XSA-506, in Debian 4.17.7)', () => {
     expect(code(() => h.dmop(g, { op: 'modified_memory', extents: [{ firstPfn: 1n, nr: 1 }] }))).toBe('ok');
   });
 });
+
+describe('a hypercall the simulator does not implement, with an unreadable argument', () => {
+  test('platform_op and sysctl with NULL are EFAULT (copied in before XSM)', () => {
+    expect(code(() => h.hypercall('platform_op', [0n, 0n, 0n, 0n, 0n]))).toBe('EFAULT');
+    expect(code(() => h.hypercall('sysctl', [0n, 0n, 0n, 0n, 0n]))).toBe('EFAULT');
+  });
+
+  test('with a readable argument the answer is still ENOSYS (XSM allows dom0)', () => {
+    const buf = h.hypercallBuffer(4096);
+    expect(code(() => h.hypercall('platform_op', [buf.addr, 0n, 0n, 0n, 0n]))).toBe('ENOSYS');
+  });
+});
