@@ -171,7 +171,7 @@ function copyError(rc: number, syscall: string, bufs: DmBufArray, idx: number, l
   return errnoError(rc, syscall, why);
 }
 
-/** Copy from guest buffer idx into dst[0..len). On error dst is unchanged. */
+/** Copy from guest buffer idx into dst[0..len). On error dst is unchanged (strict) or zero-filled (seed: it clears dst before any check). */
 export function copyDmBufferFromGuest(space: AddressSpace, dst: Uint8Array, bufs: DmBufArray, idx: number, options: CopyOptions = {}): void {
   const syscall = 'copy_dm_buffer_from_guest';
   const { len, offset, m } = copyArgs(syscall, space, bufs, idx, dst, options);

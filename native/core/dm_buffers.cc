@@ -83,12 +83,14 @@ int ValidateDmBuffers(const AddressSpace& as, uint64_t ubufs, uint32_t num, uint
 
 int CopyDmBufferFromGuest(const AddressSpace& as, uint8_t* dst, uint64_t len, const DmBuf* bufs,
                           uint64_t nr, uint64_t idx, uint64_t offset, CopyMode mode) {
+  // The seed's copy_dm_buffer_from_guest clears the destination before any
+  // check, so a failed copy leaves zeros, never stale bytes.
+  if (mode == CopyMode::kSeed && len != 0) std::memset(dst, 0, static_cast<size_t>(len));
   uint64_t addr = 0, n = 0;
   int rc = Span(bufs, nr, idx, offset, len, mode, &addr, &n);
   if (rc != kOk) return rc;
   rc = as.CheckPages(addr, n, false);
   if (rc != kOk) return rc;
-  if (mode == CopyMode::kSeed && n < len) std::memset(dst + n, 0, static_cast<size_t>(len - n));
   if (n != 0) std::memcpy(dst, as.Host(addr), static_cast<size_t>(n));
   return kOk;
 }

@@ -47,9 +47,10 @@ int ValidateDmBuffers(const AddressSpace& as, uint64_t ubufs, uint32_t num, uint
                       uint32_t max_size, DmBuf* out, DmValidation* result);
 
 enum class CopyMode : uint32_t {
-  // Seed proposal (Xen 524a98c2ac): idx >= nr -> kEFAULT; destination zero-
-  // filled; min(len, buf.size) bytes copied from the buffer's start; the rest
-  // of the buffer ignored. offset must be 0 (kEINVAL otherwise).
+  // Seed proposal (Xen 524a98c2ac): the destination is zero-filled first,
+  // before any check (so it holds zeros after a failure too); idx >= nr ->
+  // kEFAULT; min(len, buf.size) bytes copied from the buffer's start; the
+  // rest of the buffer ignored. offset must be 0 (kEINVAL otherwise).
   kSeed = 0,
   // Xen since 4.9 (COPY_*_GUEST_BUF_OFFSET): idx >= nr, or offset + len
   // overflowing or exceeding buf.size -> kEFAULT; exactly len bytes copied.
@@ -57,8 +58,9 @@ enum class CopyMode : uint32_t {
 };
 
 // Read buffer idx into dst[0..len). A fault anywhere (guard page, unmapped or
-// read-protected page, address wrap) is kEFAULT and dst is left untouched:
-// every page is checked before the first byte moves.
+// read-protected page, address wrap) is kEFAULT; every page is checked before
+// the first byte moves, so strict mode leaves dst untouched and seed mode
+// leaves it zero-filled.
 int CopyDmBufferFromGuest(const AddressSpace& as, uint8_t* dst, uint64_t len, const DmBuf* bufs,
                           uint64_t nr, uint64_t idx, uint64_t offset, CopyMode mode);
 

@@ -217,12 +217,20 @@ static void TestCopies() {
   EXPECT_EQ(CopyDmBufferFromGuest(*as, dst, 8, bufs, 3, 0, 0, CopyMode::kSeed), kOk);
   EXPECT_EQ(dst[7], 8);
   EXPECT_EQ(dst[8], 0xAA);  // nothing past len
+  // Seed: zero-filled before any check, so failures leave zeros (len bytes only).
+  std::memset(dst, 0xAA, sizeof dst);
   EXPECT_EQ(CopyDmBufferFromGuest(*as, dst, 8, bufs, 3, 3, 0, CopyMode::kSeed), kEFAULT);
+  EXPECT_EQ(dst[0], 0);
+  EXPECT_EQ(dst[7], 0);
+  EXPECT_EQ(dst[8], 0xAA);
+  std::memset(dst, 0xAA, sizeof dst);
   EXPECT_EQ(CopyDmBufferFromGuest(*as, dst, 8, bufs, 3, 0, 1, CopyMode::kSeed), kEINVAL);
+  EXPECT_EQ(dst[0], 0);
   // buffer 1 claims 48 bytes but only 40 are mapped before the guard page
   std::memset(dst, 0xAA, sizeof dst);
   EXPECT_EQ(CopyDmBufferFromGuest(*as, dst, 80, bufs, 3, 1, 0, CopyMode::kSeed), kEFAULT);
-  EXPECT_EQ(dst[0], 0xAA);  // untouched on fault
+  EXPECT_EQ(dst[0], 0);  // zero-filled, nothing copied
+  EXPECT_EQ(dst[79], 0);
   EXPECT_EQ(CopyDmBufferFromGuest(*as, dst, 40, bufs, 3, 1, 0, CopyMode::kSeed), kOk);
 
   // Strict semantics.

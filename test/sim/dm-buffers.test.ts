@@ -187,11 +187,13 @@ describe('copy helpers', () => {
       expect([...small]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     });
 
-    test('idx >= nr is EFAULT; a fault part-way is EFAULT with nothing written', () => {
+    test('idx >= nr and a fault part-way fail with the destination zero-filled first, nothing copied', () => {
       const dst = Buffer.alloc(100, 0xee);
       expect(() => copyDmBufferFromGuest(s, dst, bufs, 3, { mode: 'seed' })).toThrow(expect.objectContaining({ code: 'EFAULT' }));
+      expect(dst.every((x) => x === 0)).toBe(true);
+      dst.fill(0xee);
       expect(() => copyDmBufferFromGuest(s, dst, bufs, 1, { mode: 'seed' })).toThrow(expect.objectContaining({ code: 'EFAULT' }));
-      expect(dst.every((x) => x === 0xee)).toBe(true);
+      expect(dst.every((x) => x === 0)).toBe(true);
       copyDmBufferFromGuest(s, dst, bufs, 1, { mode: 'seed', len: 64 });
     });
 

@@ -117,6 +117,8 @@ export class ReferenceModel {
   }
 
   copyFrom(dst: Uint8Array, len: number, bufs: Desc[], nr: number, idx: number, offset: bigint, mode: 'seed' | 'strict'): number {
+    // The seed's copy_dm_buffer_from_guest zero-fills the destination before any check.
+    if (mode === 'seed') dst.fill(0, 0, len);
     const s = this.span(bufs, nr, idx, offset, BigInt(len), mode);
     if (s.rc !== OK) return s.rc;
     if (!this.rangeOk(s.addr as bigint, s.n as bigint, false)) return EFAULT;
