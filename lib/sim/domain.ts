@@ -132,6 +132,14 @@ export class Domain implements XsmSubject, EvtchnDomain {
   logDirty = false;
   /** The log-dirty bitmap: pfns marked dirty since log-dirty was last cleaned. */
   readonly dirtyLog = new Set<number>();
+  /**
+   * RAM pages of type p2m_ram_logdirty (write-protected to catch writes):
+   * every RAM page when log-dirty mode is turned on, track_dirty_vram's
+   * range. p2m holds them as ram_rw; HVMOP_get_mem_type reads them as ram_ro
+   * (p2m_is_readonly). A guest write, a type change or a move makes them
+   * ram_rw again.
+   */
+  readonly logdirtyPages = new Set<number>();
   /** track_dirty_vram's range and the pages written since it was last read. */
   vram: { firstPfn: number; nr: number; dirty: Set<number> } | null = null;
 

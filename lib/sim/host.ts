@@ -297,7 +297,12 @@ export class SimulatedHost {
   setLogDirty(domid: number, enabled: boolean): void {
     const d = this.#domain(domid);
     if (!d.isHvm && enabled) throw codedError('EINVAL', 'domctl', 'the simulator tracks log-dirty for HVM and PVH domains only');
-    if (enabled && !d.logDirty) d.dirtyLog.clear();
+    if (enabled && !d.logDirty) {
+      d.dirtyLog.clear();
+      // p2m_change_entry_type_global(d, p2m_ram_rw, p2m_ram_logdirty)
+      for (const [pfn, t] of d.p2m) if (t === 'ram_rw') d.logdirtyPages.add(pfn);
+    }
+    if (!enabled) d.logdirtyPages.clear();
     d.logDirty = enabled;
   }
 
@@ -367,6 +372,7 @@ export class SimulatedHost {
     const t = d.p2m.get(pfn);
     if (t !== 'ram_rw') throw codedError('EFAULT', 'guest', `pfn 0x${pfn.toString(16)} is not writable RAM (${t ?? 'a hole'})`);
     if (d.logDirty) d.dirtyLog.add(pfn);
+    d.logdirtyPages.delete(pfn); // the write fault makes the page ram_rw again
     if (d.vram && pfn >= d.vram.firstPfn && pfn < d.vram.firstPfn + d.vram.nr) d.vram.dirty.add(pfn);
   }
 

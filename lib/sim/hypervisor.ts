@@ -312,7 +312,9 @@ export class Hypervisor {
       const pfn = dv.getBigUint64(8, true);
       const t = pfn <= BigInt(Number.MAX_SAFE_INTEGER) ? d.p2m.get(Number(pfn)) : undefined;
       // hvmop_get_mem_type: holes and MMIO read as mmio_dm.
-      const type = t === 'ram_rw' ? 0 : t === 'ram_ro' ? 1 : t === 'ioreq_server' ? 4 : 2;
+      // p2m_ram_logdirty is p2m_is_readonly: ram_ro (seen on the real host).
+      const logdirty = t === 'ram_rw' && d.logdirtyPages.has(Number(pfn));
+      const type = t === 'ram_rw' ? (logdirty ? 1 : 0) : t === 'ram_ro' ? 1 : t === 'ioreq_server' ? 4 : 2;
       dv.setUint16(2, type, true);
       return native.spaceWrite(space.id, arg, raw) === 0 ? 0 : this.#fail('EFAULT', 'cannot write the result back');
     }

@@ -66,3 +66,38 @@ describe('a hypercall the simulator does not implement, with an unreadable argum
     expect(code(() => h.hypercall('platform_op', [buf.addr, 0n, 0n, 0n, 0n]))).toBe('ENOSYS');
   });
 });
+
+/** HVMOP_get_mem_type (struct xen_hvm_get_mem_type: domid, mem_type, pad, pfn). */
+function memType(pfn: number): number {
+  const arg = h.hypercallBuffer(16);
+  arg.view.writeUInt16LE(g, 0);
+  arg.view.writeBigUInt64LE(BigInt(pfn), 8);
+  h.hypercall('hvm_op', [15n, arg.addr]);
+  const t = arg.view.readUInt16LE(2);
+  h.freeHypercallBuffer(arg);
+  return t;
+}
+const RW = 0;
+const RO = 1;
+
+describe('write-protected RAM reads as ram_ro (p2m_ram_logdirty is p2m_is_readonly)', () => {
+  test('log-dirty mode on: every RAM page reads ram_ro until the guest writes it; pages moved in are ram_rw', () => {
+    host.setLogDirty(g, true);
+    expect([memType(1), memType(2)]).toEqual([RO, RO]);
+    host.guestWrite(g, 2);
+    expect([memType(1), memType(2)]).toEqual([RO, RW]);
+    h.dmop(g, { op: 'relocate_memory', size: 1, srcGfn: 1n, dstGfn: 100n });
+    expect(memType(100)).toBe(RW);
+  });
+
+  test('track_dirty_vram protects its range, releases it when the range changes, and leaves a one-page range alone', () => {
+    h.dmop(g, { op: 'track_dirty_vram', firstPfn: 8n, nr: 4 });
+    expect([memType(7), memType(8), memType(11), memType(12)]).toEqual([RW, RO, RO, RW]);
+    h.dmop(g, { op: 'track_dirty_vram', firstPfn: 10n, nr: 4 });
+    expect([memType(8), memType(10)]).toEqual([RW, RO]);
+    h.dmop(g, { op: 'track_dirty_vram', firstPfn: 20n, nr: 1 }); // seen on the real host: stays ram_rw
+    expect([memType(10), memType(20)]).toEqual([RW, RW]);
+    h.dmop(g, { op: 'track_dirty_vram', firstPfn: 20n, nr: 0 });
+    expect(memType(20)).toBe(RW);
+  });
+});

@@ -39,7 +39,8 @@ export const trackDirtyVram: DmopHandler = (ctx) => {
   const size = Math.ceil(nr / 8);
   if (BigInt(size) > (ctx.bufs.size(1) ?? 0n)) return fail(ctx, 'EINVAL', `track_dirty_vram: the bitmap buffer holds ${ctx.bufs.size(1)} bytes, ${size} needed`);
   if (nr === 0) {
-    // Zero pages: stop tracking.
+    // Zero pages: stop tracking; the range's pages go back to ram_rw.
+    unprotect(d);
     d.vram = null;
     return 0;
   }
@@ -49,15 +50,29 @@ export const trackDirtyVram: DmopHandler = (ctx) => {
   if (d.vram === null || d.vram.firstPfn !== first || d.vram.nr !== nr) {
     // A new range: every page counts as dirty (Xen memsets the whole bitmap,
     // bits past nr included).
+    unprotect(d);
     d.vram = { firstPfn: first, nr, dirty: new Set() };
     bitmap.fill(0xff);
   } else {
     for (const pfn of d.vram.dirty) bitmap[(pfn - first) >> 3]! |= 1 << ((pfn - first) & 7);
     d.vram.dirty.clear();
   }
+  // The range's RAM is write-protected again (p2m_ram_logdirty) until the
+  // next write. change_type_range (xen/arch/x86/mm/p2m.c) clips the range to
+  // max_mapped_pfn; a range that is then a single page stays ram_rw (seen on
+  // the real host, Xen 4.17.7 on AMD NPT, for [256, +1) and for ranges
+  // clipped to the last gfn; the cause in p2m-pt.c's recalc is not traced).
+  const end = Math.min(first + nr, d.maxMappedPfn + 1);
+  if (end - first > 1) for (let pfn = first; pfn < end; pfn++) if (d.p2m.get(pfn) === 'ram_rw') d.logdirtyPages.add(pfn);
   const rc = ctx.bufs.copyTo(1, 0, bitmap);
   return rc ? fail(ctx, 'EFAULT', 'track_dirty_vram: the bitmap buffer is not writable') : 0;
 };
+
+/** A dropped dirty-VRAM range goes back to ram_rw (unless log-dirty mode keeps it protected). */
+function unprotect(d: Domain): void {
+  if (d.vram === null || d.logDirty) return;
+  for (let pfn = d.vram.firstPfn; pfn < d.vram.firstPfn + d.vram.nr; pfn++) d.logdirtyPages.delete(pfn);
+}
 
 export const modifiedMemory: DmopHandler = (ctx) => {
   const { u, d } = ctx;
@@ -128,6 +143,7 @@ export const setMemType: DmopHandler = (ctx) => {
     }
     if (next === undefined) d.p2m.delete(pfn);
     else d.p2m.set(pfn, next);
+    d.logdirtyPages.delete(pfn);
   }
   return 0;
 };
@@ -156,6 +172,8 @@ export const relocateMemory: DmopHandler = (ctx) => {
     if (dst + i >= MAX_GFN) return fail(ctx, 'EINVAL', `relocate_memory: destination gfn 0x${(dstBig + BigInt(i)).toString(16)} is beyond the guest-physical address width (gfns end at 0x${MAX_GFN.toString(16)})`);
     d.p2m.delete(src + i);
     d.p2m.set(dst + i, type);
+    d.logdirtyPages.delete(src + i);
+    d.logdirtyPages.delete(dst + i); // mapped anew: ram_rw, not write-protected
     if (dst + i > d.maxMappedPfn) d.maxMappedPfn = dst + i;
   }
   return 0;
