@@ -151,32 +151,49 @@ export const setMemType: DmopHandler = (ctx) => {
 export const relocateMemory: DmopHandler = (ctx) => {
   const { u, d } = ctx;
   if (RELOCATE.pad!.get(u)) return fail(ctx, 'EINVAL', 'relocate_memory: pad must be zero');
-  const size = RELOCATE.size!.get(u);
-  const srcBig = RELOCATE.src_gfn!.big.get(u);
-  const dstBig = RELOCATE.dst_gfn!.big.get(u);
-  // xenmem_add_to_physmap (xen/common/memory.c): INVALID_GFN as the
-  // destination is -EINVAL, a range that wraps -EOVERFLOW.
-  if (dstBig === INVALID_GFN) return fail(ctx, 'EINVAL', 'relocate_memory: dst_gfn is INVALID_GFN');
-  if (srcBig + BigInt(size) > INVALID_GFN || dstBig + BigInt(size) > INVALID_GFN) {
-    return fail(ctx, 'EOVERFLOW', `relocate_memory: [0x${srcBig.toString(16)}, +${size}) -> 0x${dstBig.toString(16)} wraps`);
+  let size = RELOCATE.size!.get(u);
+  let srcBig = RELOCATE.src_gfn!.big.get(u);
+  let dstBig = RELOCATE.dst_gfn!.big.get(u);
+  // dm.c hands the op to xenmem_add_to_physmap (xen/common/memory.c) in a
+  // struct xen_add_to_physmap whose size is a u16: it moves size & 0xffff
+  // pages, and when that differs from size, continues (-ERESTART) with the
+  // rest; a chunk of 0 ends the op with 0. So 0x10000 pages move none, and
+  // 0x10001 one (seen on the real host).
+  for (;;) {
+    const chunk = size & 0xffff;
+    // INVALID_GFN as the destination is -EINVAL, a range that wraps -EOVERFLOW.
+    if (dstBig === INVALID_GFN) return fail(ctx, 'EINVAL', 'relocate_memory: dst_gfn is INVALID_GFN');
+    if (srcBig + BigInt(chunk) > INVALID_GFN || dstBig + BigInt(chunk) > INVALID_GFN) {
+      return fail(ctx, 'EOVERFLOW', `relocate_memory: [0x${srcBig.toString(16)}, +${chunk}) -> 0x${dstBig.toString(16)} wraps`);
+    }
+    const src = pfnNumber(srcBig);
+    const dst = pfnNumber(dstBig);
+    // XENMAPSPACE_gmfn_range, one gfn at a time; pages moved before a failure stay moved.
+    for (let i = 0; i < chunk; i++) {
+      const type = d.p2m.get(src + i);
+      if (type === undefined || type === 'mmio_dm') return fail(ctx, 'EINVAL', `relocate_memory: source gfn 0x${(src + i).toString(16)} holds no page`);
+      // xenmem_add_to_physmap_one unmaps the page from its old gfn before
+      // it maps it at the new one; a destination beyond the p2m's reach is
+      // then -ENOENT and the page is gone from the guest (seen on the real
+      // host, Xen 4.17.7 on AMD NPT).
+      d.p2m.delete(src + i);
+      d.logdirtyPages.delete(src + i);
+      if (dst + i >= MAX_GFN) return fail(ctx, 'ENOENT', `relocate_memory: destination gfn 0x${(dstBig + BigInt(i)).toString(16)} is beyond the guest-physical address width (gfns end at 0x${MAX_GFN.toString(16)}); the source page is lost, as on Xen`);
+      // guest_physmap_add_page maps it as ordinary RAM, whatever its old type.
+      d.p2m.set(dst + i, 'ram_rw');
+      d.logdirtyPages.delete(dst + i);
+      if (dst + i > d.maxMappedPfn) d.maxMappedPfn = dst + i;
+    }
+    if (chunk === size || chunk === 0) return 0;
+    // -ERESTART: the progress goes back into buffer 0, and Xen calls again.
+    size -= chunk;
+    srcBig += BigInt(chunk);
+    dstBig += BigInt(chunk);
+    RELOCATE.size!.set(u, size);
+    RELOCATE.src_gfn!.big.set(u, srcBig);
+    RELOCATE.dst_gfn!.big.set(u, dstBig);
+    ctx.constOp = false;
   }
-  const src = pfnNumber(srcBig);
-  const dst = pfnNumber(dstBig);
-  // XENMAPSPACE_gmfn_range, one gfn at a time; pages moved before a failure stay moved.
-  for (let i = 0; i < size; i++) {
-    const type = d.p2m.get(src + i);
-    if (type === undefined || type === 'mmio_dm') return fail(ctx, 'EINVAL', `relocate_memory: source gfn 0x${(src + i).toString(16)} holds no page`);
-    // The p2m cannot map the destination (ept_set_entry in
-    // xen/arch/x86/mm/p2m-ept.c: a gfn beyond the 4-level table's reach is
-    // -EINVAL): refused before the source page is touched.
-    if (dst + i >= MAX_GFN) return fail(ctx, 'EINVAL', `relocate_memory: destination gfn 0x${(dstBig + BigInt(i)).toString(16)} is beyond the guest-physical address width (gfns end at 0x${MAX_GFN.toString(16)})`);
-    d.p2m.delete(src + i);
-    d.p2m.set(dst + i, type);
-    d.logdirtyPages.delete(src + i);
-    d.logdirtyPages.delete(dst + i); // mapped anew: ram_rw, not write-protected
-    if (dst + i > d.maxMappedPfn) d.maxMappedPfn = dst + i;
-  }
-  return 0;
 };
 
 const CACHE_TYPES = new Set([0, 1, 4, 5, 6, 7]);
