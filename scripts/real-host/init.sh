@@ -27,6 +27,11 @@ if [ "@SUITE@" = 1 ]; then
     node test/contract/workers.device.js || suite=1
   fi
 fi
+# The fidelity cases (test/fidelity): every case on the real device, the
+# observations printed between markers for the host to compare or record.
+if [ "@FIDELITY@" = 1 ]; then
+  node test/fidelity/record.js || echo "FIDELITY FAILED $?"
+fi
 if [ "@BENCH@" = 1 ]; then
   node scripts/real-host/device-bench.js
   echo "HARNESS BENCH $?"

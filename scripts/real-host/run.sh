@@ -4,8 +4,11 @@
 # suite inside dom0 against the real /dev/xen/privcmd. Prints per-case
 # results and exits non-zero on any failure, and loudly when the VM cannot
 # start. Facts: ../shared/reference/real-xen-vm.md.
-#   scripts/real-host/run.sh [--no-install] [--no-bench | --bench-only]
-# REAL_HOST_FILTER=text runs only the cases whose names contain it (no bench).
+#   scripts/real-host/run.sh [--no-install] [--no-bench | --bench-only] [--record]
+# REAL_HOST_FILTER=text runs only the cases whose names contain it (no bench,
+# no fidelity cases). The fidelity cases (test/fidelity) run with the suite and
+# must answer as test/fidelity/observed-xen-4.17.json says; --record rewrites
+# that fixture from this run instead.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,15 +17,21 @@ TIMEOUT=${REAL_HOST_TIMEOUT:-1500}
 install=1
 suite=1
 bench=1
+record=0
 [ -z "${REAL_HOST_FILTER:-}" ] || bench=0
 for a in "$@"; do
   case $a in
     --no-install) install=0 ;;
     --no-bench) bench=0 ;;
     --bench-only) suite=0; bench=1 ;;
-    *) echo "usage: $0 [--no-install] [--no-bench | --bench-only]" >&2; exit 2 ;;
+    --record) record=1 ;;
+    *) echo "usage: $0 [--no-install] [--no-bench | --bench-only] [--record]" >&2; exit 2 ;;
   esac
 done
+fidelity=0
+{ [ "$suite" = 1 ] && [ -z "${REAL_HOST_FILTER:-}" ]; } && fidelity=1
+[ "$record" = 0 ] || fidelity=1
+FIXTURE=$ROOT/test/fidelity/observed-xen-4.17.json
 
 say() { printf '[real-host] %s\n' "$*"; }
 die() { printf '[real-host] FAILED: %s\n' "$*" >&2; exit 1; }
@@ -98,7 +107,7 @@ if [ -n "${REAL_HOST_SCRIPT:-}" ]; then
   sed -e 's|^\( *\)node test/contract/runner.js .*|\1node /app/js/explore.js|' -e 's|@SUITE@|1|' -e 's|@BENCH@|0|' \
     "$ROOT/scripts/real-host/init.sh" > "$R/init"
 else
-  sed -e "s|@FILTER@|${REAL_HOST_FILTER:-}|" -e "s|@SUITE@|$suite|" -e "s|@BENCH@|$bench|" "$ROOT/scripts/real-host/init.sh" > "$R/init"
+  sed -e "s|@FILTER@|${REAL_HOST_FILTER:-}|" -e "s|@SUITE@|$suite|" -e "s|@BENCH@|$bench|" -e "s|@FIDELITY@|$fidelity|" "$ROOT/scripts/real-host/init.sh" > "$R/init"
 fi
 chmod +x "$R/init"
 (cd "$R" && find . | cpio -o -H newc --quiet) > "$OUT/initrd"
@@ -138,6 +147,22 @@ if [ "$suite" = 1 ] && [ -z "${REAL_HOST_FILTER:-}" ] && ! grep -aq '^WORKERS ' 
   die "the worker-threads check did not run to the end (no WORKERS line; see $log)"
 fi
 grep -a '^BENCH' "$log" | tr -d '\r' | sed 's/^BENCH /[real-host] /' || true
+# 6. The fidelity cases: out of the serial log, then recorded or compared.
+fid=0
+if [ "$fidelity" = 1 ]; then
+  grep -a '^FIDELITY TIME' "$log" | tr -d '\r' | sed 's/^/[real-host] /' || true
+  if ! node "$OUT/js/test/fidelity/host-cli.js" extract "$log" "$OUT/observed-xen.json"; then
+    fid=1
+  elif [ "$record" = 1 ]; then
+    cp "$OUT/observed-xen.json" "$FIXTURE"
+    say "recorded $FIXTURE"
+  elif [ ! -f "$FIXTURE" ]; then
+    say "no $FIXTURE yet: record it with npm run test:xen -- --record"; fid=1
+  else
+    node "$OUT/js/test/fidelity/host-cli.js" check "$OUT/observed-xen.json" "$FIXTURE" || fid=1
+  fi
+fi
 [ "$bench" = 0 ] || grep -aq 'HARNESS BENCH 0' "$log" || say "WARNING: the device benchmark did not complete (see $log)"
+[ "$fid" = 0 ] || die "the fidelity cases do not match (see above)"
 grep -aq 'HARNESS EXIT 0' "$log" || die "failures on the real host: contract $result; launcher $(grep -a '^LAUNCHER ' "$log" | tr -d '\r' | tail -1 || echo 'not run'); workers $(grep -a '^WORKERS ' "$log" | tr -d '\r' | tail -1 || echo 'not run')"
 say "all contract cases passed on the real Xen"
