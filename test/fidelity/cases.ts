@@ -42,7 +42,7 @@ export const MISSING_DOMID = 0x7000;
 const U64 = (1n << 64n) - 1n;
 const INVALID_GFN = U64;
 
-const byName = new Map(DMOPS.map((d) => [d.name, d]));
+const byName = new Map<string, DmopInfo>(DMOPS.map((d) => [d.name, d]));
 const info = (name: string): DmopInfo => {
   const d = byName.get(name);
   if (d === undefined) throw new Error(`no DMOP ${name}`);

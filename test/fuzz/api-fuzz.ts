@@ -531,11 +531,11 @@ export const ENTRIES: Readonly<Record<string, Entry>> = {
   },
   restrictAll: (g, w) => {
     const d = domid(g, w);
-    const sel = g.r.chance(0.85) ? g.object({ host: () => (g.r.chance(0.8) ? w.host : g.hostile()), domain: () => g.or(() => g.r.pick(w.domains)) }) : g.hostile();
+    const sel = simulatedSelector(g, w);
     return { entry: 'restrictAll', run: () => api.restrictAll(d as number, sel as api.ProcessSelector) };
   },
   verifyRestricted: (g, w) => {
-    const sel = g.r.chance(0.85) ? g.object({ host: () => (g.r.chance(0.8) ? w.host : g.hostile()), domain: () => g.or(() => g.r.pick(w.domains)) }) : g.hostile();
+    const sel = simulatedSelector(g, w);
     return { entry: 'verifyRestricted', run: () => api.verifyRestricted(sel as api.ProcessSelector) };
   },
   relabel: (g, w) => {
@@ -716,6 +716,25 @@ function safeCmd(req: unknown): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * A selector for restrictAll/verifyRestricted that never names the real
+ * process: restricting it is one-way and process-wide (native state shared
+ * by every test file jest runs in this worker), so a fuzzed call that
+ * selected it would restrict the device handles of later suites. Hostile
+ * non-objects, or plain data { host, domain } whose host is never undefined;
+ * getter and Proxy selectors are covered by test/hardening/host-selector.test.ts,
+ * and the real process's path by test/deprivilege/process-handles.test.ts (in
+ * a child process).
+ */
+function simulatedSelector(g: Gen, w: World): unknown {
+  if (g.r.chance(0.15)) return g.r.pick([null, 0, 5, 'host', true, Symbol('sel'), 1n]);
+  let host: unknown = w.host;
+  if (g.r.chance(0.2)) {
+    do host = g.hostile(); while (host === undefined);
+  }
+  return { host, domain: g.or(() => g.r.pick(w.domains)) };
 }
 
 /** Any buffer 0 of a raw call names a page-by-page op (read without trusting the buffer: a Proxy may lie). */

@@ -1,4 +1,5 @@
 // relocate_memory's gfn limits on the simulated host (issue 11, section 3).
+import * as api from '../../lib';
 import { type Privcmd, type SimulatedHost } from '../../lib';
 import { code, withSimulatedWorld } from '../support/hostile';
 
