@@ -134,7 +134,7 @@ function checkContext(ctx: unknown): void {
 }
 
 /** Every option createFilter() takes; any other key is EINVAL. */
-const FILTER_OPTION_KEYS: ReadonlySet<string> = new Set(['role', 'target', 'self', 'hwPriv', 'altp2mMode', 'deny', 'allow'] satisfies (keyof FilterOptions)[]);
+const FILTER_OPTION_KEYS: ReadonlySet<string> = new Set(['role', 'target', 'xenstore', 'self', 'hwPriv', 'altp2mMode', 'deny', 'allow'] satisfies (keyof FilterOptions)[]);
 
 /** The rule names of an allow option, validated (each read once). */
 function allowNames(allowOpt: unknown): string[] {
@@ -162,6 +162,8 @@ function allowNames(allowOpt: unknown): string[] {
 export class HypercallFilter {
   readonly role: RoleName;
   readonly target: number | null;
+  /** Whether the role is also the xenstore domain. */
+  readonly xenstore: boolean;
   readonly hwPriv: HwPrivVariant;
   readonly altp2mMode: Altp2mModeName;
   readonly deny: readonly string[];
@@ -187,8 +189,8 @@ export class HypercallFilter {
       }
     }
     // Each option read once (a getter may answer differently on each read), deny copied.
-    const { role, target, self, hwPriv: hwPrivOpt, altp2mMode: modeOpt, deny: denyOpt, allow: allowOpt } = options;
-    options = { role, ...(target !== undefined ? { target } : {}) } as FilterOptions;
+    const { role, target, xenstore, self, hwPriv: hwPrivOpt, altp2mMode: modeOpt, deny: denyOpt, allow: allowOpt } = options;
+    options = { role, ...(target !== undefined ? { target } : {}), ...(xenstore !== undefined ? { xenstore } : {}) } as FilterOptions;
     const hwPriv = hwPrivOpt ?? 'exclusive';
     if (!HW_PRIV_VARIANTS.includes(hwPriv)) throw invalidArgument('filter', `hwPriv must be one of ${HW_PRIV_VARIANTS.join(', ')}, got ${describe(hwPriv)}`);
     const mode = modeOpt ?? 'mixed';
@@ -204,6 +206,7 @@ export class HypercallFilter {
     this.#subject = roleSubject(options, this.#self);
     this.role = options.role;
     this.target = this.#subject.target;
+    this.xenstore = this.#subject.isXenstore;
     this.hwPriv = hwPriv;
     this.altp2mMode = mode;
     this.deny = Object.freeze([...deny]);

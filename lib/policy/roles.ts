@@ -15,7 +15,19 @@ export interface RoleSpec {
   role: RoleName;
   /** device-model only: the domain it serves (its d->target). */
   target?: number;
+  /**
+   * Also the xenstore domain (is_xenstore_domain: XSM_XS_PRIV), for the
+   * privileged roles dom0, control and hardware: e.g. a hardware domain
+   * that also runs xenstored. A flag rather than a set of roles because Xen
+   * keeps it as a flag of its own (CDF_xs_domain), orthogonal to the
+   * control/hardware split, and a set would allow combinations Xen has no
+   * meaning for (device-model + guest).
+   */
+  xenstore?: boolean;
 }
+
+/** The roles that may also be the xenstore domain. */
+const XENSTORE_CAPABLE: readonly RoleName[] = ['dom0', 'control', 'hardware'];
 
 interface RoleFlags {
   readonly isControl: boolean;
@@ -44,7 +56,8 @@ export function roleLabel(spec: RoleSpec): string {
   if (typeof spec !== 'object' || spec === null || !ROLES.includes(spec.role)) {
     throw invalidArgument('filter', `role must be one of ${ROLES.join(', ')}, got ${describe((spec as { role?: unknown } | null)?.role)}`);
   }
-  return spec.role === 'device-model' ? `device-model(target ${describe(spec.target)})` : spec.role;
+  const base = spec.role === 'device-model' ? `device-model(target ${describe(spec.target)})` : spec.role;
+  return spec.xenstore === true ? `${base}+xenstore` : base;
 }
 
 const checkDomid = (what: string, v: unknown): number => domidArg('filter', what, v, 'domain');
@@ -56,8 +69,8 @@ const checkDomid = (what: string, v: unknown): number => domidArg('filter', what
 export function roleSubject(spec: RoleSpec, self: number | null): XsmSubject {
   // Role and target read once (a getter could pass the check and then answer another role).
   if (typeof spec === 'object' && spec !== null) {
-    const { role, target } = spec;
-    spec = target !== undefined ? { role, target } : { role };
+    const { role, target, xenstore } = spec;
+    spec = { role, ...(target !== undefined ? { target } : {}), ...(xenstore !== undefined ? { xenstore } : {}) };
   }
   if (typeof spec !== 'object' || spec === null || !ROLES.includes(spec.role)) {
     throw invalidArgument('filter', `role must be one of ${ROLES.join(', ')}, got ${describe((spec as { role?: unknown } | null)?.role)}`);
@@ -66,11 +79,15 @@ export function roleSubject(spec: RoleSpec, self: number | null): XsmSubject {
   let target: number | null = null;
   if (spec.role === 'device-model') target = checkDomid('a device-model role\'s target', spec.target);
   else if (spec.target !== undefined) throw invalidArgument('filter', `only the device-model role has a target (role ${spec.role})`);
+  if (spec.xenstore !== undefined && typeof spec.xenstore !== 'boolean') throw invalidArgument('filter', `xenstore must be a boolean, got ${describe(spec.xenstore)}`);
+  if (spec.xenstore === true && !XENSTORE_CAPABLE.includes(spec.role)) {
+    throw invalidArgument('filter', `xenstore: true goes with ${XENSTORE_CAPABLE.join(', ')}, not role ${spec.role} (a domain that only runs xenstored is role 'xenstore')`);
+  }
   return {
     domid: self === null ? -1 : checkDomid('self', self),
     isControl: flags.isControl,
     isHardware: flags.isHardware,
-    isXenstore: flags.isXenstore,
+    isXenstore: flags.isXenstore || spec.xenstore === true,
     target,
   };
 }

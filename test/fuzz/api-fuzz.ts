@@ -408,7 +408,7 @@ function copyOptions(g: Gen): unknown {
 
 function filterOptions(g: Gen, w: World): unknown {
   return g.object({
-    role: () => g.r.pick(api.ROLES), target: () => domid(g, w), self: () => domid(g, w),
+    role: () => g.r.pick(api.ROLES), target: () => domid(g, w), self: () => domid(g, w), xenstore: () => g.r.pick([true, false, 'x']),
     hwPriv: () => g.r.pick(['none', 'exclusive', 'non-exclusive', 'x']), altp2mMode: () => g.r.pick(['mixed', 'external', 'limited', 'disabled', 'x']),
     deny: () => (g.r.chance(0.5) ? [g.r.pick(['hvm_op/altp2m', 'dm_op/remote_shutdown', 'nope'])] : g.hostile()),
     allow: () => (g.r.chance(0.5) ? [g.r.pick(['hvm_op/altp2m/get_p2m_idx', 'xen_version', 'nope', { rule: 'dm_op/nr_vcpus', reason: 'r' }])] : g.hostile()),

@@ -101,6 +101,22 @@ describe('options', () => {
     expect(createFilter({ role: 'dom0', allow: ['hvm_op/altp2m/get_p2m_idx'] }).allowsEverything).toBe(false);
   });
 
+  test('xenstore: true makes a privileged role also the xenstore domain (XSM_XS_PRIV)', () => {
+    const hw = createFilter({ role: 'hardware', hwPriv: 'exclusive' });
+    const hwxs = createFilter({ role: 'hardware', xenstore: true, hwPriv: 'exclusive' });
+    expect(hw.verdict('domctl/getdomaininfo')).toMatchObject({ kind: 'deny', source: 'xsm' });
+    expect(hwxs.verdict('domctl/getdomaininfo')).toMatchObject({ kind: 'allow' });
+    // Still the hardware domain: HW_PRIV yes, PRIV no.
+    expect(hwxs.verdict('platform_op')).toMatchObject({ kind: 'allow' });
+    expect(hwxs.verdict('sysctl')).toMatchObject({ kind: 'deny', source: 'xsm' });
+    expect({ label: hwxs.label, xs: hwxs.xenstore, plain: hw.xenstore }).toEqual({ label: 'hardware+xenstore', xs: true, plain: false });
+    expect(createFilter({ role: 'xenstore' }).xenstore).toBe(true);
+    expect(createFilter({ role: 'control', xenstore: false }).label).toBe('control');
+    for (const bad of [{ role: 'guest', xenstore: true }, { role: 'device-model', target: 3, xenstore: true }, { role: 'xenstore', xenstore: true }, { role: 'hardware', xenstore: 'yes' }, { role: 'hardware', xenstore: 1 }]) {
+      expect({ bad, c: code(() => createFilter(bad as never)) }).toEqual({ bad, c: 'EINVAL' });
+    }
+  });
+
   test('allow: naming a rule confines its parent (the top level too) to what is named', () => {
     const h = open({ host, filter: createFilter({ role: 'dom0', allow: ['xen_version', { rule: 'hvm_op', reason: 'r' }] }) });
     expect(code(() => h.hypercall('xen_version', [0]))).toBe('ok');
