@@ -3,12 +3,14 @@
 # QEMU (TCG), creates domains with libxenctrl, and runs the privcmd contract
 # suite inside dom0 against the real /dev/xen/privcmd. Prints per-case
 # results and exits non-zero on any failure, and loudly when the VM cannot
-# start. Facts: ../shared/reference/real-xen-vm.md.
-#   scripts/real-host/run.sh [--no-install] [--no-bench | --bench-only] [--record]
+# start.
+#   scripts/real-host/run.sh [--no-install] [--no-bench | --bench-only | --guest-only] [--record]
 # REAL_HOST_FILTER=text runs only the cases whose names contain it (no bench,
-# no fidelity cases). The fidelity cases (test/fidelity) run with the suite and
-# must answer as test/fidelity/observed-xen-4.17.json says; --record rewrites
-# that fixture from this run instead.
+# no guest, no fidelity cases). The fidelity cases (test/fidelity) run with the
+# suite and must answer as test/fidelity/observed-xen-4.17.json says; --record
+# rewrites that fixture from this run instead. --guest-only runs only the HVM
+# guest served by the C device model; REAL_HOST_GUEST_ITERS sets its
+# round-trip loop (default 5000).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,14 +20,16 @@ install=1
 suite=1
 bench=1
 record=0
-[ -z "${REAL_HOST_FILTER:-}" ] || bench=0
+guest=1
+[ -z "${REAL_HOST_FILTER:-}" ] || { bench=0; guest=0; }
 for a in "$@"; do
   case $a in
     --no-install) install=0 ;;
     --no-bench) bench=0 ;;
     --bench-only) suite=0; bench=1 ;;
+    --guest-only) suite=0; bench=0; guest=1 ;;
     --record) record=1 ;;
-    *) echo "usage: $0 [--no-install] [--no-bench | --bench-only] [--record]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--no-install] [--no-bench | --bench-only | --guest-only] [--record]" >&2; exit 2 ;;
   esac
 done
 fidelity=0
@@ -69,10 +73,12 @@ R=$OUT/rootfs
 mkdir -p "$R"/{bin,proc,sys,dev,tmp,lib/modules/xen,app}
 cp /bin/busybox "$R/bin/busybox"
 cp "$OUT/xenctl" "$R/bin/xenctl"
-# dmop-bench (the C side of the device benchmark); REAL_HOST_TOOLS="a.c b.c"
-# adds more small static C programs to dom0's /bin.
-for c in "$ROOT/scripts/real-host/dmop-bench.c" ${REAL_HOST_TOOLS:-}; do
-  gcc -O2 -Wall -D__XEN_TOOLS__ -static -o "$R/bin/$(basename "$c" .c)" "$c" -lxendevicemodel -lxentoolcore -lxencall -lxentoollog -lpthread \
+# dmop-bench (the C side of the device benchmark), guest-dm (the C device
+# model for the guest); REAL_HOST_TOOLS="a.c b.c" adds more small static C
+# programs to dom0's /bin.
+for c in "$ROOT/scripts/real-host/dmop-bench.c" "$ROOT/scripts/real-host/guest-dm.c" ${REAL_HOST_TOOLS:-}; do
+  gcc -O2 -Wall -D__XEN_TOOLS__ -static -o "$R/bin/$(basename "$c" .c)" "$c" -lxenctrl -lxendevicemodel -lxenforeignmemory -lxenevtchn \
+    -lxentoolcore -lxencall -lxentoollog -lpthread \
     2> >(grep -v "statically linked applications" >&2 || true)
 done
 NODE=$(readlink -f "$(command -v node)")
@@ -104,10 +110,11 @@ done
 # (for exploring the real host); REAL_HOST_FILTER runs only matching cases.
 if [ -n "${REAL_HOST_SCRIPT:-}" ]; then
   cp "$REAL_HOST_SCRIPT" "$R/app/js/explore.js"
-  sed -e 's|^\( *\)node test/contract/runner.js .*|\1node /app/js/explore.js|' -e 's|@SUITE@|1|' -e 's|@BENCH@|0|' \
+  sed -e 's|^\( *\)node test/contract/runner.js .*|\1node /app/js/explore.js|' -e 's|@SUITE@|1|' -e 's|@BENCH@|0|' -e 's|@GUEST@|0|' \
     "$ROOT/scripts/real-host/init.sh" > "$R/init"
 else
-  sed -e "s|@FILTER@|${REAL_HOST_FILTER:-}|" -e "s|@SUITE@|$suite|" -e "s|@BENCH@|$bench|" -e "s|@FIDELITY@|$fidelity|" "$ROOT/scripts/real-host/init.sh" > "$R/init"
+  sed -e "s|@FILTER@|${REAL_HOST_FILTER:-}|" -e "s|@SUITE@|$suite|" -e "s|@BENCH@|$bench|" -e "s|@FIDELITY@|$fidelity|" \
+    -e "s|@GUEST@|$guest|" -e "s|@GUEST_ITERS@|${REAL_HOST_GUEST_ITERS:-5000}|" "$ROOT/scripts/real-host/init.sh" > "$R/init"
 fi
 chmod +x "$R/init"
 (cd "$R" && find . | cpio -o -H newc --quiet) > "$OUT/initrd"
@@ -133,9 +140,13 @@ log=$OUT/serial.log
 grep -q 'HARNESS BOOTED' "$log" || { tail -40 "$log" >&2; die "dom0 did not reach /init (see the log tail above)"; }
 sed -n '/privcmd-shim probe/,/HARNESS PROBE/p' "$log" | tr -d '\r'
 [ -z "${REAL_HOST_SCRIPT:-}" ] || { grep -a -v '^(XEN)' "$log" | sed -n '/HARNESS PROBE/,$p' | tr -d '\r'; exit 0; }
+grep -a '^GUEST-C \|^guest-dm: \|^xenctl: ' "$log" | tr -d '\r' | sed 's/^/[real-host] /' || true
+if [ "$guest" = 1 ]; then
+  grep -aq '^GUEST-C ok ' "$log" && grep -aq 'HARNESS GUEST 0' "$log" || die "the HVM guest did not print its message through the C device model (see $log)"
+fi
 grep -a '^CASE ' "$log" | tr -d '\r' || true
 result=$(grep -a '^RESULT ' "$log" | tr -d '\r' | tail -1 || true)
-[ "$suite" = 1 ] || result="RESULT (suite not run: --bench-only)"
+[ "$suite" = 1 ] || result="RESULT (suite not run: --bench-only or --guest-only)"
 [ -n "$result" ] || { tail -40 "$log" >&2; die "the contract suite did not finish (no RESULT line)"; }
 say "$result"
 grep -a '^LAUNCHER ' "$log" | tr -d '\r' | sed 's/^/[real-host] /' || true
@@ -165,4 +176,5 @@ fi
 [ "$bench" = 0 ] || grep -aq 'HARNESS BENCH 0' "$log" || say "WARNING: the device benchmark did not complete (see $log)"
 [ "$fid" = 0 ] || die "the fidelity cases do not match (see above)"
 grep -aq 'HARNESS EXIT 0' "$log" || die "failures on the real host: contract $result; launcher $(grep -a '^LAUNCHER ' "$log" | tr -d '\r' | tail -1 || echo 'not run'); workers $(grep -a '^WORKERS ' "$log" | tr -d '\r' | tail -1 || echo 'not run')"
-say "all contract cases passed on the real Xen"
+[ "$suite" = 0 ] || say "all contract cases passed on the real Xen"
+[ "$guest" = 0 ] || say "the HVM guest was served by the C device model"
