@@ -7,3 +7,4 @@ export * from './errno';
 export * from './flask';
 export * from './evtchn';
 export * from './hvm-params';
+export * from './ioreq';
