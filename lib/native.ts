@@ -39,6 +39,18 @@ export interface NativeBinding {
   validateDmBuffers(id: number, ubufs: bigint, num: number, maxNum: number, maxSize: number, out: Uint8Array): number;
   copyDmBufferFromGuest(id: number, dst: Uint8Array, bufs: Uint8Array, idx: number, offset: bigint | number, mode: number): number;
   copyDmBufferToGuest(id: number, bufs: Uint8Array, idx: number, offset: bigint | number, src: Uint8Array, mode: number): number;
+  /**
+   * Ordered accesses on memory another agent writes concurrently (an ioreq
+   * server's pages): value | 0 | -errno (-ERANGE outside the view, -EINVAL
+   * misaligned or a bad argument). Little-endian, the view used only during
+   * the call. Loads are acquire, stores release, fetchAdd32 both (it returns
+   * the old value and wraps modulo 2^32).
+   */
+  loadAcquire8(view: Uint8Array, offset: number): number;
+  loadAcquire32(view: Uint8Array, offset: number): number;
+  storeRelease8(view: Uint8Array, offset: number, value: number): number;
+  storeRelease32(view: Uint8Array, offset: number, value: number): number;
+  fetchAdd32(view: Uint8Array, offset: number, delta: number): number;
   /** A path to open, or an inherited fd to duplicate. */
   deviceOpen(pathOrFd: string | number): NativeDevice | number;
   /** Every Xen device handle of the process, across worker threads (static in the addon). */

@@ -13,6 +13,7 @@
 #include "core/dm_buffers.h"
 #include "core/layout.h"
 #include "core/mailbox.h"
+#include "core/ordered_access.h"
 #include "device_binding.h"
 #include "evtchn_binding.h"
 #include "external_buffer.h"
@@ -359,6 +360,57 @@ Napi::Object BindMailboxCalls(Napi::Env env, const SpaceRef& space) {
   return calls;
 }
 
+// ---- ordered accesses on shared pages (core/ordered_access.h) --------------
+// (view, offset[, value]) -> value (u8/u32, as a number) | 0 | -errno. The
+// view is used only during the call.
+
+bool ViewAndOffset(const Napi::CallbackInfo& info, Bytes* b, uint64_t* offset) {
+  return info.Length() >= 2 && ToBytes(info[0], b) && ToU64(info[1], offset);
+}
+
+Napi::Value LoadAcquire8(const Napi::CallbackInfo& info) {
+  Bytes b;
+  uint64_t off;
+  uint32_t v = 0;
+  if (!ViewAndOffset(info, &b, &off)) return Status(info.Env(), pcs::kEINVAL);
+  int rc = pcs::LoadAcquire8(b.data, b.len, off, &v);
+  return Napi::Number::New(info.Env(), rc == pcs::kOk ? static_cast<double>(v) : rc);
+}
+
+Napi::Value LoadAcquire32(const Napi::CallbackInfo& info) {
+  Bytes b;
+  uint64_t off;
+  uint32_t v = 0;
+  if (!ViewAndOffset(info, &b, &off)) return Status(info.Env(), pcs::kEINVAL);
+  int rc = pcs::LoadAcquire32(b.data, b.len, off, &v);
+  return Napi::Number::New(info.Env(), rc == pcs::kOk ? static_cast<double>(v) : rc);
+}
+
+Napi::Value StoreRelease8(const Napi::CallbackInfo& info) {
+  Bytes b;
+  uint64_t off;
+  uint32_t v;
+  if (!ViewAndOffset(info, &b, &off) || info.Length() < 3 || !ToU32(info[2], &v) || v > UINT8_MAX) return Status(info.Env(), pcs::kEINVAL);
+  return Status(info.Env(), pcs::StoreRelease8(b.data, b.len, off, static_cast<uint8_t>(v)));
+}
+
+Napi::Value StoreRelease32(const Napi::CallbackInfo& info) {
+  Bytes b;
+  uint64_t off;
+  uint32_t v;
+  if (!ViewAndOffset(info, &b, &off) || info.Length() < 3 || !ToU32(info[2], &v)) return Status(info.Env(), pcs::kEINVAL);
+  return Status(info.Env(), pcs::StoreRelease32(b.data, b.len, off, v));
+}
+
+Napi::Value FetchAdd32(const Napi::CallbackInfo& info) {
+  Bytes b;
+  uint64_t off;
+  uint32_t delta, old = 0;
+  if (!ViewAndOffset(info, &b, &off) || info.Length() < 3 || !ToU32(info[2], &delta)) return Status(info.Env(), pcs::kEINVAL);
+  int rc = pcs::FetchAdd32(b.data, b.len, off, delta, &old);
+  return Napi::Number::New(info.Env(), rc == pcs::kOk ? static_cast<double>(old) : rc);
+}
+
 // An empty call: the floor every benchmark ratio is measured against.
 Napi::Value Noop(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
 
@@ -380,6 +432,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("validateDmBuffers", ValidateDmBuffers);
   fn("copyDmBufferFromGuest", CopyFromGuest);
   fn("copyDmBufferToGuest", CopyToGuest);
+  fn("loadAcquire8", LoadAcquire8);
+  fn("loadAcquire32", LoadAcquire32);
+  fn("storeRelease8", StoreRelease8);
+  fn("storeRelease32", StoreRelease32);
+  fn("fetchAdd32", FetchAdd32);
 
   Napi::Object c = Napi::Object::New(env);
   c.Set("pageSize", Napi::Number::New(env, static_cast<double>(pcs::kPageSize)));

@@ -24,10 +24,11 @@ const addon = path.join(dir, 'build', 'Release', 'privcmd_shim.node');
 const cxx = process.env.CXX || 'g++';
 // The suites that drive the Node-API layer (argument unpacking, views and
 // their finalizers, the mailbox, close and detach, the device binding's
-// refusals without a device, restrictAll and the launcher). The others pass
+// refusals without a device, restrictAll and the launcher, the ordered
+// accesses on ioreq pages). The others pass
 // too (test/policy, test/dmop, test/cli.test.ts: `npm run test:asan -- test`
 // minus test/package, which is about npm) but add minutes, not native paths.
-const suites = ['test/contract', 'test/native', 'test/sim', 'test/device', 'test/deprivilege'];
+const suites = ['test/contract', 'test/native', 'test/sim', 'test/device', 'test/deprivilege', 'test/ioreq'];
 
 function fail(msg) {
   console.error(`test:asan: ${msg}`);

@@ -56,6 +56,7 @@ enum Status : int {
   kEINVAL = -22,
   kE2BIG = -7,
   kENOSPC = -28,
+  kERANGE = -34,
 };
 
 }  // namespace pcs

@@ -12,6 +12,7 @@
 
 #include "../core/address_space.h"
 #include "../core/dm_buffers.h"
+#include "../core/ordered_access.h"
 #include "../core/privcmd_device.h"
 
 #if __has_include(<xen/sys/privcmd.h>)
@@ -343,7 +344,49 @@ static void TestDeviceAbi() {
   EXPECT_EQ(hb->size(), 4096);
 }
 
+// Bounds (no overflow at the top of the range), alignment, and the values:
+// canaries on both sides prove a store touches only its own bytes.
+static void TestOrderedAccess() {
+  alignas(8) uint8_t mem[16 + 8];
+  std::memset(mem, 0xa5, sizeof mem);
+  uint8_t* page = mem + 8;
+  const size_t len = 8;
+  uint32_t v = 0;
+  EXPECT_EQ(StoreRelease8(page, len, 7, 0x3c), kOk);
+  EXPECT_EQ(LoadAcquire8(page, len, 7, &v), kOk);
+  EXPECT_EQ(v, 0x3c);
+  EXPECT_EQ(mem[7], 0xa5);
+  EXPECT_EQ(mem[16], 0xa5);
+  EXPECT_EQ(StoreRelease32(page, len, 4, 0x11223344u), kOk);
+  EXPECT_EQ(page[4], 0x44);  // little-endian, as the JS views read it
+  EXPECT_EQ(page[7], 0x11);
+  EXPECT_EQ(LoadAcquire32(page, len, 4, &v), kOk);
+  EXPECT_EQ(v, 0x11223344u);
+  EXPECT_EQ(StoreRelease32(page, len, 0, 0xfffffffeu), kOk);
+  EXPECT_EQ(FetchAdd32(page, len, 0, 3, &v), kOk);
+  EXPECT_EQ(v, 0xfffffffeu);
+  EXPECT_EQ(LoadAcquire32(page, len, 0, &v), kOk);
+  EXPECT_EQ(v, 1);  // wraps modulo 2^32
+  EXPECT_EQ(mem[8 + 16 - 1], 0xa5);
+  // Out of bounds, including offsets that would wrap if added to the width.
+  EXPECT_EQ(LoadAcquire8(page, len, 8, &v), kERANGE);
+  EXPECT_EQ(StoreRelease8(page, len, UINT64_MAX, 1), kERANGE);
+  EXPECT_EQ(LoadAcquire32(page, len, 5, &v), kERANGE);
+  EXPECT_EQ(StoreRelease32(page, len, UINT64_MAX - 2, 1), kERANGE);
+  EXPECT_EQ(FetchAdd32(page, len, 8, 1, &v), kERANGE);
+  EXPECT_EQ(LoadAcquire32(page, 3, 0, &v), kERANGE);
+  EXPECT_EQ(LoadAcquire8(nullptr, 0, 0, &v), kERANGE);
+  EXPECT_EQ(LoadAcquire8(page, 0, 0, &v), kERANGE);
+  // Misaligned 32-bit accesses, by offset or by the view's own start.
+  EXPECT_EQ(LoadAcquire32(page, len, 2, &v), kEINVAL);
+  EXPECT_EQ(StoreRelease32(page + 1, 7, 0, 1), kEINVAL);
+  EXPECT_EQ(FetchAdd32(page, len, 1, 1, &v), kEINVAL);
+  EXPECT_EQ(mem[7], 0xa5);
+  EXPECT_EQ(mem[16], 0xa5);
+}
+
 int main() {
+  TestOrderedAccess();
   TestDeviceAbi();
   TestCreate();
   TestAllocator();
