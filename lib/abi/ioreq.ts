@@ -79,9 +79,9 @@ export const IOREQ_AT = {
 
 /** struct shared_iopage: vcpu_ioreq[] from offset 0, one ioreq_t per vCPU id. */
 export const SHARED_IOPAGE_VCPU_STRIDE = IOREQ_STRUCT.size;
-export const PAGE_SIZE = 4096;
+export const IOREQ_PAGE_SIZE = 4096;
 /** vCPU slots that fit the one synchronous page. */
-export const SHARED_IOPAGE_MAX_VCPUS = PAGE_SIZE / SHARED_IOPAGE_VCPU_STRIDE;
+export const SHARED_IOPAGE_MAX_VCPUS = IOREQ_PAGE_SIZE / SHARED_IOPAGE_VCPU_STRIDE;
 
 /**
  * struct buf_ioreq (8 bytes). As one little-endian u32 at offset 0:
