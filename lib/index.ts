@@ -15,6 +15,17 @@ export { nativePath } from './native';
 export { open, Privcmd, PRIVCMD_DEVICE, type OpenOptions } from './privcmd';
 export type { BufferArg } from './backends/backend';
 export { openEventChannels, EventChannels, EVTCHN_DEVICE, type OpenEventChannelsOptions } from './evtchn';
+// A device model's pieces: the ioreq protocol engine, the server around it, and an example device.
+export {
+  IoreqEngine, MAX_REPS, type IoreqEngineOptions, type GuestMemory, type Access, type DeviceErrorEvent, type IoreqStats,
+} from './ioreq/engine';
+export {
+  createIoreqServer, IoreqServer,
+  type IoreqServerOptions, type MapResource, type ResourceMapping, type DmopHandle, type EventChannelHandle,
+} from './ioreq/server';
+export { type IoDevice, type Claim, type ClaimKind } from './ioreq/claims';
+export { type IoRequest, type IoSize } from './ioreq/request';
+export { Uart16550, UART_REG, UART_MAX_LINE } from './devices/uart16550';
 export { createSimulatedHost, SimulatedHost, type SimulatedHostOptions, type DomainSnapshot, type IoreqServerSnapshot } from './sim/host';
 export type { DomainConfig, DomainType } from './sim/domain';
 export { encodeDmop, decodeDmop, XEN_DM_OP_SIZE } from './dmop/codec';

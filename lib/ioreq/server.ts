@@ -1,0 +1,230 @@
+// An ioreq server on a real (or simulated) Xen: the DMOPs, the mapped pages
+// and the event channels around the protocol engine (engine.ts). The order
+// of creation and teardown is QEMU's (hw/i386/xen/xen-hvm.c: xen_hvm_init,
+// xen_exit_notifier), and each vCPU's port is read from its slot only after
+// enabling, since Xen writes it then (xen/common/ioreq.c:
+// ioreq_server_enable -> ioreq_update_evtchn).
+//
+// Mapping the pages is a dependency (`mapResource`), so that this works
+// over any source of IOCTL_PRIVCMD_MMAP_RESOURCE mappings.
+import { EventEmitter } from 'events';
+import { IOREQ_AT, IOREQ_PAGE_SIZE as PAGE_SIZE, IOREQ_SERVER_FRAME, XENMEM_RESOURCE_IOREQ_SERVER } from '../abi/ioreq';
+import { type DmopRequest } from '../dmop/types';
+import { describe, invalidArgument } from '../errors';
+import { type Claim, type IoDevice } from './claims';
+import { type DeviceErrorEvent, type GuestMemory, IoreqEngine } from './engine';
+import { slotOffset } from './request';
+
+/** A mapping of resource frames: its bytes stay valid until unmap(). */
+export interface ResourceMapping {
+  readonly bytes: Uint8Array;
+  unmap(): void;
+}
+
+/** XENMEM_acquire_resource through IOCTL_PRIVCMD_MMAP_RESOURCE, read and write. */
+export type MapResource = (domid: number, type: number, id: number, frame: number, nrFrames: number) => ResourceMapping;
+
+/** What the server needs of a privcmd handle (lib/privcmd.ts). */
+export interface DmopHandle {
+  dmop(domid: number, request: DmopRequest): unknown;
+}
+
+/** What the server needs of an event-channel handle (lib/evtchn.ts). */
+export interface EventChannelHandle {
+  bindInterdomain(remoteDomid: number, remotePort: number): number;
+  unbind(port: number): void;
+  notify(port: number): void;
+  unmask(port: number): void;
+}
+
+export interface IoreqServerOptions {
+  privcmd: DmopHandle;
+  evtchn: EventChannelHandle;
+  domid: number;
+  /** Also serve the buffered ring ('atomic': Xen may rewrite both pointers; the engine copes). */
+  bufioreq?: boolean;
+  mapResource: MapResource;
+  guestMemory?: GuestMemory;
+}
+
+/**
+ * A live ioreq server. Devices are attached with claim*(); events from
+ * `evtchn` are handed to handle(). Emits 'deviceError' (DeviceErrorEvent).
+ */
+export class IoreqServer extends EventEmitter {
+  readonly domid: number;
+  readonly id: number;
+  readonly engine: IoreqEngine;
+  /** Local port -> vCPU. */
+  private readonly vcpuPorts: Map<number, number>;
+  private readonly bufPort: number | undefined;
+  private readonly ranges = new Map<Claim, { type: 'port' | 'memory' | 'pci'; start: bigint; end: bigint }>();
+  private closed = false;
+
+  /** @internal: use createIoreqServer(). */
+  constructor(
+    private readonly privcmd: DmopHandle,
+    private readonly evtchn: EventChannelHandle,
+    private readonly mapping: ResourceMapping,
+    domid: number, id: number, engine: IoreqEngine, vcpuPorts: Map<number, number>, bufPort: number | undefined,
+  ) {
+    super();
+    this.domid = domid;
+    this.id = id;
+    this.engine = engine;
+    this.vcpuPorts = vcpuPorts;
+    this.bufPort = bufPort;
+    engine.on('deviceError', (e: DeviceErrorEvent) => this.emit('deviceError', e));
+  }
+
+  /** The local ports to wait on: every vCPU's, then the buffered one. */
+  ports(): number[] {
+    return [...this.vcpuPorts.keys(), ...(this.bufPort === undefined ? [] : [this.bufPort])];
+  }
+
+  claimPorts(start: number, end: number, device: IoDevice): Claim {
+    this.live('claimPorts');
+    const c = this.engine.claimPorts(start, end, device);
+    return this.mapRange(c, 'port', c.start, c.end);
+  }
+
+  claimMmio(start: bigint | number, end: bigint | number, device: IoDevice): Claim {
+    this.live('claimMmio');
+    const c = this.engine.claimMmio(start, end, device);
+    return this.mapRange(c, 'memory', c.start, c.end);
+  }
+
+  claimPci(sbdf: number, device: IoDevice): Claim {
+    this.live('claimPci');
+    const c = this.engine.claimPci(sbdf, device);
+    return this.mapRange(c, 'pci', c.start, c.end);
+  }
+
+  /** Gives a claim back to Xen and stops dispatching it; false if not held. */
+  release(claim: Claim): boolean {
+    this.live('release');
+    const r = this.ranges.get(claim);
+    if (r === undefined) return false;
+    this.privcmd.dmop(this.domid, { op: 'unmap_io_range_from_ioreq_server', id: this.id, type: r.type, start: r.start, end: r.end });
+    this.ranges.delete(claim);
+    return this.engine.release(claim);
+  }
+
+  /**
+   * Serves the ports that fired (from evtchn.pending() or wait()): a vCPU's
+   * port serves its slot and, if it answered, notifies it; the buffered
+   * port drains the ring. Each port is unmasked after. Others are ignored.
+   */
+  handle(fired: readonly number[]): void {
+    this.live('handle');
+    for (const port of fired) {
+      const vcpu = this.vcpuPorts.get(port);
+      if (vcpu !== undefined) {
+        if (this.engine.serveVcpu(vcpu)) this.evtchn.notify(port);
+        this.evtchn.unmask(port);
+      } else if (port === this.bufPort) {
+        this.engine.drainBuffered();
+        this.evtchn.unmask(port);
+      }
+    }
+  }
+
+  /**
+   * Disables the server, releases its ranges, unbinds its ports, unmaps its
+   * pages and destroys it. Every step is tried even if one before failed;
+   * the first failure is thrown at the end. Closing twice is harmless.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const failures: unknown[] = [];
+    const step = (f: () => void) => {
+      try { f(); } catch (e) { failures.push(e); }
+    };
+    step(() => this.privcmd.dmop(this.domid, { op: 'set_ioreq_server_state', id: this.id, enabled: false }));
+    for (const [claim, r] of this.ranges) {
+      step(() => this.privcmd.dmop(this.domid, { op: 'unmap_io_range_from_ioreq_server', id: this.id, type: r.type, start: r.start, end: r.end }));
+      this.engine.release(claim);
+    }
+    this.ranges.clear();
+    for (const port of this.ports()) step(() => this.evtchn.unbind(port));
+    step(() => this.mapping.unmap());
+    step(() => this.privcmd.dmop(this.domid, { op: 'destroy_ioreq_server', id: this.id }));
+    if (failures.length > 0) throw failures[0];
+  }
+
+  private mapRange(c: Claim, type: 'port' | 'memory' | 'pci', start: bigint, end: bigint): Claim {
+    try {
+      this.privcmd.dmop(this.domid, { op: 'map_io_range_to_ioreq_server', id: this.id, type, start, end });
+    } catch (e) {
+      this.engine.release(c);
+      throw e;
+    }
+    this.ranges.set(c, { type, start, end });
+    return c;
+  }
+
+  private live(what: string): void {
+    if (this.closed) throw invalidArgument(`ioreq.${what}`, 'the ioreq server is closed');
+  }
+}
+
+/**
+ * Creates, maps, enables and binds an ioreq server for `domid`. On any
+ * failure everything done so far is undone (in reverse) and the error is
+ * thrown.
+ */
+export function createIoreqServer(options: IoreqServerOptions): IoreqServer {
+  const what = 'ioreq.createIoreqServer';
+  if (typeof options !== 'object' || options === null) throw invalidArgument(what, `options must be an object, got ${describe(options)}`);
+  const { privcmd, evtchn, domid, bufioreq, mapResource, guestMemory } = options;
+  if (typeof privcmd?.dmop !== 'function') throw invalidArgument(what, 'privcmd must be a privcmd handle');
+  for (const m of ['bindInterdomain', 'unbind', 'notify', 'unmask'] as const) {
+    if (typeof evtchn?.[m] !== 'function') throw invalidArgument(what, 'evtchn must be an event-channel handle');
+  }
+  if (typeof mapResource !== 'function') throw invalidArgument(what, 'mapResource must be a function');
+  if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || domid > 0x7fef) throw invalidArgument(what, `domid must be a guest's id, got ${describe(domid)}`);
+  if (bufioreq !== undefined && typeof bufioreq !== 'boolean') throw invalidArgument(what, `bufioreq must be a boolean, got ${describe(bufioreq)}`);
+  const buffered = bufioreq === true;
+
+  const undo: (() => void)[] = [];
+  try {
+    const { vcpus } = privcmd.dmop(domid, { op: 'nr_vcpus' }) as { vcpus: number };
+    const { id } = privcmd.dmop(domid, { op: 'create_ioreq_server', handleBufioreq: buffered ? 'atomic' : 'off' }) as { id: number };
+    undo.push(() => privcmd.dmop(domid, { op: 'destroy_ioreq_server', id }));
+    // One mapping, as QEMU makes it: the buffered frame (0) first if wanted, then the synchronous one.
+    const first = buffered ? IOREQ_SERVER_FRAME.bufioreq : IOREQ_SERVER_FRAME.ioreq(0);
+    const mapping = mapResource(domid, XENMEM_RESOURCE_IOREQ_SERVER, id, first, buffered ? 2 : 1);
+    undo.push(() => mapping.unmap());
+    const bytes = mapping.bytes;
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength < (buffered ? 2 : 1) * PAGE_SIZE) {
+      throw invalidArgument(what, `mapResource returned ${describe(bytes)}, not ${buffered ? 2 : 1} pages`);
+    }
+    const ioreqPage = bytes.subarray(buffered ? PAGE_SIZE : 0, (buffered ? 2 : 1) * PAGE_SIZE);
+    const bufioreqPage = buffered ? bytes.subarray(0, PAGE_SIZE) : undefined;
+    const engine = new IoreqEngine({ ioreqPage, bufioreqPage, vcpus, guestMemory });
+    let bufRemote: number | undefined;
+    if (buffered) bufRemote = (privcmd.dmop(domid, { op: 'get_ioreq_server_info', id, flags: 1 /* XEN_DMOP_no_gfns */ }) as { bufioreqPort: number }).bufioreqPort;
+    privcmd.dmop(domid, { op: 'set_ioreq_server_state', id, enabled: true });
+    undo.push(() => privcmd.dmop(domid, { op: 'set_ioreq_server_state', id, enabled: false }));
+    const dv = new DataView(ioreqPage.buffer, ioreqPage.byteOffset, ioreqPage.byteLength);
+    const vcpuPorts = new Map<number, number>();
+    for (let v = 0; v < vcpus; v++) {
+      const local = evtchn.bindInterdomain(domid, dv.getUint32(slotOffset(v) + IOREQ_AT.vpEport, true));
+      undo.push(() => evtchn.unbind(local));
+      vcpuPorts.set(local, v);
+    }
+    let bufPort: number | undefined;
+    if (bufRemote !== undefined) {
+      const local = evtchn.bindInterdomain(domid, bufRemote);
+      undo.push(() => evtchn.unbind(local));
+      bufPort = local;
+    }
+    return new IoreqServer(privcmd, evtchn, mapping, domid, id, engine, vcpuPorts, bufPort);
+  } catch (e) {
+    for (const f of undo.reverse()) {
+      try { f(); } catch { /* the first error is the one to report */ }
+    }
+    throw e;
+  }
+}
