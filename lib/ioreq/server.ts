@@ -114,19 +114,34 @@ export class IoreqServer extends EventEmitter {
    * Serves the ports that fired (from evtchn.pending() or wait()): a vCPU's
    * port serves its slot and, if it answered, notifies it; the buffered
    * port drains the ring. Each port is unmasked after. Others are ignored.
+   * If something throws (a 'deviceError' listener), every port is still
+   * served, notified and unmasked, and the first error is thrown at the end:
+   * a vCPU must never be left waiting.
    */
   handle(fired: readonly number[]): void {
     this.live('handle');
+    let first: { error: unknown } | undefined;
     for (const port of fired) {
       const vcpu = this.vcpuPorts.get(port);
-      if (vcpu !== undefined) {
-        if (this.engine.serveVcpu(vcpu)) this.evtchn.notify(port);
-        this.evtchn.unmask(port);
-      } else if (port === this.bufPort) {
-        this.engine.drainBuffered();
+      if (vcpu === undefined && port !== this.bufPort) continue;
+      try {
+        if (vcpu === undefined) {
+          this.engine.drainBuffered();
+        } else {
+          let answered = true; // a throw comes after the engine answered (engine.ts)
+          try {
+            answered = this.engine.serveVcpu(vcpu);
+          } finally {
+            if (answered) this.evtchn.notify(port);
+          }
+        }
+      } catch (e) {
+        first ??= { error: e };
+      } finally {
         this.evtchn.unmask(port);
       }
     }
+    if (first !== undefined) throw first.error;
   }
 
   /**

@@ -204,6 +204,24 @@ describe('a live server', () => {
     expect(code(() => s.handle([140]))).toBe('EINVAL');
   });
 
+  test('handle(): a throwing deviceError listener still leaves every vCPU answered, notified and unmasked', () => {
+    const { f, s } = live();
+    const oops = new Error('listener');
+    s.on('deviceError', () => { throw oops; });
+    s.claimPorts(0x60, 0x60, { read: () => { throw new Error('broken'); }, write: () => undefined });
+    f.calls.length = 0;
+    const dv = new DataView(f.page().buffer);
+    for (const v of [0, 1]) {
+      const at = 4096 + v * 32;
+      dv.setBigUint64(at + IOREQ_AT.addr, 0x60n, true);
+      dv.setUint32(at + IOREQ_AT.size, 1, true);
+      dv.setUint8(at + IOREQ_AT.flags, IOREQ_STATE.IOREQ_READY | (1 << 5));
+    }
+    expect(() => s.handle([140, 141])).toThrow(oops);
+    expect(f.calls).toEqual([['notify', 140], ['unmask', 140], ['notify', 141], ['unmask', 141]]);
+    for (const v of [0, 1]) expect(dv.getUint8(4096 + v * 32 + IOREQ_AT.flags) & 0xf).toBe(IOREQ_STATE.IORESP_READY);
+  });
+
   test('a failing teardown step does not stop the others; the first failure is thrown', () => {
     const { f, s } = live();
     const unbind = f.evtchn.unbind;
