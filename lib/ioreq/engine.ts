@@ -343,4 +343,3 @@ export class IoreqEngine extends EventEmitter {
     this.emit('deviceError', event);
   }
 }
-

@@ -110,7 +110,7 @@ done
 # (for exploring the real host); REAL_HOST_FILTER runs only matching cases.
 if [ -n "${REAL_HOST_SCRIPT:-}" ]; then
   cp "$REAL_HOST_SCRIPT" "$R/app/js/explore.js"
-  sed -e 's|^\( *\)node test/contract/runner.js .*|\1node /app/js/explore.js|' -e 's|@SUITE@|1|' -e 's|@BENCH@|0|' -e 's|@GUEST@|0|' \
+  sed -e 's|^\( *\)node test/contract/runner.js .*|\1node /app/js/explore.js|' -e 's|@SUITE@|1|' -e 's|@BENCH@|0|' -e 's|@GUEST@|0|' -e 's|@FIDELITY@|0|' \
     "$ROOT/scripts/real-host/init.sh" > "$R/init"
 else
   sed -e "s|@FILTER@|${REAL_HOST_FILTER:-}|" -e "s|@SUITE@|$suite|" -e "s|@BENCH@|$bench|" -e "s|@FIDELITY@|$fidelity|" \

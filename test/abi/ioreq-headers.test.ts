@@ -75,7 +75,7 @@ function compileAndRun(): Map<string, number> {
 
 const describeHeaders = haveHeaders || required ? describe : describe.skip;
 if (!haveHeaders && !required) {
-  // eslint-disable-next-line no-console
+
   console.warn('test/abi/ioreq-headers: skipped because Xen headers are missing (apt-get install libxen-dev); .ci/run installs them and requires this suite');
 }
 

@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['sim/'],
   ['backends/', 'copy-once.ts', 'handle-registry.ts'],
   ['privcmd.ts', 'evtchn.ts'],
-  ['clients/', 'deprivilege/', 'probe.ts', 'selfcheck.ts'],
+  ['clients/', 'deprivilege/', 'ioreq/', 'devices/', 'probe.ts', 'selfcheck.ts'],
   ['demo.ts', 'cli.ts', 'index.ts'],
 ];
 
