@@ -4,7 +4,7 @@
 import { execFileSync } from 'child_process';
 import { open } from '../../lib/privcmd';
 import { openEventChannels } from '../../lib/evtchn';
-import { privcmdContract, type ContractEnv } from './privcmd.contract';
+import { privcmdContract, processContract, type ContractEnv } from './privcmd.contract';
 import { evtchnContract } from './evtchn.contract';
 
 const XENCTL = process.env.XENCTL ?? 'xenctl';
@@ -42,6 +42,7 @@ function deviceEnv(): ContractEnv {
   };
 }
 
-// The event-channel contract first: the privcmd contract restricts the process last.
 evtchnContract('real /dev/xen/evtchn (Xen 4.17, Linux 6.1 dom0)', deviceEnv);
 privcmdContract('real /dev/xen/privcmd (Xen 4.17, Linux 6.1 dom0)', { pvDomain: true, rawPointers: true }, deviceEnv);
+// Last: it leaves dom0's harness process restricted.
+processContract('real /dev/xen/privcmd (Xen 4.17, Linux 6.1 dom0)', { pvDomain: true, rawPointers: true }, deviceEnv);

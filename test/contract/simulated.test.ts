@@ -1,4 +1,6 @@
-// The privcmd contract on the simulated host, under jest.
+// The privcmd and event-channel contracts on the simulated host, under jest.
+// The process-wide cases run in a jest file of their own
+// (process.simulated.test.ts).
 import { privcmdContract } from './privcmd.contract';
 import { simulatedEnv } from './simulated-env';
 import { evtchnContract } from './evtchn.contract';
