@@ -31,7 +31,8 @@ function run(o: LaunchOptions): Promise<string> {
   child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${out}`))));
+    // 'close', not 'exit': the output can still be in flight when the process exits.
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${out}`))));
   });
 }
 
