@@ -45,6 +45,7 @@ export {
   type XsmRule, type ArgLoc, type TargetLoc, type FieldLoc, type ArgReader,
 } from './policy/xsm-actions';
 export { ROLES, roleSubject, roleLabel, describeRole, type RoleName, type RoleSpec } from './policy/roles';
+export { hwPrivOf, hwPrivForXenVersion, NEWEST_KNOWN_XEN } from './clients/target-xen';
 export {
   HVMOP_ALTP2M, HVMOP_ALTP2M_INTERFACE_VERSION, HVM_PARAM_ALTP2M, ALTP2M_MODES, MAX_ALTP2M, XENMEM_ACCESS, ALTP2M_STRUCTS,
   ALTP2M_CMDS, ALTP2M_MIXED_MODE_CLASSIFICATION, altp2mCmd, altp2mModeName, altp2mXsmAction, altp2mGuestAllowList, altp2mRuleName,

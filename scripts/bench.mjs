@@ -164,7 +164,7 @@ async function main() {
   const hcArgs = [0n, 0n, 0n, 0n, 0n];
   const hcDecision = await ns(() => dmFilter.checkHypercall(17, hcArgs, noMemory));
   rows.push(['policy: filter decision, hypercall (xen_version)', fmt(hcDecision), '', `${(hcDecision / floor).toFixed(2)}x floor`]);
-  const ctlFilter = lib.createFilter({ role: 'control' });
+  const ctlFilter = lib.createFilter({ role: 'control', hwPriv: 'exclusive' });
   const ctlArgs = [0x1000n, 0n, 0n, 0n, 0n];
   const ctlDecision = await ns(() => ctlFilter.checkHypercall(36, ctlArgs, noMemory));
   rows.push(['policy: filter decision, domctl (control)', fmt(ctlDecision), '', `${(ctlDecision / floor).toFixed(2)}x floor`]);

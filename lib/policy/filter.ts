@@ -34,7 +34,7 @@ export interface FilterOptions extends RoleSpec {
   target?: number;
   /** The domain the caller runs in, for XSM_TARGET on itself by number (default: what the handle knows; DOMID_SELF always works). */
   self?: number;
-  /** Which form of the XSM_HW_PRIV split to apply (default 'exclusive'; 'none' is Xen 4.17 as released). */
+  /** Which form of the XSM_HW_PRIV split to apply. Default 'none', as the simulated host: every released Xen (up to 4.22) has no split; hwPrivOf() says which a target Xen applies. */
   hwPriv?: HwPrivVariant;
   /** The altp2m mode altp2m calls are judged for (default 'mixed'); Xen applies the target domain's real mode. */
   altp2mMode?: Altp2mModeName;
@@ -191,7 +191,7 @@ export class HypercallFilter {
     // Each option read once (a getter may answer differently on each read), deny copied.
     const { role, target, xenstore, self, hwPriv: hwPrivOpt, altp2mMode: modeOpt, deny: denyOpt, allow: allowOpt } = options;
     options = { role, ...(target !== undefined ? { target } : {}), ...(xenstore !== undefined ? { xenstore } : {}) } as FilterOptions;
-    const hwPriv = hwPrivOpt ?? 'exclusive';
+    const hwPriv = hwPrivOpt ?? 'none';
     if (!HW_PRIV_VARIANTS.includes(hwPriv)) throw invalidArgument('filter', `hwPriv must be one of ${HW_PRIV_VARIANTS.join(', ')}, got ${describe(hwPriv)}`);
     const mode = modeOpt ?? 'mixed';
     if (typeof mode !== 'string' || !Object.hasOwn(ALTP2M_MODES, mode)) throw invalidArgument('filter', `altp2mMode must be one of ${Object.keys(ALTP2M_MODES).join(', ')}, got ${describe(mode)}`);

@@ -89,10 +89,11 @@ describe('options', () => {
     expect(code(() => createFilter({ role: 'device-model', target: 5, self: 3, hwPriv: 'none', altp2mMode: 'external', deny: [] }))).toBe('ok');
   });
 
-  test('defaults: the exclusive split, mixed altp2m mode; dom0 may do everything, control not under the split', () => {
+  test('defaults: Xen 4.17\'s policy (no split, as the simulated host), mixed altp2m mode; dom0 may do everything, control not under the split', () => {
     const f = createFilter({ role: 'control' });
     expect(f).toBeInstanceOf(HypercallFilter);
-    expect({ hwPriv: f.hwPriv, mode: f.altp2mMode, all: f.allowsEverything }).toEqual({ hwPriv: 'exclusive', mode: 'mixed', all: false });
+    expect({ hwPriv: f.hwPriv, mode: f.altp2mMode, all: f.allowsEverything }).toEqual({ hwPriv: 'none', mode: 'mixed', all: true });
+    expect(createFilter({ role: 'control', hwPriv: 'exclusive' }).allowsEverything).toBe(false);
     expect(createFilter({ role: 'dom0' }).allowsEverything).toBe(true);
     expect(createFilter({ role: 'control', hwPriv: 'none' }).allowsEverything).toBe(true);
     expect(createFilter({ role: 'control', hwPriv: 'non-exclusive' }).allowsEverything).toBe(true);
@@ -134,7 +135,7 @@ describe('options', () => {
 
 describe('decisions per role', () => {
   test('a refusal is a coded EPERM from the filter naming the rule, the XSM action, the hook and the role', () => {
-    const h = open({ host, filter: createFilter({ role: 'control' }) });
+    const h = open({ host, filter: createFilter({ role: 'control', hwPriv: 'exclusive' }) });
     const e = caught(() => h.hypercall('platform_op', [0]));
     expect(e).toMatchObject({ code: 'EPERM', errno: -1, syscall: 'ioctl' });
     expect(e.message).toBe('EPERM (ioctl): filter: rule platform_op [XSM_HW_PRIV, dummy.h xsm_platform_op] refuses role control');
@@ -142,7 +143,7 @@ describe('decisions per role', () => {
   });
 
   test('control (split): keeps PRIV (sysctl, domctl, DMOPs, params), loses HW_PRIV (platform_op, APIC, PCI, console)', () => {
-    const h = open({ host, filter: createFilter({ role: 'control' }) });
+    const h = open({ host, filter: createFilter({ role: 'control', hwPriv: 'exclusive' }) });
     // Xen copies the whole struct in before XSM (do_sysctl), so pass a readable one.
     const arg = h.hypercallBuffer(4096);
     expect(code(() => h.hypercall('sysctl', [arg.addr]))).toBe('ENOSYS'); // passed the filter; XSM allows; not simulated
@@ -158,7 +159,7 @@ describe('decisions per role', () => {
   });
 
   test('hardware (split): HW_PRIV and DM_PRIV on any domain; no PRIV, no TARGET on others', () => {
-    const h = open({ host, domain: hw, filter: createFilter({ role: 'hardware' }) });
+    const h = open({ host, domain: hw, filter: createFilter({ role: 'hardware', hwPriv: 'exclusive' }) });
     const arg = h.hypercallBuffer(4096); // do_platform_op copies the struct in before XSM
     expect(code(() => h.hypercall('platform_op', [arg.addr]))).toBe('ENOSYS');
     expect(code(() => h.hypercall('physdev_op', [25]))).toBe('ENOSYS');
@@ -234,7 +235,7 @@ describe('decisions per role', () => {
     const hwf = createFilter({ role: 'hardware', hwPriv: 'none' });
     expect(hwf.verdict('platform_op')).toMatchObject({ kind: 'deny', source: 'xsm' });
     expect(hwf.verdict('dm_op')).toMatchObject({ kind: 'deny' });
-    expect(createFilter({ role: 'hardware' }).verdict('dm_op')).toMatchObject({ kind: 'allow' });
+    expect(createFilter({ role: 'hardware', hwPriv: 'exclusive' }).verdict('dm_op')).toMatchObject({ kind: 'allow' });
     expect(createFilter({ role: 'device-model', target: 4 }).verdict('dm_op')).toEqual({ rule: 'dm_op', kind: 'targeted', self: false, target: 4, source: 'xsm' });
     expect(createFilter({ role: 'guest' }).verdict('hvm_op/get_param')).toMatchObject({ kind: 'targeted', self: true, target: -1 });
   });
@@ -242,7 +243,7 @@ describe('decisions per role', () => {
 
 describe('the filter\'s own rules', () => {
   test('multicall and unknown hypercall numbers: refused unless the role may do everything', () => {
-    const c = open({ host, filter: createFilter({ role: 'control' }) });
+    const c = open({ host, filter: createFilter({ role: 'control', hwPriv: 'exclusive' }) });
     expect(caught(() => c.hypercall('multicall', [0, 0])).message).toBe('EPERM (ioctl): filter: rule multicall refuses role control (a batch hides its calls from the filter, and this role may not do everything)');
     expect(caught(() => c.hypercall(60, [])).message).toBe('EPERM (ioctl): filter: hypercall 60 is not in the policy table: refused for role control');
     c.close();

@@ -112,7 +112,7 @@ export function filterCases(_caps: ContractCapabilities, f: Fixture): void {
     });
 
     test('control role (XSM_HW_PRIV split): platform_op and the physdev PCI ops are refused; composes with restrict', () => {
-      const f = env.open({ filter: createFilter({ role: 'control' }) });
+      const f = env.open({ filter: createFilter({ role: 'control', hwPriv: 'exclusive' }) });
       try {
         expect(f.hypercall('xen_version', [0, 0])).toBeGreaterThan(0n);
         const e = (() => { try { f.hypercall('platform_op', [0]); return {}; } catch (x) { return x as { code?: string; message?: string }; } })();
