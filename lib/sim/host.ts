@@ -146,6 +146,14 @@ export function isSimulatedHost(v: unknown): v is SimulatedHost {
   return typeof v === 'object' && v !== null && GENUINE.has(v);
 }
 
+/** The XSM role flags of a domain config: booleans or absent. */
+function checkRoleFlags(syscall: string, prefix: string, flags: { isControl?: unknown; isHardware?: unknown; isXenstore?: unknown }): void {
+  for (const k of ['isControl', 'isHardware', 'isXenstore'] as const) {
+    const v = flags[k];
+    if (v !== undefined && typeof v !== 'boolean') throw invalidArgument(syscall, `${prefix}${k} must be a boolean, got ${describe(v)}`);
+  }
+}
+
 export class SimulatedHost {
   readonly hypervisor: Hypervisor;
   readonly privcmdParams: { dmOpMaxNrBufs: number; dmOpBufMaxSize: number };
@@ -179,6 +187,8 @@ export class SimulatedHost {
     this.hypervisor = new Hypervisor(this, { ...DEFAULT_VERSION, ...options.xenVersion });
     this.#memory = options.memory ?? {};
     const roles = options.dom0 ?? {};
+    if (typeof roles !== 'object' || roles === null) throw invalidArgument('init', `dom0 must be an object such as { isHardware: false }, got ${describe(roles)}`);
+    checkRoleFlags('init', 'dom0.', roles);
     this.#domains.set(0, new Domain(0, {
       type: 'pv', vcpus: 1, memoryPages: 0,
       isControl: roles.isControl ?? true, isHardware: roles.isHardware ?? true, isXenstore: roles.isXenstore ?? true,
@@ -187,7 +197,12 @@ export class SimulatedHost {
     GENUINE.add(this);
   }
 
-  /** Create a domain, paused (as Xen creates them), with its RAM populated. */
+  /**
+   * Create a domain, paused (as Xen creates them), with its RAM populated.
+   * `isControl: true` makes a control domain other than dom0 (Xen's
+   * is_control_domain is d->is_privileged, not domid 0), as a hyperlaunch
+   * or dom0less boot can; dom0 can give the role up with { dom0: { isControl: false } }.
+   */
   createDomain(config: DomainConfig = {}): number {
     this.#live();
     const syscall = 'domctl';
@@ -202,6 +217,8 @@ export class SimulatedHost {
       if (typeof config.altp2m !== 'string' || !Object.hasOwn(ALTP2M_MODES, config.altp2m)) throw invalidArgument(syscall, `altp2m must be one of ${Object.keys(ALTP2M_MODES).join(', ')}, got ${describe(config.altp2m)}`);
       if (type === 'pv') throw invalidArgument(syscall, 'altp2m needs an HVM or PVH domain');
     }
+    // A truthy non-boolean ('no', 1) would otherwise make the domain privileged.
+    checkRoleFlags(syscall, '', config);
     if (config.isHardware === true) {
       // Xen has one hardware domain (hardware_domain).
       const hw = [...this.#domains.values()].find((x) => x.isHardware);

@@ -5,6 +5,7 @@ import { DOMID } from '../../lib/abi/domids';
 import { open, type Privcmd } from '../../lib/privcmd';
 import { createSimulatedHost } from '../../lib/sim/host';
 import type { HwPrivVariant } from '../../lib/policy/xsm';
+import { createFilter } from '../../lib/policy/filter';
 
 interface Caught { code: string; message: string }
 const caught = (fn: () => unknown): Caught => {
@@ -65,6 +66,37 @@ describe('split domains on the simulated host', () => {
     expect(code(() => s.control.hypercall('sysctl', [c]))).toBe('ENOSYS');
     expect(s.control.dmop(s.g, { op: 'nr_vcpus' })).toEqual({ vcpus: 1 });
     s.host.close();
+  });
+
+  test('a control domain other than dom0 (createDomain({ isControl: true })): privileged as dom0 was, and the filter agrees', () => {
+    const host = createSimulatedHost({ dom0: { isControl: false } });
+    const g = host.createDomain({ type: 'hvm' });
+    const c = host.createDomain({ type: 'pvh', isControl: true });
+    expect(host.inspect(c).roles).toEqual({ control: true, hardware: false, xenstore: false });
+    expect(host.inspect(0).roles).toEqual({ control: false, hardware: true, xenstore: true });
+    const ctl = open({ host, domain: c });
+    const dom0 = open({ host });
+    // XSM_PRIV: the control domain passes (ENOSYS: not simulated), dom0 no longer does.
+    expect(code(() => ctl.hypercall('sysctl', [0]))).toBe('ENOSYS');
+    expect(code(() => dom0.hypercall('sysctl', [0]))).toBe('EPERM');
+    expect(code(() => ctl.hypercall('domctl', [domctl(ctl, 2, g)]))).toBe('ENOSYS');
+    expect(ctl.dmop(g, { op: 'nr_vcpus' })).toEqual({ vcpus: 1 });
+    // The same role through the filter: nothing refused that Xen allows.
+    const f = open({ host, domain: c, filter: createFilter({ role: 'control' }) });
+    expect(code(() => f.hypercall('sysctl', [0]))).toBe('ENOSYS');
+    expect(f.dmop(g, { op: 'nr_vcpus' })).toEqual({ vcpus: 1 });
+    host.close();
+  });
+
+  test('role flags must be booleans: a truthy string does not make a domain privileged', () => {
+    const host = createSimulatedHost();
+    for (const k of ['isControl', 'isHardware', 'isXenstore']) {
+      for (const v of ['no', 1, null]) expect({ k, v, c: code(() => host.createDomain({ [k]: v } as never)) }).toEqual({ k, v, c: 'EINVAL' });
+      expect({ k, c: code(() => createSimulatedHost({ dom0: { [k]: 'yes' } as never })) }).toEqual({ k, c: 'EINVAL' });
+    }
+    expect(code(() => createSimulatedHost({ dom0: 5 as never }))).toBe('EINVAL');
+    expect(host.createDomain({ isControl: false, isXenstore: false })).toBeGreaterThan(0);
+    host.close();
   });
 
   test('the hypervisor\'s refusal names the rule, the action and the hook', () => {
