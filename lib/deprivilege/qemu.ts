@@ -202,5 +202,8 @@ export function launchQemu(o: QemuLaunchOptions): QemuLaunched {
       await sleep(Math.min(20, Math.max(1, deadline - Date.now())));
     }
   })();
+  // The check kills QEMU whether or not anyone awaits it; a caller who never
+  // looks must not have the process crash on an unhandled rejection.
+  verified.catch(() => undefined);
   return { child, uid, gid, args, verified };
 }

@@ -136,6 +136,21 @@ describe('the view from outside', () => {
     expect(l.child.signalCode).toBe('SIGKILL');
   });
 
+  test('a caller who never awaits verified: QEMU is still killed, and no unhandled rejection escapes', async () => {
+    const unhandled: unknown[] = [];
+    const seen = (r: unknown) => unhandled.push(r);
+    process.on('unhandledRejection', seen);
+    try {
+      const l = start({ command: liar, verifyTimeoutMs: 100 });
+      await new Promise((r) => (l.child.exitCode !== null || l.child.signalCode !== null ? r(null) : l.child.on('exit', r)));
+      expect(l.child.signalCode).toBe('SIGKILL');
+      await new Promise((r) => setTimeout(r, 50)); // past the microtask turn where an unhandled rejection is reported
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', seen);
+    }
+  });
+
   test('a QEMU that drops the uid but stays out of the chroot: refused, saying why', async () => {
     const l = start({ command: half, chroot: jail, verifyTimeoutMs: 300 });
     const e = await l.verified.then((): Refused => ({}), (x: unknown) => x as Refused);
