@@ -123,8 +123,21 @@ export const BUFFERED_IOPAGE_STRUCT: StructLayout = {
 
 export const BUFFERED_IOPAGE_AT = { readPointer: 0, writePointer: 4, slots: 8 } as const;
 
-/** XENMEM_acquire_resource: the ioreq server's resource type and its frames. */
-export const XENMEM_RESOURCE_IOREQ_SERVER = 0;
+/** The XENMEM_acquire_resource memory_op (what IOCTL_PRIVCMD_MMAP_RESOURCE issues). */
+export const XENMEM_ACQUIRE_RESOURCE = 28;
+
+/** XENMEM_resource_* (the `type` of privcmd_mmap_resource). */
+export const XENMEM_RESOURCE = {
+  ioreq_server: 0,
+  grant_table: 1,
+  vmtrace_buf: 2,
+} as const;
+export type ResourceTypeName = keyof typeof XENMEM_RESOURCE;
+
+/** XENMEM_resource_grant_table_id_* (the `id` for grant tables). */
+export const GRANT_TABLE_ID = { shared: 0, status: 1 } as const;
+
+/** An ioreq server's frames (XENMEM_resource_ioreq_server_frame_*). */
 export const IOREQ_SERVER_FRAME = {
   /** XENMEM_resource_ioreq_server_frame_bufioreq. */
   bufioreq: 0,

@@ -39,6 +39,12 @@ export const PRIVCMD_STRUCTS = {
   privcmd_hypercall: struct('privcmd_hypercall', 48, f('op', 0, 'u64', 'in'), f('arg', 8, 'u64', 'in', 5)),
   privcmd_dm_op_buf: struct('privcmd_dm_op_buf', 16, f('uptr', 0, 'u64', 'in'), f('size', 8, 'u64', 'in')),
   privcmd_dm_op: struct('privcmd_dm_op', 16, f('dom', 0, 'u16', 'in'), f('num', 2, 'u16', 'in'), f('ubufs', 8, 'u64', 'in')),
+  // arr: xen_pfn_t[num] (u64 each); err: int[num], per-page errors written by the driver.
+  privcmd_mmapbatch_v2: struct('privcmd_mmapbatch_v2', 32, f('num', 0, 'u32', 'in'), f('dom', 4, 'u16', 'in'),
+    f('addr', 8, 'u64', 'in'), f('arr', 16, 'u64', 'in'), f('err', 24, 'u64', 'in')),
+  // addr = 0 and num = 0: the size query, num comes back as the resource's frame count.
+  privcmd_mmap_resource: struct('privcmd_mmap_resource', 32, f('dom', 0, 'u16', 'in'), f('type', 4, 'u32', 'in'),
+    f('id', 8, 'u32', 'in'), f('idx', 12, 'u32', 'in'), f('num', 16, 'u64', 'inout'), f('addr', 24, 'u64', 'in')),
 } as const;
 
 /** Xen's DMOP ABI (xen/hvm/dm_op.h). */

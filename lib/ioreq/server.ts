@@ -8,7 +8,7 @@
 // Mapping the pages is a dependency (`mapResource`), so that this works
 // over any source of IOCTL_PRIVCMD_MMAP_RESOURCE mappings.
 import { EventEmitter } from 'events';
-import { IOREQ_AT, IOREQ_PAGE_SIZE as PAGE_SIZE, IOREQ_SERVER_FRAME, XENMEM_RESOURCE_IOREQ_SERVER } from '../abi/ioreq';
+import { IOREQ_AT, IOREQ_PAGE_SIZE as PAGE_SIZE, IOREQ_SERVER_FRAME, XENMEM_RESOURCE } from '../abi/ioreq';
 import { type DmopRequest } from '../dmop/types';
 import { describe, invalidArgument } from '../errors';
 import { type Claim, type IoDevice } from './claims';
@@ -209,7 +209,7 @@ export function createIoreqServer(options: IoreqServerOptions): IoreqServer {
     undo.push(() => privcmd.dmop(domid, { op: 'destroy_ioreq_server', id }));
     // One mapping, as QEMU makes it: the buffered frame (0) first if wanted, then the synchronous one.
     const first = buffered ? IOREQ_SERVER_FRAME.bufioreq : IOREQ_SERVER_FRAME.ioreq(0);
-    const mapping = mapResource(domid, XENMEM_RESOURCE_IOREQ_SERVER, id, first, buffered ? 2 : 1);
+    const mapping = mapResource(domid, XENMEM_RESOURCE.ioreq_server, id, first, buffered ? 2 : 1);
     undo.push(() => mapping.unmap());
     const bytes = mapping.bytes;
     if (!(bytes instanceof Uint8Array) || bytes.byteLength < (buffered ? 2 : 1) * PAGE_SIZE) {

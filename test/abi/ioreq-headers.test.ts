@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   BUFFERED_IOPAGE_STRUCT, BUF_IOREQ_BITS, BUF_IOREQ_STRUCT, IOREQ_BITS, IOREQ_BUFFER_SLOT_NUM, IOREQ_READ, IOREQ_SERVER_FRAME,
-  IOREQ_STATE, IOREQ_STRUCT, IOREQ_TYPE, IOREQ_WRITE, SCALAR_SIZE, SHARED_IOPAGE_VCPU_STRIDE, XENMEM_RESOURCE_IOREQ_SERVER,
+  IOREQ_STATE, IOREQ_STRUCT, IOREQ_TYPE, IOREQ_WRITE, SCALAR_SIZE, SHARED_IOPAGE_VCPU_STRIDE, XENMEM_ACQUIRE_RESOURCE, XENMEM_RESOURCE, GRANT_TABLE_ID,
   type BitField, type StructLayout,
 } from '../../lib/abi';
 
@@ -47,7 +47,9 @@ function program(): string {
   for (const k of Object.keys(IOREQ_TYPE)) emit(`type.${k}`, `IOREQ_TYPE_${k}`);
   emit('IOREQ_BUFFER_SLOT_NUM', 'IOREQ_BUFFER_SLOT_NUM');
   emit('stride', 'sizeof(((struct shared_iopage *)0)->vcpu_ioreq[0])');
-  emit('XENMEM_resource_ioreq_server', 'XENMEM_resource_ioreq_server');
+  for (const n of Object.keys(XENMEM_RESOURCE)) emit(`resource.${n}`, `XENMEM_resource_${n}`);
+  for (const n of Object.keys(GRANT_TABLE_ID)) emit(`gnttab.${n}`, `XENMEM_resource_grant_table_id_${n}`);
+  emit('acquire', 'XENMEM_acquire_resource');
   emit('frame.bufioreq', 'XENMEM_resource_ioreq_server_frame_bufioreq');
   for (const n of [0, 1, 5]) emit(`frame.ioreq.${n}`, `XENMEM_resource_ioreq_server_frame_ioreq(${n})`);
   return [
@@ -131,7 +133,9 @@ describeHeaders('ioreq ABI matches xen/hvm/ioreq.h and xen/memory.h (libxen-dev)
   });
 
   test('the ioreq server resource type and frame numbers', () => {
-    expect(fact('XENMEM_resource_ioreq_server')).toBe(XENMEM_RESOURCE_IOREQ_SERVER);
+    for (const [n, v] of Object.entries(XENMEM_RESOURCE)) expect({ n, v: fact(`resource.${n}`) }).toEqual({ n, v });
+    for (const [n, v] of Object.entries(GRANT_TABLE_ID)) expect({ n, v: fact(`gnttab.${n}`) }).toEqual({ n, v });
+    expect(fact('acquire')).toBe(XENMEM_ACQUIRE_RESOURCE);
     expect(fact('frame.bufioreq')).toBe(IOREQ_SERVER_FRAME.bufioreq);
     for (const n of [0, 1, 5]) expect(fact(`frame.ioreq.${n}`)).toBe(IOREQ_SERVER_FRAME.ioreq(n));
   });
