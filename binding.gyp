@@ -6,6 +6,7 @@
         "native/binding.cc",
         "native/device_binding.cc",
         "native/evtchn_binding.cc",
+        "native/mapping_binding.cc",
         "<!@(node -p \"require('fs').readdirSync('native/core').filter(f => f.endsWith('.cc')).map(f => 'native/core/' + f).join(' ')\")"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api"],

@@ -59,6 +59,8 @@ export interface NativeBinding {
   processRestrict(domid: number): number;
   /** /dev/xen/evtchn: a path to open. */
   evtchnOpen(path: string): NativeEvtchn | number;
+  /** The simulated host's guest RAM (native/core/mapping.h). */
+  pageStoreCreate(): NativePageStore | number;
   hypercallBufferAlloc(size: number): { addr: bigint; buffer: ArrayBuffer; fromDevice: boolean } | number;
   hypercallBufferFree(buffer: ArrayBuffer): number;
   constants: {
@@ -97,7 +99,38 @@ export interface NativeDevice {
   dmOpAsync(dom: number, buffers: (Uint8Array | null)[], raw: BigUint64Array | null): Promise<number>;
   hypercall(op: number, args: BigUint64Array): bigint | number;
   hypercallAsync(op: number, args: BigUint64Array): Promise<bigint | number>;
+  /** IOCTL_PRIVCMD_MMAP_RESOURCE's size query: frames | -errno. */
+  resourceSize(dom: number, type: number, id: number): number;
+  /** mmap + IOCTL_PRIVCMD_MMAP_RESOURCE. */
+  mapResource(dom: number, type: number, id: number, frame: number, count: number, writable: boolean): NativeMapping | number;
+  /** mmap + IOCTL_PRIVCMD_MMAPBATCH_V2; errs gets each page's errno (0 or negative). */
+  mapForeign(dom: number, gfns: BigUint64Array, errs: Int32Array, writable: boolean): NativeMapping | number;
   close(): number;
+}
+
+/**
+ * Mapped guest pages. buffer: an external ArrayBuffer over them (writable
+ * mappings only; null for read-only ones, read with copy()). unmap(buffer)
+ * detaches it, then munmaps, once: -EBADF after, -EBUSY when the buffer was
+ * transferred away.
+ */
+export interface NativeMapping {
+  readonly buffer: ArrayBuffer | null;
+  readonly size: number;
+  copy(offset: number, length: number): Uint8Array | number;
+  unmap(buffer: ArrayBuffer | null): number;
+}
+
+/** One sparse page store (a memfd); offsets are byte offsets of whole pages. */
+export interface NativePageStore {
+  alloc(): number;
+  free(offset: number): number;
+  /** Within one live page. */
+  read(offset: number, dst: Uint8Array): number;
+  write(offset: number, src: Uint8Array): number;
+  /** offsets: -1 for a private zero page. */
+  map(offsets: Float64Array, writable: boolean): NativeMapping | number;
+  live(): number;
 }
 
 /** One open /dev/xen/evtchn; methods bound to it. Results: value or -errno. */

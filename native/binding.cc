@@ -15,6 +15,7 @@
 #include "core/mailbox.h"
 #include "core/ordered_access.h"
 #include "device_binding.h"
+#include "mapping_binding.h"
 #include "evtchn_binding.h"
 #include "external_buffer.h"
 
@@ -464,6 +465,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", c);
   InitDevice(env, exports);
   InitEvtchn(env, exports);
+  InitPageStore(env, exports);
   return exports;
 }
 

@@ -20,6 +20,7 @@
 #include "core/process_handles.h"
 #include "device_binding.h"
 #include "external_buffer.h"
+#include "mapping_binding.h"
 
 namespace {
 
@@ -341,6 +342,78 @@ Napi::Value Restrict(const Napi::CallbackInfo& info) {
   return Errno(env, dev->Restrict(domid));
 }
 
+bool ToU32(const Napi::Value& v, uint32_t* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 4294967295.0 || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
+// The most pages one mapping may have: its ArrayBuffer must be creatable.
+constexpr uint64_t kMaxMapPages = kMaxExternalBufferLength / 4096;
+
+// resourceSize(dom, type, id) -> frames | -errno
+Napi::Value ResourceSize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto dev = DeviceOf(info);
+  if (!dev) return Errno(env, -EBADF);
+  uint16_t dom;
+  uint32_t type, id;
+  if (info.Length() < 3 || !ToU16(info[0], &dom) || !ToU32(info[1], &type) || !ToU32(info[2], &id)) return Errno(env, -EINVAL);
+  uint64_t frames = 0;
+  int rc = dev->ResourceSize(dom, type, id, &frames);
+  if (rc < 0) return Errno(env, rc);
+  return Napi::Number::New(env, static_cast<double>(frames));
+}
+
+// mapResource(dom, type, id, frame, count, writable) -> mapping | -errno
+Napi::Value MapResource(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto dev = DeviceOf(info);
+  if (!dev) return Errno(env, -EBADF);
+  uint16_t dom;
+  uint32_t type, id, frame, count;
+  if (info.Length() < 6 || !ToU16(info[0], &dom) || !ToU32(info[1], &type) || !ToU32(info[2], &id) || !ToU32(info[3], &frame) ||
+      !ToU32(info[4], &count) || !info[5].IsBoolean() || count == 0) {
+    return Errno(env, -EINVAL);
+  }
+  if (count > kMaxMapPages) return Errno(env, -ENOMEM);
+  bool writable = info[5].As<Napi::Boolean>().Value();
+  std::unique_ptr<pcs::Mapping> m;
+  int rc = dev->MapResource(dom, type, id, frame, count, writable, &m);
+  if (rc < 0) return Errno(env, rc);
+  return MappingToJs(env, std::shared_ptr<pcs::Mapping>(std::move(m)), writable);
+}
+
+// mapForeign(dom, gfns: BigUint64Array, errs: Int32Array, writable) -> mapping | -errno.
+// The gfns and the per-page errors pass through native copies: the kernel
+// never sees JS memory.
+Napi::Value MapForeign(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto dev = DeviceOf(info);
+  if (!dev) return Errno(env, -EBADF);
+  uint16_t dom;
+  napi_typedarray_type t1, t2;
+  size_t n = 0, nerr = 0;
+  void* gp = nullptr;
+  void* ep = nullptr;
+  if (info.Length() < 4 || !ToU16(info[0], &dom) || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsBoolean() ||
+      napi_get_typedarray_info(env, info[1], &t1, &n, &gp, nullptr, nullptr) != napi_ok || t1 != napi_biguint64_array ||
+      napi_get_typedarray_info(env, info[2], &t2, &nerr, &ep, nullptr, nullptr) != napi_ok || t2 != napi_int32_array || nerr != n || n == 0) {
+    return Errno(env, -EINVAL);
+  }
+  if (n > kMaxMapPages) return Errno(env, -ENOMEM);
+  std::vector<uint64_t> gfns(static_cast<const uint64_t*>(gp), static_cast<const uint64_t*>(gp) + n);
+  std::vector<int> errs(n, 0);
+  bool writable = info[3].As<Napi::Boolean>().Value();
+  std::unique_ptr<pcs::Mapping> m;
+  int rc = dev->MapForeign(dom, gfns.data(), static_cast<uint32_t>(n), writable, errs.data(), &m);
+  if (rc < 0) return Errno(env, rc);
+  std::memcpy(ep, errs.data(), n * sizeof(int));
+  return MappingToJs(env, std::shared_ptr<pcs::Mapping>(std::move(m)), writable);
+}
+
 // close() -> 0 | -EBADF. The fd closes once no async call still uses it.
 Napi::Value Close(const Napi::CallbackInfo& info) {
   auto* ref = static_cast<HolderRef*>(info.Data());
@@ -400,6 +473,9 @@ Napi::Value DeviceOpen(const Napi::CallbackInfo& info) {
   bind("hypercall", Hypercall);
   bind("hypercallAsync", HypercallAsync);
   bind("fd", Fd);
+  bind("resourceSize", ResourceSize);
+  bind("mapResource", MapResource);
+  bind("mapForeign", MapForeign);
   bind("close", Close);
   return calls;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <new>
+#include <vector>
 
 namespace pcs {
 
@@ -60,6 +61,100 @@ long PrivcmdDevice::Hypercall(uint64_t op, const uint64_t args[5]) const {
   long rc = ::ioctl(fd_, kIoctlHypercall, &call);
   if (rc < 0) return -errno;
   return rc;
+}
+
+int PrivcmdDevice::ResourceSize(uint16_t dom, uint32_t type, uint32_t id, uint64_t* frames) const {
+  PrivcmdMmapResource r{dom, 0, type, id, 0, 0, 0};
+  if (::ioctl(fd_, kIoctlMmapResource, &r) < 0) return -errno;
+  *frames = r.num;
+  return 0;
+}
+
+namespace {
+// The privcmd VMA: the driver's mmap only marks it (drivers/xen/privcmd.c,
+// privcmd_mmap); the ioctl that follows fills it. MAP_FAILED on overflow.
+void* MapFd(int fd, uint64_t pages, bool writable, size_t* len) {
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  if (pages == 0 || pages > SIZE_MAX / page) {
+    errno = EINVAL;
+    return MAP_FAILED;
+  }
+  *len = static_cast<size_t>(pages * page);
+  return ::mmap(nullptr, *len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+}
+}  // namespace
+
+int PrivcmdDevice::MapResource(uint16_t dom, uint32_t type, uint32_t id, uint32_t idx, uint64_t num, bool writable,
+                               std::unique_ptr<Mapping>* out) const {
+  size_t len = 0;
+  void* p = MapFd(fd_, num, writable, &len);
+  if (p == MAP_FAILED) return -errno;
+  std::unique_ptr<Mapping> m(new (std::nothrow) Mapping(static_cast<uint8_t*>(p), len));
+  if (!m) {
+    ::munmap(p, len);
+    return -ENOMEM;
+  }
+  PrivcmdMmapResource r{dom, 0, type, id, idx, num, reinterpret_cast<uint64_t>(p)};
+  if (::ioctl(fd_, kIoctlMmapResource, &r) < 0) return -errno;  // m unmaps
+  *out = std::move(m);
+  return 0;
+}
+
+int PrivcmdDevice::MapForeign(uint16_t dom, const uint64_t* gfns, uint32_t n, bool writable, int* errs,
+                              std::unique_ptr<Mapping>* out) const {
+  size_t len = 0;
+  void* p = MapFd(fd_, n, writable, &len);
+  if (p == MAP_FAILED) return -errno;
+  std::unique_ptr<Mapping> m(new (std::nothrow) Mapping(static_cast<uint8_t*>(p), len));
+  if (!m) {
+    ::munmap(p, len);
+    return -ENOMEM;
+  }
+  PrivcmdMmapBatchV2 b{n, dom, 0, reinterpret_cast<uint64_t>(p), reinterpret_cast<uint64_t>(gfns), reinterpret_cast<uint64_t>(errs)};
+  if (::ioctl(fd_, kIoctlMmapBatchV2, &b) < 0 && errno != ENOENT) return -errno;
+  uint32_t failed = 0;
+  for (uint32_t i = 0; i < n; ++i) failed += errs[i] != 0;
+  if (failed == 0) {
+    *out = std::move(m);
+    return 0;
+  }
+  // A page that failed is a hole in the privcmd VMA, and touching it is
+  // SIGBUS (privcmd_fault). The VMA cannot be split to plug it (an mmap
+  // MAP_FIXED over one page of it fails with ENOMEM on Linux 6.1), so map
+  // again: a private zero region, and over it one privcmd VMA per run of
+  // pages that mapped, each filled by its own MMAPBATCH_V2.
+  m.reset();
+  p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return -errno;
+  m.reset(new (std::nothrow) Mapping(static_cast<uint8_t*>(p), len));
+  if (!m) {
+    ::munmap(p, len);
+    return -ENOMEM;
+  }
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+  for (uint32_t i = 0; i < n;) {
+    if (errs[i] != 0) {
+      ++i;
+      continue;
+    }
+    uint32_t j = i + 1;
+    while (j < n && errs[j] == 0) ++j;
+    uint8_t* at = static_cast<uint8_t*>(p) + size_t{i} * page;
+    if (::mmap(at, size_t{j - i} * page, prot, MAP_SHARED | MAP_FIXED, fd_, 0) == MAP_FAILED) return -errno;
+    std::vector<int> again(j - i, 0);
+    PrivcmdMmapBatchV2 run{j - i, dom, 0, reinterpret_cast<uint64_t>(at), reinterpret_cast<uint64_t>(gfns + i),
+                           reinterpret_cast<uint64_t>(again.data())};
+    if (::ioctl(fd_, kIoctlMmapBatchV2, &run) < 0 && errno != ENOENT) return -errno;
+    // A page that mapped a moment ago and fails now (paged out, given up
+    // meanwhile) would be a hole again: refuse the whole call.
+    for (int e : again) {
+      if (e != 0) return -EAGAIN;
+    }
+    i = j;
+  }
+  *out = std::move(m);
+  return 0;
 }
 
 int HypercallBuffer::Allocate(size_t size, std::unique_ptr<HypercallBuffer>* out) {

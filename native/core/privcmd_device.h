@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "mapping.h"
+
 namespace pcs {
 
 // include/uapi/xen/privcmd.h (x86-64).
@@ -27,6 +29,25 @@ struct PrivcmdDmOp {
   uint32_t pad_;  // alignment padding of the uAPI struct, always zero here
   uint64_t ubufs;  // const struct privcmd_dm_op_buf __user *
 };
+struct PrivcmdMmapBatchV2 {
+  uint32_t num;
+  uint16_t dom;
+  uint16_t pad_;
+  uint64_t addr;
+  uint64_t arr;  // const xen_pfn_t __user *
+  uint64_t err;  // int __user *
+};
+struct PrivcmdMmapResource {
+  uint16_t dom;
+  uint16_t pad_;
+  uint32_t type;
+  uint32_t id;
+  uint32_t idx;
+  uint64_t num;
+  uint64_t addr;
+};
+static_assert(sizeof(PrivcmdMmapBatchV2) == 32, "privcmd_mmapbatch_v2 is 32 bytes");
+static_assert(sizeof(PrivcmdMmapResource) == 32, "privcmd_mmap_resource is 32 bytes");
 static_assert(sizeof(PrivcmdHypercall) == 48, "privcmd_hypercall is 48 bytes");
 static_assert(sizeof(PrivcmdDmOpBuf) == 16, "privcmd_dm_op_buf is 16 bytes");
 static_assert(sizeof(PrivcmdDmOp) == 16, "privcmd_dm_op is 16 bytes");
@@ -36,6 +57,8 @@ static_assert(sizeof(PrivcmdDmOp) == 16, "privcmd_dm_op is 16 bytes");
 constexpr unsigned long kIoctlHypercall = 0x00305000;
 constexpr unsigned long kIoctlDmOp = 0x00105005;
 constexpr unsigned long kIoctlRestrict = 0x00025006;
+constexpr unsigned long kIoctlMmapBatchV2 = 0x00205004;
+constexpr unsigned long kIoctlMmapResource = 0x00205007;
 
 class PrivcmdDevice {
  public:
@@ -54,6 +77,21 @@ class PrivcmdDevice {
   long DmOp(uint16_t dom, uint16_t num, const PrivcmdDmOpBuf* bufs) const;
   // IOCTL_PRIVCMD_HYPERCALL. Xen's (non-negative) result or -errno.
   long Hypercall(uint64_t op, const uint64_t args[5]) const;
+
+  // IOCTL_PRIVCMD_MMAP_RESOURCE with addr = num = 0: the resource's frame
+  // count in *frames. 0 or -errno.
+  int ResourceSize(uint16_t dom, uint32_t type, uint32_t id, uint64_t* frames) const;
+  // mmap the fd (MAP_SHARED, `num` pages), then IOCTL_PRIVCMD_MMAP_RESOURCE
+  // fills it, Linux's order. 0 or -errno (nothing stays mapped on failure).
+  int MapResource(uint16_t dom, uint32_t type, uint32_t id, uint32_t idx, uint64_t num, bool writable,
+                  std::unique_ptr<Mapping>* out) const;
+  // mmap the fd, then IOCTL_PRIVCMD_MMAPBATCH_V2 over gfns[0..n). errs[i]
+  // gets page i's errno (0 or negative); a failed page is a private zero
+  // page, so touching it cannot raise SIGBUS. 0 when the call mapped what it
+  // could (including -ENOENT, paged-out frames, as Linux reports them), or
+  // -errno for the whole call (-EAGAIN: a page failed only on the second
+  // pass that arranges the zero pages).
+  int MapForeign(uint16_t dom, const uint64_t* gfns, uint32_t n, bool writable, int* errs, std::unique_ptr<Mapping>* out) const;
 
   // The descriptor, for handing to a child process (it stays owned here).
   int fd() const { return fd_; }

@@ -14,6 +14,7 @@
 #include "../core/dm_buffers.h"
 #include "../core/ordered_access.h"
 #include "../core/privcmd_device.h"
+#include "../core/mapping.h"
 
 #if __has_include(<xen/sys/privcmd.h>)
 #include <sys/ioctl.h>
@@ -324,6 +325,19 @@ static void TestDeviceAbi() {
   EXPECT_EQ(sizeof(PrivcmdDmOp), sizeof(privcmd_dm_op_t));
   EXPECT_EQ(offsetof(PrivcmdDmOp, num), offsetof(privcmd_dm_op_t, num));
   EXPECT_EQ(offsetof(PrivcmdDmOp, ubufs), offsetof(privcmd_dm_op_t, ubufs));
+  EXPECT_EQ(sizeof(PrivcmdMmapBatchV2), sizeof(privcmd_mmapbatch_v2_t));
+  EXPECT_EQ(offsetof(PrivcmdMmapBatchV2, dom), offsetof(privcmd_mmapbatch_v2_t, dom));
+  EXPECT_EQ(offsetof(PrivcmdMmapBatchV2, addr), offsetof(privcmd_mmapbatch_v2_t, addr));
+  EXPECT_EQ(offsetof(PrivcmdMmapBatchV2, arr), offsetof(privcmd_mmapbatch_v2_t, arr));
+  EXPECT_EQ(offsetof(PrivcmdMmapBatchV2, err), offsetof(privcmd_mmapbatch_v2_t, err));
+  EXPECT_EQ(sizeof(PrivcmdMmapResource), sizeof(privcmd_mmap_resource_t));
+  EXPECT_EQ(offsetof(PrivcmdMmapResource, type), offsetof(privcmd_mmap_resource_t, type));
+  EXPECT_EQ(offsetof(PrivcmdMmapResource, id), offsetof(privcmd_mmap_resource_t, id));
+  EXPECT_EQ(offsetof(PrivcmdMmapResource, idx), offsetof(privcmd_mmap_resource_t, idx));
+  EXPECT_EQ(offsetof(PrivcmdMmapResource, num), offsetof(privcmd_mmap_resource_t, num));
+  EXPECT_EQ(offsetof(PrivcmdMmapResource, addr), offsetof(privcmd_mmap_resource_t, addr));
+  EXPECT_EQ(kIoctlMmapBatchV2, IOCTL_PRIVCMD_MMAPBATCH_V2);
+  EXPECT_EQ(kIoctlMmapResource, IOCTL_PRIVCMD_MMAP_RESOURCE);
   EXPECT_EQ(kIoctlHypercall, IOCTL_PRIVCMD_HYPERCALL);
   EXPECT_EQ(kIoctlDmOp, IOCTL_PRIVCMD_DM_OP);
   EXPECT_EQ(kIoctlRestrict, IOCTL_PRIVCMD_RESTRICT);
@@ -385,9 +399,53 @@ static void TestOrderedAccess() {
   EXPECT_EQ(mem[16], 0xa5);
 }
 
+// The page store: pages materialise on demand, every mapping of a page and
+// the store's own reads and writes see one set of bytes, a freed page comes
+// back zeroed, a page without an offset is a private zero page, and a
+// mapping unmaps exactly once.
+static void TestPageStore() {
+  std::unique_ptr<PageStore> s;
+  EXPECT_EQ(PageStore::Create(&s), 0);
+  int64_t a = s->Alloc(), b = s->Alloc();
+  EXPECT_EQ(a, 0);
+  EXPECT_EQ(b, 4096);
+  EXPECT_EQ(s->live(), 2);
+  const uint8_t hello[5] = {'h', 'e', 'l', 'l', 'o'};
+  EXPECT_EQ(s->Write(static_cast<uint64_t>(b) + 10, hello, 5), 0);
+  EXPECT_EQ(s->Write(static_cast<uint64_t>(b) + 4092, hello, 5), -EINVAL);  // crosses the page
+  EXPECT_EQ(s->Write(8192, hello, 1), -EINVAL);                             // never handed out
+  int64_t offs[3] = {b, -1, a};
+  std::unique_ptr<Mapping> m1, m2;
+  EXPECT_EQ(s->Map(offs, 3, true, &m1), 0);
+  EXPECT_EQ(s->Map(&b, 1, true, &m2), 0);
+  EXPECT_EQ(m1->size(), 3 * 4096);
+  EXPECT_EQ(std::memcmp(m1->data() + 10, hello, 5), 0);
+  m1->data()[4096] = 7;  // the private zero page
+  m2->data()[11] = 'E';
+  EXPECT_EQ(m1->data()[11], 'E');
+  uint8_t back[2] = {0, 0};
+  EXPECT_EQ(s->Read(static_cast<uint64_t>(b) + 10, back, 2), 0);
+  EXPECT_EQ(back[1], 'E');
+  int64_t bad = 4095;
+  std::unique_ptr<Mapping> m3;
+  EXPECT_EQ(s->Map(&bad, 1, true, &m3), -EINVAL);
+  EXPECT_EQ(s->Map(offs, 0, true, &m3), -EINVAL);
+  EXPECT_EQ(m2->Unmap(), 0);
+  EXPECT_EQ(m2->Unmap(), -EBADF);
+  EXPECT_EQ(m2->mapped(), false);
+  EXPECT_EQ(s->Free(static_cast<uint64_t>(a)), 0);
+  EXPECT_EQ(s->Free(static_cast<uint64_t>(a)), -EINVAL);
+  EXPECT_EQ(s->live(), 1);
+  int64_t again = s->Alloc();
+  EXPECT_EQ(again, a);
+  EXPECT_EQ(s->Read(static_cast<uint64_t>(again), back, 1), 0);
+  EXPECT_EQ(back[0], 0);
+}
+
 int main() {
   TestOrderedAccess();
   TestDeviceAbi();
+  TestPageStore();
   TestCreate();
   TestAllocator();
   TestUserCopies();
