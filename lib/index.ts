@@ -14,6 +14,7 @@ export {
 export { nativePath } from './native';
 export { open, Privcmd, PRIVCMD_DEVICE, type OpenOptions } from './privcmd';
 export type { BufferArg } from './backends/backend';
+export { Mapping, MAX_MAP_PAGES, MAX_GFN, type MapResourceOptions, type MapForeignOptions, type ResourceId } from './mapping';
 export { openEventChannels, EventChannels, EVTCHN_DEVICE, type OpenEventChannelsOptions } from './evtchn';
 // A device model's pieces: the ioreq protocol engine, the server around it, and an example device.
 export {

@@ -16,6 +16,7 @@ import { HypercallFilter } from './policy/filter';
 import { ArgSnapshot, copyBackChanged, genuineBytes, snapshotBytes } from './copy-once';
 import { registryOf, type HandleRegistry } from './handle-registry';
 import { domidArg } from './domid-arg';
+import { Mapping, checkMapForeign, checkMapResource, checkResourceId, type MapForeignOptions, type MapResourceOptions, type ResourceId } from './mapping';
 
 export { PRIVCMD_DEVICE };
 
@@ -112,6 +113,8 @@ export class Privcmd {
   readonly #one: Uint8Array[];
   readonly #filter: HypercallFilter | null;
   #registry: HandleRegistry | null = null;
+  /** Live mappings: close() unmaps them. */
+  readonly #mappings = new Set<Mapping>();
 
   /** @internal Use open(). */
   constructor(backend: Backend, filter?: HypercallFilter | null) {
@@ -275,6 +278,61 @@ export class Privcmd {
     this.#live('munmap').freeHypercallBuffer(buffer);
   }
 
+  /**
+   * How many frames a resource has (IOCTL_PRIVCMD_MMAP_RESOURCE with addr and
+   * num 0): `resourceFrames(guest, { type: 'ioreq_server', id })`.
+   */
+  resourceFrames(domid: number, resource: ResourceId): number {
+    const b = this.#live('ioctl');
+    checkDomid('ioctl', domid);
+    const { type, id } = checkResourceId(resource);
+    const rc = b.resourceSize(domid, type, id);
+    if (rc < 0) throw this.#fail(rc, `IOCTL_PRIVCMD_MMAP_RESOURCE size query (type ${type}, id ${id}) on domain ${domid} refused`);
+    return rc;
+  }
+
+  /**
+   * Map frames of a domain's resource (IOCTL_PRIVCMD_MMAP_RESOURCE), e.g. an
+   * ioreq server's pages: `{ type: 'ioreq_server', id, frame: 1, count: 1 }`
+   * is its synchronous ioreq page (frame 0 the buffered one).
+   */
+  mapResource(domid: number, options: MapResourceOptions): Mapping {
+    const b = this.#live('mmap');
+    checkDomid('mmap', domid);
+    const o = checkMapResource(options);
+    const r = b.mapResource(domid, o.type, o.id, o.frame, o.count, o.writable);
+    if (typeof r === 'number') {
+      throw this.#fail(r, `IOCTL_PRIVCMD_MMAP_RESOURCE of frames ${o.frame}..${o.frame + o.count - 1} (type ${o.type}, id ${o.id}) on domain ${domid} refused`);
+    }
+    return this.#adopt(new Mapping(r, { domid, kind: 'resource', writable: o.writable, pages: o.count, errors: new Array<number>(o.count).fill(0) }, (m) => this.#mappings.delete(m)));
+  }
+
+  /**
+   * Map guest frames of a domain (IOCTL_PRIVCMD_MMAPBATCH_V2). A page that
+   * fails is reported in `mapping.errors` (its negative errno; it reads as
+   * zeros) rather than thrown; the call throws only when the whole call is
+   * refused or when every page failed (with the first page's error).
+   */
+  mapForeign(domid: number, gfns: readonly (number | bigint)[], options?: MapForeignOptions): Mapping {
+    const b = this.#live('mmap');
+    checkDomid('mmap', domid);
+    const o = checkMapForeign(gfns, options);
+    const errs = new Int32Array(o.gfns.length);
+    const r = b.mapForeign(domid, o.gfns, errs, o.writable);
+    if (typeof r === 'number') throw this.#fail(r, `IOCTL_PRIVCMD_MMAPBATCH_V2 of ${o.gfns.length} frames of domain ${domid} refused`);
+    const m = new Mapping(r, { domid, kind: 'foreign', writable: o.writable, pages: o.gfns.length, errors: [...errs] }, (x) => this.#mappings.delete(x));
+    if (errs.every((e) => e !== 0)) {
+      m.unmap();
+      throw this.#fail(errs[0] as number, `IOCTL_PRIVCMD_MMAPBATCH_V2: none of the ${errs.length} frames of domain ${domid} mapped (gfn 0x${(o.gfns[0] as bigint).toString(16)} first)`);
+    }
+    return this.#adopt(m);
+  }
+
+  #adopt(m: Mapping): Mapping {
+    this.#mappings.add(m);
+    return m;
+  }
+
   restrictAsync(domid: number): Promise<void> {
     return later(() => this.restrict(domid));
   }
@@ -325,6 +383,14 @@ export class Privcmd {
   /** Close the handle; any later use is EBADF. Closing twice is harmless. */
   close(): void {
     if (this.#backend === null) return;
+    // A mapping whose buffer was transferred away (EBUSY) stays mapped until collected.
+    for (const m of [...this.#mappings]) {
+      try {
+        m.unmap();
+      } catch {
+        this.#mappings.delete(m);
+      }
+    }
     this.#backend.close();
     this.#backend = null;
     this.#registry?.forget(this);

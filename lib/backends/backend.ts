@@ -5,6 +5,13 @@
 // handle can build one error with the whole context.
 import type { Allocation } from '../allocation';
 import type { FilterContext } from '../policy/filter';
+import type { NativeMapping } from '../native';
+
+/** A mapping a backend made: the native object, and (simulated host) how its pages are let go. */
+export interface BackendMapping {
+  readonly native: NativeMapping;
+  readonly release?: () => void;
+}
 
 /** A DM_OP buffer: caller memory, or (simulated host only) an address range in it. */
 export type BufferArg = Uint8Array | { readonly addr: bigint; readonly size: bigint | number };
@@ -23,6 +30,12 @@ export interface Backend {
   dmOp(domid: number, buffers: readonly BufferArg[]): number;
   /** IOCTL_PRIVCMD_HYPERCALL: Xen's result (negative = -errno). */
   hypercall(op: number, args: readonly bigint[]): bigint;
+  /** IOCTL_PRIVCMD_MMAP_RESOURCE's size query: frames, or -errno. */
+  resourceSize(domid: number, type: number, id: number): number;
+  /** mmap of the device, then IOCTL_PRIVCMD_MMAP_RESOURCE: the mapping, or -errno. */
+  mapResource(domid: number, type: number, id: number, frame: number, count: number, writable: boolean): BackendMapping | number;
+  /** mmap, then IOCTL_PRIVCMD_MMAPBATCH_V2; errs gets each page's errno (0 or negative). The mapping, or -errno. */
+  mapForeign(domid: number, gfns: BigUint64Array, errs: Int32Array, writable: boolean): BackendMapping | number;
   /** The same ioctls off the event loop (the thread pool on a device); buffers stay alive until done. */
   dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<number>;
   hypercallAsync(op: number, args: readonly bigint[]): Promise<bigint>;

@@ -8,7 +8,7 @@ import { codedError, errnoError } from '../errors';
 import { native, type NativeDevice } from '../native';
 import type { Allocation } from '../allocation';
 import type { FilterContext } from '../policy/filter';
-import type { Backend, BufferArg } from './backend';
+import type { Backend, BackendMapping, BufferArg } from './backend';
 
 export const PRIVCMD_DEVICE = '/dev/xen/privcmd';
 export const PRIVCMD_PARAMETERS = '/sys/module/xen_privcmd/parameters';
@@ -40,6 +40,13 @@ const HINTS: Record<string, Partial<Record<string, string>>> = {
     EPERM: 'the handle is restricted (raw hypercalls are refused), or Xen refused the caller',
     ENOSYS: 'Xen does not implement this hypercall or sub-command',
     EFAULT: 'an argument pointer is not hypercall-safe memory',
+  },
+  mmap: {
+    EPERM: 'the handle is restricted to another domain, or Xen refused the caller (XSM), or the ioreq server belongs to another device model or has guest frames',
+    EINVAL: 'Xen has no such resource or frame (an unknown type, a frame past the resource, a PV domain), or a count of 0',
+    ENOENT: 'no such ioreq server, or it has no buffered ring',
+    ESRCH: 'no such domain',
+    ENOMEM: 'the kernel cannot hold that many frames',
   },
   restrict: {
     EINVAL: 'the handle is already restricted to another domain',
@@ -113,6 +120,24 @@ export class DeviceBackend implements Backend {
     const rc = this.#live().restrict(domid);
     this.why = rc < 0 ? hint('restrict', rc) : '';
     return rc;
+  }
+
+  resourceSize(domid: number, type: number, id: number): number {
+    const rc = this.#live().resourceSize(domid, type, id);
+    this.why = rc < 0 ? hint('mmap', rc) : '';
+    return rc;
+  }
+
+  mapResource(domid: number, type: number, id: number, frame: number, count: number, writable: boolean): BackendMapping | number {
+    const r = this.#live().mapResource(domid, type, id, frame, count, writable);
+    this.why = typeof r === 'number' ? hint('mmap', r) : '';
+    return typeof r === 'number' ? r : { native: r };
+  }
+
+  mapForeign(domid: number, gfns: BigUint64Array, errs: Int32Array, writable: boolean): BackendMapping | number {
+    const r = this.#live().mapForeign(domid, gfns, errs, writable);
+    this.why = typeof r === 'number' ? hint('mmap', r) : '';
+    return typeof r === 'number' ? r : { native: r };
   }
 
   #unpack(buffers: readonly BufferArg[]): [(Uint8Array | null)[], BigUint64Array | null] {

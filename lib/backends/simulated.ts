@@ -9,7 +9,7 @@ import type { FilterContext } from '../policy/filter';
 import { isU64, type Allocation, type AddressSpace } from '../sim/address-space';
 import { SimPrivcmdFile } from '../sim/driver';
 import type { SimulatedHost } from '../sim/host';
-import type { Backend, BufferArg } from './backend';
+import type { Backend, BackendMapping, BufferArg } from './backend';
 
 const DESC = 16;
 
@@ -75,6 +75,27 @@ export class SimulatedBackend implements Backend {
 
   restrict(domid: number): number {
     return this.file.restrict(domid);
+  }
+
+  resourceSize(domid: number, type: number, id: number): number {
+    this.#open();
+    return this.file.mmapResource(domid, type, id, 0, 0, false) as number;
+  }
+
+  mapResource(domid: number, type: number, id: number, frame: number, count: number, writable: boolean): BackendMapping | number {
+    this.#open();
+    return this.file.mmapResource(domid, type, id, frame, count, writable);
+  }
+
+  mapForeign(domid: number, gfns: BigUint64Array, errs: Int32Array, writable: boolean): BackendMapping | number {
+    this.#open();
+    const r = this.file.mmapBatchV2(domid, [...gfns], errs, writable);
+    // Linux: -ENOENT with err[] filled when a frame is paged out; the mapping stands.
+    return r;
+  }
+
+  #open(): void {
+    if (this.#closed) throw codedError('EBADF', 'ioctl', 'the privcmd handle is closed');
   }
 
   #stage(i: number, bytes: Uint8Array): number {

@@ -27,6 +27,8 @@ export interface IoreqServer {
   bufioreqPort: number | null;
   /** The per-vCPU ioreq event channels. */
   readonly vcpuPorts: number[];
+  /** The pages XENMEM_acquire_resource allocated (page store offsets), or null (lib/sim/ioreq-pages.ts). */
+  pages: { ioreq: number; buf: number | null } | null;
 }
 
 export interface InjectedEvent {

@@ -12,6 +12,8 @@ import { Flask, type FlaskOptions } from './flask';
 import { Hypervisor, type XenVersion } from './hypervisor';
 import { HW_PRIV_VARIANTS, xsmActionName, xsmDefaultAction, type HwPrivVariant } from '../policy/xsm';
 import { xsmRule } from '../policy/xsm-actions';
+import { GuestMemory, PAGE_SIZE } from './memory';
+import { freeIoreqPages } from './ioreq-pages';
 import { ALTP2M_MODES, INVALID_ALTP2M } from '../policy/altp2m';
 import { HVM_PARAM } from '../abi/hvm-params';
 
@@ -131,13 +133,6 @@ function checkCount(syscall: string, what: string, v: unknown, min: number, max:
   return v;
 }
 
-/** The XSM rule a foreign mapping goes through under the dummy module (a PV dom0 maps with mmu_update). */
-const MAP_RULE = (() => {
-  const r = xsmRule('mmu_update');
-  if (r === undefined) throw new Error('policy table has no rule mmu_update');
-  return r;
-})();
-
 /** Hosts made by this module (createSimulatedHost or the constructor): `instanceof` alone can be faked with Object.create. */
 const GENUINE = new WeakSet<object>();
 
@@ -156,6 +151,8 @@ function checkRoleFlags(syscall: string, prefix: string, flags: { isControl?: un
 
 export class SimulatedHost {
   readonly hypervisor: Hypervisor;
+  /** Guest RAM and ioreq pages, materialised on first touch (lib/sim/memory.ts). */
+  readonly memory = new GuestMemory();
   readonly privcmdParams: { dmOpMaxNrBufs: number; dmOpBufMaxSize: number };
   readonly paddrBits: number;
   readonly hwPriv: HwPrivVariant;
@@ -302,6 +299,9 @@ export class SimulatedHost {
     d.dying = true;
     // evtchn_destroy: every port is closed; the other ends go back to unbound.
     closeAllPorts(d, (id) => this.domainById(id));
+    // Its pages go back once no mapping holds them.
+    for (const srv of d.ioreqServers) if (srv !== null) freeIoreqPages(this.memory, srv);
+    this.memory.releaseRam(domid, null);
     this.#domains.delete(domid);
     const p = this.#processes.get(domid);
     if (p) {
@@ -347,7 +347,10 @@ export class SimulatedHost {
     const d = this.#domain(domid, 'memory_op');
     checkCount('memory_op', 'firstPfn', firstPfn, 0, 2 ** 40);
     checkCount('memory_op', 'count', count, 0, 1 << 20);
-    for (let i = 0; i < count; i++) d.p2m.delete(firstPfn + i);
+    for (let i = 0; i < count; i++) {
+      d.p2m.delete(firstPfn + i);
+      this.memory.releaseRam(domid, firstPfn + i);
+    }
   }
 
   /**
@@ -356,7 +359,9 @@ export class SimulatedHost {
    * mmapbatch: mmu_update / add_to_physmap_batch with a foreign domain).
    * XSM first: Flask needs mmu:map_read (and map_write when `write`) from
    * `by`'s label to the domain's; the dummy module XSM_TARGET. Then every
-   * page must be RAM. Returns the number of pages mapped.
+   * page must be RAM. The checks are privcmd's foreign map's
+   * (Hypervisor.foreignMap); the pages are not materialised. Returns the
+   * number of pages mapped.
    */
   mapForeignPages(domid: number, options: { firstPfn: number; count: number; write?: boolean; by?: number }): number {
     const syscall = 'mmap';
@@ -367,30 +372,41 @@ export class SimulatedHost {
     const firstPfn = checkCount(syscall, 'firstPfn', options.firstPfn, 0, 2 ** 40);
     const count = checkCount(syscall, 'count', options.count, 1, 1 << 20);
     const write = options.write ?? true;
-    if (this.flask !== null) {
-      for (const perm of write ? ['map_read', 'map_write'] : ['map_read']) {
-        const rc = this.flask.hasPermLabels(by.label, d.label, 'mmu', perm);
-        if (rc !== 0) throw errnoError(rc, syscall, `domain ${by.domid} mapping domain ${d.domid}'s memory: ${this.flask.why}`);
-      }
-    } else if (xsmDefaultAction(MAP_RULE.action, by, d, this.hwPriv) !== 0) {
-      throw codedError('EPERM', syscall, `${xsmActionName(MAP_RULE.action)} (${MAP_RULE.name}, dummy.h ${MAP_RULE.hook}): domain ${by.domid} may not map domain ${d.domid}'s memory`);
-    }
-    for (let i = 0; i < count; i++) {
-      const t = d.p2m.get(firstPfn + i);
-      if (t !== 'ram_rw' && t !== 'ram_ro') throw invalidArgument(syscall, `pfn 0x${(firstPfn + i).toString(16)} of domain ${d.domid} is not RAM (${t ?? 'a hole'})`);
-    }
+    // The same checks as a privcmd foreign map (Hypervisor.foreignMap), without materialising the pages.
+    const gfns = Array.from({ length: count }, (_, i) => BigInt(firstPfn + i));
+    const refused = this.hypervisor.foreignMap(by, d.domid, gfns, write).find((p) => p !== null);
+    if (refused) throw errnoError(refused.err, syscall, refused.why);
     return count;
   }
 
-  /** The guest writes a page: what log-dirty and dirty-VRAM tracking observe. */
-  guestWrite(domid: number, pfn: number): void {
+  /**
+   * The guest writes a page: what log-dirty and dirty-VRAM tracking observe,
+   * and, with `data`, the bytes it writes at `offset` in the page (real
+   * memory: every mapping of the page sees them).
+   */
+  guestWrite(domid: number, pfn: number, data?: Uint8Array, offset = 0): void {
     const d = this.#domain(domid, 'guest');
     checkCount('guest', 'pfn', pfn, 0, 2 ** 40);
+    if (data !== undefined && !(data instanceof Uint8Array)) throw invalidArgument('guest', `data must be a Uint8Array, got ${describe(data)}`);
+    checkCount('guest', 'offset', offset, 0, PAGE_SIZE);
+    if (data !== undefined && data.byteLength > PAGE_SIZE - offset) throw invalidArgument('guest', `${data.byteLength} bytes at offset ${offset} do not fit in one page`);
     const t = d.p2m.get(pfn);
     if (t !== 'ram_rw') throw codedError('EFAULT', 'guest', `pfn 0x${pfn.toString(16)} is not writable RAM (${t ?? 'a hole'})`);
+    if (data !== undefined && data.byteLength > 0) this.memory.write(this.memory.ramPage(domid, pfn), offset, data);
     if (d.logDirty) d.dirtyLog.add(pfn);
     d.logdirtyPages.delete(pfn); // the write fault makes the page ram_rw again
     if (d.vram && pfn >= d.vram.firstPfn && pfn < d.vram.firstPfn + d.vram.nr) d.vram.dirty.add(pfn);
+  }
+
+  /** What the guest reads from a page (a copy; an untouched page reads as zeros and stays untouched). */
+  guestRead(domid: number, pfn: number): Uint8Array {
+    const d = this.#domain(domid, 'guest');
+    checkCount('guest', 'pfn', pfn, 0, 2 ** 40);
+    const t = d.p2m.get(pfn);
+    if (t !== 'ram_rw' && t !== 'ram_ro') throw codedError('EFAULT', 'guest', `pfn 0x${pfn.toString(16)} is not RAM (${t ?? 'a hole'})`);
+    const out = new Uint8Array(PAGE_SIZE);
+    if (this.memory.hasPage(domid, pfn)) this.memory.read(this.memory.ramPage(domid, pfn), 0, out);
+    return out;
   }
 
   /** Ids of the live domains. */

@@ -20,6 +20,8 @@ import { HVMOP_ALTP2M } from '../policy/altp2m';
 import { doAltp2mOp, type Altp2mEnv } from './altp2m';
 import { doXsmOp, type FlaskOpEnv } from './flask';
 import { HVM_NR_PARAMS, HVM_PARAM, type HvmParamName } from '../abi/hvm-params';
+import { XENMEM_RESOURCE, IOREQ_SERVER_FRAME } from '../abi/ioreq';
+import { allocIoreqPages, ioreqServerMaxFrames } from './ioreq-pages';
 
 /** Xen's op_size[] on x86: Arm-only ops (set_irq_level) have no entry, so 0. */
 const OP_SIZE: readonly number[] = (() => {
@@ -64,6 +66,11 @@ const rule = (name: string): XsmRule => {
   return r;
 };
 const DM_OP_RULE = rule('dm_op');
+const RESOURCE_MAP_RULE = rule('memory_op/acquire_resource');
+/** A PV dom0 maps foreign pages with mmu_update (xsm_mmu_update, XSM_TARGET under the dummy module). */
+const MMU_UPDATE_RULE = rule('mmu_update');
+/** MEMOP_EXTENT_SHIFT: acquire_resource refuses nr_frames above UINT_MAX >> 6 (its continuation encoding). */
+const MAX_ACQUIRE_FRAMES = 0xffffffff >>> 6;
 const SET_PARAM_RULE = rule('hvm_op/set_param');
 const GET_PARAM_RULE = rule('hvm_op/get_param');
 const GET_MEM_TYPE_RULE = rule('hvm_op/get_mem_type');
@@ -233,6 +240,102 @@ export class Hypervisor {
 
   #altp2mEnv(): Altp2mEnv {
     return { host: this.host, variant: this.host.hwPriv, supported: this.host.altp2mSupported, fail: (code, why) => this.#fail(code, why) };
+  }
+
+  /**
+   * XENMEM_acquire_resource (xen/common/memory.c, acquire_resource; Xen
+   * 4.17's order). nrFrames null is the size query (frame_list NULL): the
+   * resource's frame count. Otherwise the page store offsets of frames
+   * [frame, frame + nrFrames). -errno on failure, with `why`.
+   */
+  acquireResource(caller: Domain, domid: number, type: number, id: number, frame: number, nrFrames: number | null): number | number[] {
+    // 1. rcu_lock_remote_domain_by_id: no such domain, or the caller itself.
+    const d = this.host.domainById(domid);
+    if (d === undefined) return this.#fail('ESRCH', `acquire_resource: no domain ${domid}`);
+    if (d === caller) return this.#fail('EPERM', `acquire_resource: domain ${domid} is the caller's own domain`);
+    // 2. xsm_domain_resource_map (XSM_DM_PRIV).
+    const x = this.#xsmCheck(RESOURCE_MAP_RULE, RESOURCE_MAP_RULE.action, caller, d);
+    if (x !== 0) return x;
+    // 3. resource_max_frames: 0 for anything the domain does not have.
+    let max = 0;
+    if (type === XENMEM_RESOURCE.ioreq_server) max = d.isHvm ? ioreqServerMaxFrames(d.maxVcpus) : 0;
+    else if (type === XENMEM_RESOURCE.grant_table) return this.#fail('EOPNOTSUPP', 'acquire_resource: the simulator does not model grant tables');
+    if (max === 0) return this.#fail('EINVAL', `acquire_resource: domain ${domid} has no resource of type ${type} (resource_max_frames is 0)`);
+    // 4. The size query.
+    if (nrFrames === null) return max;
+    // 5. The continuation encoding's limit.
+    if (nrFrames > MAX_ACQUIRE_FRAMES) return this.#fail('EINVAL', `acquire_resource: ${nrFrames} frames exceed UINT_MAX >> MEMOP_EXTENT_SHIFT`);
+    // 6. acquire_ioreq_server, frame by frame (ioreq_server_get_frame).
+    if (id > 0xffff) return this.#fail('EINVAL', `acquire_resource: ioreq server id ${id} is not an ioservid_t`);
+    const out: number[] = [];
+    for (let i = 0; i < nrFrames; i++) {
+      const s = id < d.ioreqServers.length ? d.ioreqServers[id] : null;
+      if (!s) return this.#fail('ENOENT', `acquire_resource: domain ${domid} has no ioreq server ${id}`);
+      if (s.emulator !== caller.domid) return this.#fail('EPERM', `acquire_resource: ioreq server ${id} belongs to the device model in domain ${s.emulator}`);
+      // ioreq_server_alloc_pages: not for a server whose pages are guest frames already.
+      if (s.ioreqGfn !== null) return this.#fail('EPERM', `acquire_resource: ioreq server ${id}'s pages are mapped at guest frames (get_ioreq_server_info without XEN_DMOP_no_gfns)`);
+      const pages = allocIoreqPages(this.host.memory, s);
+      const idx = frame + i;
+      if (idx === IOREQ_SERVER_FRAME.bufioreq) {
+        if (pages.buf === null) return this.#fail('ENOENT', `acquire_resource: ioreq server ${id} has no buffered ring`);
+        out.push(pages.buf);
+      } else if (idx === IOREQ_SERVER_FRAME.ioreq(0)) {
+        out.push(pages.ioreq);
+      } else {
+        return this.#fail('EINVAL', `acquire_resource: ioreq server frame ${idx} does not exist (frames are 0, the buffered page, and 1, the ioreq page)`);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * XSM for mapping domain d's memory into caller: Flask's mmu map_read
+   * (and map_write), else the dummy module's rule for mmu_update
+   * (XSM_TARGET). 0 or -errno, with `why`.
+   */
+  foreignMapXsm(caller: Domain, d: Domain, write: boolean): number {
+    const flask = this.host.flask;
+    if (flask !== null) {
+      for (const perm of write ? ['map_read', 'map_write'] : ['map_read']) {
+        const rc = flask.hasPermLabels(caller.label, d.label, 'mmu', perm);
+        if (rc !== 0) {
+          this.why = `domain ${caller.domid} mapping domain ${d.domid}'s memory: ${flask.why}`;
+          return rc;
+        }
+      }
+      return 0;
+    }
+    if (xsmDefaultAction(MMU_UPDATE_RULE.action, caller, d, this.host.hwPriv) === 0) return 0;
+    return this.#fail('EPERM', `${xsmActionName(MMU_UPDATE_RULE.action)} (${MMU_UPDATE_RULE.name}, dummy.h ${MMU_UPDATE_RULE.hook}): domain ${caller.domid} may not map domain ${d.domid}'s memory`);
+  }
+
+  /**
+   * A PV dom0's foreign map, page by page (mmu_update with a foreign owner:
+   * get_pg_owner, xsm_mmu_update, then mod_l1_entry's get_page_from_gfn).
+   * Per page: null (it maps), or its negative errno: the whole batch's
+   * ESRCH or XSM refusal, EINVAL for a gfn that is not RAM, EPERM for a
+   * write mapping of read-only RAM. The one check for every foreign map
+   * (privcmd's MMAPBATCH and host.mapForeignPages).
+   */
+  foreignMap(caller: Domain, domid: number, gfns: readonly bigint[], write: boolean): ({ err: number; why: string } | null)[] {
+    const d = this.host.domainById(domid);
+    let whole = 0;
+    let wholeWhy = '';
+    if (d === undefined) {
+      whole = errno('ESRCH');
+      wholeWhy = `no domain ${domid}`;
+    } else {
+      whole = this.foreignMapXsm(caller, d, write);
+      wholeWhy = this.why;
+    }
+    return gfns.map((g) => {
+      if (whole !== 0 || d === undefined) return { err: whole, why: wholeWhy };
+      const gfn = Number(g);
+      const t = g < 2n ** 40n ? d.p2m.get(gfn) : undefined;
+      if (t !== 'ram_rw' && t !== 'ram_ro') return { err: errno('EINVAL'), why: `gfn 0x${g.toString(16)} of domain ${domid} is not RAM (${t ?? 'a hole'})` };
+      if (t === 'ram_ro' && write) return { err: errno('EPERM'), why: `gfn 0x${g.toString(16)} of domain ${domid} is read-only RAM` };
+      return null;
+    });
   }
 
   /** The XSM check of rule `r` for caller on domain d (null: no target). */

@@ -206,6 +206,18 @@ describe('xsm_op on the simulated Flask', () => {
     expect((await errOf(() => host.mapForeignPages(d, { firstPfn: 0, count: 1 }))).code).toBe('EACCES');
   });
 
+  test('a mapping made while building keeps working after relabel; a new one is checked against the new label', async () => {
+    const { host, h } = setup();
+    const d = host.createDomain({ label: BUILD });
+    const m = h.mapForeign(d, [0]);
+    relabelDomain(h, d, RUN);
+    m.bytes![0] = 7; // Xen checks at map time only (flask_mmu_update): the old mapping stands
+    expect(host.guestRead(d, 0)[0]).toBe(7);
+    expect((await errOf(() => h.mapForeign(d, [0]))).code).toBe('EACCES');
+    expect((await errOf(() => h.mapForeign(d, [0], { writable: false }))).code).toBe('EACCES');
+    m.unmap();
+  });
+
   test('DOMID_SELF needs relabelself (old -> new) and transition; the u32 domid is truncated to domid_t for the lookup only', async () => {
     const { host, h } = setup([...TOOLSTACK, { source: 'domU_t', target: 'vm_t', class: 'domain', perms: ['transition'] }, { source: 'dom0_t', target: 'domU_t', class: 'domain', perms: ['create'] }]);
     const g = host.createDomain();

@@ -6,6 +6,7 @@ import { open } from '../../lib/privcmd';
 import { openEventChannels } from '../../lib/evtchn';
 import { privcmdContract, processContract, type ContractEnv } from './privcmd.contract';
 import { evtchnContract } from './evtchn.contract';
+import { mappingContract } from './mapping.contract';
 
 const XENCTL = process.env.XENCTL ?? 'xenctl';
 const VCPUS = 2;
@@ -43,6 +44,7 @@ function deviceEnv(): ContractEnv {
 }
 
 evtchnContract('real /dev/xen/evtchn (Xen 4.17, Linux 6.1 dom0)', deviceEnv);
+mappingContract('real /dev/xen/privcmd mappings (Xen 4.17, Linux 6.1 dom0)', deviceEnv);
 privcmdContract('real /dev/xen/privcmd (Xen 4.17, Linux 6.1 dom0)', { pvDomain: true, rawPointers: true }, deviceEnv);
 // Last: it leaves dom0's harness process restricted.
 processContract('real /dev/xen/privcmd (Xen 4.17, Linux 6.1 dom0)', { pvDomain: true, rawPointers: true }, deviceEnv);

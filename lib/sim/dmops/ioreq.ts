@@ -3,6 +3,7 @@
 // map_mem_type_to_ioreq_server (x86 dm.c + p2m_set_ioreq_server).
 import { type Domain, type IoreqServer, MAX_NR_IOREQ_SERVERS, MAX_NR_IO_RANGES } from '../domain';
 import { RangeSet } from '../rangeset';
+import { freeIoreqPages, updateEvtchns } from '../ioreq-pages';
 import { allocUnbound, close as closePort } from '../evtchn';
 import { fail, fields, type DmopContext, type DmopHandler } from './context';
 import { HVMMEM, IOREQ_MEM_ACCESS, XEN_DMOP_NO_GFNS } from '../../dmop/ops';
@@ -46,7 +47,7 @@ export const createIoreqServer: DmopHandler = (ctx) => {
   d.ioreqServers[id] = {
     id, emulator: ctx.caller.domid, bufioreq, enabled: false,
     ranges: { port: new RangeSet(MAX_NR_IO_RANGES), memory: new RangeSet(MAX_NR_IO_RANGES), pci: new RangeSet(MAX_NR_IO_RANGES) },
-    ioreqGfn: null, bufioreqGfn: null, bufioreqPort, vcpuPorts,
+    ioreqGfn: null, bufioreqGfn: null, bufioreqPort, vcpuPorts, pages: null,
   };
   CREATE.id!.set(u, id);
   return 0;
@@ -90,6 +91,9 @@ export const getIoreqServerInfo: DmopHandler = (ctx) => {
   const s = ownServer(ctx, INFO.id!.get(u));
   if (typeof s === 'number') return s;
   if (!(flags & XEN_DMOP_NO_GFNS)) {
+    // hvm_map_ioreq_gfn: pages allocated for XENMEM_acquire_resource cannot
+    // also be guest frames.
+    if (s.pages !== null && s.ioreqGfn === null) return fail(ctx, 'EPERM', `ioreq server ${s.id}'s pages were mapped as a resource; they have no gfns (ask with flags XEN_DMOP_no_gfns)`);
     // ioreq_server_map_pages: allocate gfns on first use; both or neither.
     if (s.ioreqGfn === null) {
       // hvm_map_ioreq_gfn: a gfn from the pool, which must hold a guest page
@@ -153,7 +157,10 @@ export const setIoreqServerState: DmopHandler = (ctx) => {
   if (STATE.pad!.get(u)) return fail(ctx, 'EINVAL', 'set_ioreq_server_state: pad must be zero');
   const s = ownServer(ctx, STATE.id!.get(u));
   if (typeof s === 'number') return s;
-  s.enabled = STATE.enabled!.get(u) !== 0;
+  const enable = STATE.enabled!.get(u) !== 0;
+  // ioreq_server_enable: ioreq_update_evtchn for each vCPU (vp_eport).
+  if (enable && !s.enabled) updateEvtchns(ctx.host.memory, s);
+  s.enabled = enable;
   return 0;
 };
 
@@ -170,6 +177,7 @@ export const destroyIoreqServer: DmopHandler = (ctx) => {
   // free_xen_event_channel: the ports are closed; a device model's bound end goes back to unbound.
   for (const p of s.vcpuPorts) closePort(ctx.d, (id) => ctx.host.domainById(id), p);
   if (s.bufioreqPort !== null) closePort(ctx.d, (id) => ctx.host.domainById(id), s.bufioreqPort);
+  freeIoreqPages(ctx.host.memory, s);
   ctx.d.ioreqServers[s.id] = null;
   return 0;
 };
