@@ -17,6 +17,7 @@ import { ArgSnapshot, copyBackChanged, genuineBytes, snapshotBytes } from './cop
 import { registryOf, type HandleRegistry } from './handle-registry';
 import { domidArg } from './domid-arg';
 import { Mapping, checkMapForeign, checkMapResource, checkResourceId, type MapForeignOptions, type MapResourceOptions, type ResourceId } from './mapping';
+import { ERRNO } from './abi/errno';
 
 export { PRIVCMD_DEVICE };
 
@@ -416,9 +417,23 @@ export class Privcmd {
    * DOMID_INVALID with no buffers is 0 on an unrestricted handle (the probe)
    * and EPERM on a restricted one; nothing reaches Xen either way.
    */
-  probeRestriction(): { hypercall: bigint; dmop: number } {
+  probeRestriction(): { hypercall: bigint; dmop: number; foreignMap: number } {
     const b = this.#live('ioctl');
-    return { hypercall: b.hypercall(PROBE_HYPERCALL, [0n, 0n, 0n, 0n, 0n]), dmop: b.dmOp(DOMID.INVALID, []) };
+    return { hypercall: b.hypercall(PROBE_HYPERCALL, [0n, 0n, 0n, 0n, 0n]), dmop: b.dmOp(DOMID.INVALID, []), foreignMap: this.#probeForeignMap(b) };
+  }
+
+  /**
+   * A foreign map of DOMID_INVALID's gfn 0: on a restricted handle the
+   * driver says EPERM before Xen sees it; unrestricted, every page fails in
+   * Xen (no such domain) and nothing stays mapped. 0 if something mapped.
+   */
+  #probeForeignMap(b: Backend): number {
+    const errs = new Int32Array(1);
+    const r = b.mapForeign(DOMID.INVALID, new BigUint64Array(1), errs, false);
+    if (typeof r === 'number') return r;
+    const rc = r.native.unmap(r.native.buffer);
+    r.release?.();
+    return errs[0] !== 0 ? (errs[0] as number) : rc === 0 ? 0 : -ERRNO.EIO;
   }
 }
 

@@ -145,7 +145,10 @@ const code = (rc: number | bigint): string => (rc < 0 ? errnoName(Number(rc)) : 
 function probe(h: RegisteredHandle): { probes: Record<string, string>; want: Record<string, string> } {
   if (h.handleKind === 'privcmd') {
     const p = (h as Privcmd).probeRestriction();
-    return { probes: { hypercall: code(p.hypercall), otherDomainDmop: code(p.dmop) }, want: { hypercall: 'EPERM', otherDomainDmop: 'EPERM' } };
+    return {
+      probes: { hypercall: code(p.hypercall), otherDomainDmop: code(p.dmop), otherDomainMap: code(p.foreignMap) },
+      want: { hypercall: 'EPERM', otherDomainDmop: 'EPERM', otherDomainMap: 'EPERM' },
+    };
   }
   const p = (h as EventChannels).probeRestriction();
   return { probes: { unboundPort: code(p.unboundPort), otherDomainBind: code(p.otherDomainBind) }, want: { unboundPort: 'EACCES', otherDomainBind: 'EACCES' } };
@@ -158,7 +161,7 @@ function openFresh(kind: HandleKind, sel: ProcessSelector): RegisteredHandle {
 
 /**
  * On each handle of the process, of every kind, try calls the restriction
- * must refuse (privcmd: a raw hypercall and a DMOP for another domain;
+ * must refuse (privcmd: a raw hypercall, a DMOP and a foreign map of another domain;
  * evtchn: an unbound port and another domain's port), straight to the
  * kernel so that only its answer counts. Never vacuous: for a kind the
  * process holds no handle of, it opens one (which must come out restricted),

@@ -30,7 +30,7 @@ test('a process with no handles yet: every later open() starts restricted', () =
   expect(restrictAll(g, { host })).toEqual({ domid: g, handles: 0 });
   // Never vacuous: with no handle of a kind, it opens one, which must come out restricted.
   const fresh = [
-    { handle: 'privcmd', kind: 'simulated', opened: true, restrictedTo: g, probes: { hypercall: 'EPERM', otherDomainDmop: 'EPERM' }, ok: true },
+    { handle: 'privcmd', kind: 'simulated', opened: true, restrictedTo: g, probes: { hypercall: 'EPERM', otherDomainDmop: 'EPERM', otherDomainMap: 'EPERM' }, ok: true },
     { handle: 'evtchn', kind: 'simulated', opened: true, restrictedTo: g, probes: { unboundPort: 'EACCES', otherDomainBind: 'EACCES' }, ok: true },
   ];
   expect(verifyRestricted({ host })).toEqual({ domid: g, handles: fresh, unavailable: {} });
@@ -78,9 +78,9 @@ test('verifyRestricted counts only the kernel: a filter refusing the probe calls
   } catch (e) {
     report = (e as { report: { handles: unknown[] } }).report;
   }
-  expect(report?.handles).toEqual([{ handle: 'privcmd', kind: 'simulated', opened: false, restrictedTo: null, probes: { hypercall: 'ok', otherDomainDmop: 'ok' }, ok: false }]);
+  expect(report?.handles).toEqual([{ handle: 'privcmd', kind: 'simulated', opened: false, restrictedTo: null, probes: { hypercall: 'ok', otherDomainDmop: 'ok', otherDomainMap: 'ESRCH' }, ok: false }]);
   restrictAll(g, { host });
-  expect(verifyRestricted({ host }).handles[0]).toEqual({ handle: 'privcmd', kind: 'simulated', opened: false, restrictedTo: g, probes: { hypercall: 'EPERM', otherDomainDmop: 'EPERM' }, ok: true });
+  expect(verifyRestricted({ host }).handles[0]).toEqual({ handle: 'privcmd', kind: 'simulated', opened: false, restrictedTo: g, probes: { hypercall: 'EPERM', otherDomainDmop: 'EPERM', otherDomainMap: 'EPERM' }, ok: true });
   host.close();
 });
 
