@@ -2,6 +2,7 @@
 // toolstack can change or observe. Mutated only by the hypervisor model
 // (lib/sim/hypervisor.ts, lib/sim/dmops/*) and the host's domctl-like controls.
 import { RangeSet } from './rangeset';
+import { P2m } from './p2m';
 import type { XsmSubject } from '../policy/xsm';
 import { EventChannelTable, type EvtchnDomain } from './evtchn';
 import { ALTP2M_MODES, INVALID_ALTP2M, MAX_ALTP2M, type Altp2mModeName } from '../policy/altp2m';
@@ -113,7 +114,8 @@ export class Domain implements XsmSubject, EvtchnDomain {
   dying = false;
   shutdownReason: number | null = null;
 
-  readonly p2m = new Map<number, P2mType>();
+  /** Compact: RAM as runs (lib/sim/p2m.ts). */
+  readonly p2m = new P2m();
   /** p2m->max_mapped_pfn: the highest pfn ever mapped (only grows). */
   maxMappedPfn = 0;
 

@@ -418,7 +418,7 @@ export class SimulatedHost {
   inspect(domid: number): DomainSnapshot {
     const d = this.#domain(domid, 'inspect');
     const memTypes: Record<number, string> = {};
-    for (const [pfn, t] of d.p2m) if (t !== 'ram_rw') memTypes[pfn] = t;
+    for (const [pfn, t] of d.p2m.typed()) memTypes[pfn] = t;
     return {
       domid: d.domid, type: d.type, vcpus: d.maxVcpus, hap: d.hap, paused: d.paused,
       shutdownReason: d.shutdownReason, target: d.target, label: d.label,

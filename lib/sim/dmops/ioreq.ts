@@ -201,7 +201,7 @@ export const mapMemTypeToIoreqServer: DmopHandler = (ctx) => {
       d.p2mIoreq = null;
     } else {
       if (d.p2mIoreq !== null) return fail(ctx, 'EBUSY', `ioreq server ${d.p2mIoreq.server} already claimed p2m_ioreq_server`);
-      for (const t of d.p2m.values()) {
+      for (const [, t] of d.p2m.typed()) {
         if (t === 'ioreq_server') return fail(ctx, 'EBUSY', 'pages of type p2m_ioreq_server remain from an earlier claim');
       }
       d.p2mIoreq = { server: s.id, flags };
@@ -210,7 +210,7 @@ export const mapMemTypeToIoreqServer: DmopHandler = (ctx) => {
   // Unmapping resets every remaining p2m_ioreq_server page to ram_rw (Xen
   // does this 256 gfns per continuation; the simulator in one go).
   if (flags === 0) {
-    for (const [pfn, t] of d.p2m) if (t === 'ioreq_server') d.p2m.set(pfn, 'ram_rw');
+    for (const [pfn, t] of d.p2m.typed()) if (t === 'ioreq_server') d.p2m.set(pfn, 'ram_rw');
   }
   return 0;
 };
