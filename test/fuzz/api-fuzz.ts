@@ -687,6 +687,23 @@ export const ENTRIES: Readonly<Record<string, Entry>> = {
     // A bind that went through on the restricted handle must name its domain (checked as for DMOPs).
     return { entry: `evtchn#${which}`, via: k, ...(which === 0 ? { target: d } : {}), run: runs[which] as () => unknown };
   },
+  mapping: (g, w) => {
+    const [h, via] = handle(g, w);
+    const d = domid(g, w);
+    const which = g.r.int(3);
+    const resource = () => g.object({
+      type: () => g.r.pick(['ioreq_server', 'grant_table', 'vmtrace_buf', 'x', 0, 7]), id: () => g.or(() => g.r.pick([0, 1, 8, 2 ** 32])),
+      frame: () => g.or(() => g.r.pick([0, 1, 2, 0xffffffff])), count: () => g.or(() => g.r.pick([0, 1, 2, 3, 2 ** 21])), writable: () => g.or(() => g.r.chance(0.5)),
+    });
+    const gfns = (): unknown => (g.r.chance(0.7) ? Array.from({ length: g.r.int(4) }, () => g.or(() => g.r.pick([0, 1, 7, 600, 0xfeff0, 2 ** 40]))) : g.hostile());
+    const runs: (() => unknown)[] = [
+      () => h.mapResource(d as number, resource() as api.MapResourceOptions).unmap(),
+      () => h.resourceFrames(d as number, resource() as api.ResourceId),
+      () => h.mapForeign(d as number, gfns() as number[], g.or(() => ({ writable: g.r.chance(0.5) })) as api.MapForeignOptions).unmap(),
+    ];
+    // A mapping that went through on the restricted handle must be of its domain (checked as for DMOPs).
+    return { entry: `mapping#${which}`, via, target: d, run: runs[which] as () => unknown };
+  },
   openEventChannels: (g, w) => {
     const o = g.r.chance(0.8) ? g.object({ host: () => (g.r.chance(0.8) ? w.host : g.hostile()), domain: () => domid(g, w), device: () => g.hostile() }) : g.hostile();
     return { entry: 'openEventChannels', run: () => { openEventChannels(o as api.OpenEventChannelsOptions).close(); } };
