@@ -10,7 +10,7 @@
 // write to a read-only page would kill the process): read() copies out.
 import { XENMEM_RESOURCE, type ResourceTypeName } from './abi/ioreq';
 import { ERRNO } from './abi/errno';
-import { codedError, describe, errnoError, invalidArgument } from './errors';
+import { codedError, describe, errnoError, invalidArgument, isPrivcmdError } from './errors';
 import type { BackendMapping } from './backends/backend';
 import type { NativeMapping } from './native';
 
@@ -84,12 +84,21 @@ export function checkMapResource(o: unknown): { type: number; id: number; frame:
 
 /** mapForeign's gfns and options checked and copied once. */
 export function checkMapForeign(gfns: unknown, o: unknown): { gfns: BigUint64Array; writable: boolean } {
-  if (!Array.isArray(gfns)) throw invalidArgument('mmap', `gfns must be an array of guest frame numbers, got ${describe(gfns)}`);
-  const n = gfns.length;
-  if (n < 1 || n > MAX_MAP_PAGES) throw invalidArgument('mmap', `gfns must hold 1 to ${MAX_MAP_PAGES} frames, got ${n}`);
-  const out = new BigUint64Array(n);
-  for (let i = 0; i < n; i++) {
-    const v: unknown = gfns[i];
+  // Read once, into memory of our own; a Proxy's traps (or a revoked one) that throw are EINVAL too.
+  let list: unknown[];
+  try {
+    if (!Array.isArray(gfns)) throw invalidArgument('mmap', `gfns must be an array of guest frame numbers, got ${describe(gfns)}`);
+    const n = gfns.length;
+    if (n < 1 || n > MAX_MAP_PAGES) throw invalidArgument('mmap', `gfns must hold 1 to ${MAX_MAP_PAGES} frames, got ${n}`);
+    list = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) list[i] = gfns[i];
+  } catch (e) {
+    if (isPrivcmdError(e)) throw e;
+    throw invalidArgument('mmap', 'gfns must be an array of guest frame numbers: reading it threw');
+  }
+  const out = new BigUint64Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
     const g = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : v;
     if (typeof g !== 'bigint' || g < 0n || g > MAX_GFN) throw invalidArgument('mmap', `gfns[${i}] must be a frame number in [0, 2^40), got ${describe(v)}`);
     out[i] = g;

@@ -170,6 +170,10 @@ export function mappingContract(name: string, makeEnv: () => MappingContractEnv)
         expect([gfns, code(() => h.mapForeign(g, gfns as never))]).toEqual([gfns, 'EINVAL']);
       }
       expect(code(() => h.mapForeign(g, new Array(MAX_MAP_PAGES + 1).fill(0)))).toBe('EINVAL');
+      const { proxy, revoke } = Proxy.revocable([0], {});
+      revoke();
+      expect(code(() => h.mapForeign(g, proxy))).toBe('EINVAL');
+      expect(code(() => h.mapForeign(g, new Proxy([0, 1], { get: (t, k) => { if (k === '1') throw new Error('boom'); return Reflect.get(t, k); } })))).toBe('EINVAL');
       expect(code(() => h.mapForeign(g, [0], { writable: 1 } as never))).toBe('EINVAL');
       expect(code(() => h.mapForeign(65536, [0]))).toBe('EINVAL');
       // Nothing was acquired: the server's pages are still unallocated, so gfns can still be had.
