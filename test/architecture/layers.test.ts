@@ -16,7 +16,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['policy/'],
   ['sim/'],
   ['backends/', 'copy-once.ts', 'handle-registry.ts'],
-  ['privcmd.ts', 'evtchn.ts'],
+  ['privcmd.ts', 'evtchn.ts', 'mapping.ts'],
   ['clients/', 'deprivilege/', 'ioreq/', 'devices/', 'probe.ts', 'selfcheck.ts'],
   ['demo.ts', 'cli.ts', 'index.ts'],
 ];
