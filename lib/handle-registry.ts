@@ -17,6 +17,8 @@ export interface RegisteredHandle {
   readonly closed: boolean;
   restrict(domid: number): void;
   close(): void;
+  /** Live mappings of `domid`'s memory this handle holds (privcmd only). */
+  mappingsOf?(domid: number): number;
 }
 
 export class HandleRegistry {
@@ -38,6 +40,13 @@ export class HandleRegistry {
 
   forget(h: RegisteredHandle): void {
     this.handles.delete(h);
+  }
+
+  /** Live mappings of `domid`'s memory held by any handle of the process. */
+  mappingsOf(domid: number): number {
+    let n = 0;
+    for (const h of this.handles) n += h.mappingsOf?.(domid) ?? 0;
+    return n;
   }
 
   ofKind(kind: HandleKind): RegisteredHandle[] {

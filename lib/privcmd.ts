@@ -381,6 +381,22 @@ export class Privcmd {
     return r;
   }
 
+  /** How many live mappings of `domid`'s memory this handle holds. */
+  mappingsOf(domid: number): number {
+    let n = 0;
+    for (const m of this.#mappings) if (m.domid === domid) n++;
+    return n;
+  }
+
+  /**
+   * Live mappings of `domid`'s memory held by any privcmd handle of this
+   * handle's process (the relabel-on-build flow refuses to relabel while
+   * there are any: they would outlive the relabel).
+   */
+  processMappingsOf(domid: number): number {
+    return this.#registry?.mappingsOf(domid) ?? this.mappingsOf(domid);
+  }
+
   /** Close the handle; any later use is EBADF. Closing twice is harmless. */
   close(): void {
     if (this.#backend === null) return;

@@ -69,7 +69,9 @@ function checkOptions(o: unknown): DomainBuildOptions {
   if (typeof t !== 'object' || t === null || !['create', 'isPaused', 'unpause', 'destroy'].every((k) => typeof t[k] === 'function')) {
     throw invalidArgument('build', 'toolstack must have create, isPaused, unpause and destroy functions');
   }
-  if (typeof x.handle !== 'object' || x.handle === null || typeof x.handle.hypercall !== 'function') throw invalidArgument('build', 'handle must be a privcmd handle (open())');
+  if (typeof x.handle !== 'object' || x.handle === null || typeof x.handle.hypercall !== 'function' || typeof x.handle.processMappingsOf !== 'function') {
+    throw invalidArgument('build', 'handle must be a privcmd handle (open())');
+  }
   for (const k of ['buildLabel', 'runLabel'] as const) {
     if (typeof x[k] !== 'string' || x[k] === '') throw invalidArgument('build', `${k} must be a non-empty security label`);
   }
@@ -139,6 +141,15 @@ export class DomainBuild {
     this.#state = 'relabeling';
     if (!(await this.#stillPaused())) {
       await this.abort(notRelabeled('relabel', `domain ${this.domid} was unpaused under its build label ${this.#o.buildLabel} before the relabel`));
+    }
+    // A mapping made under the build label outlives the relabel (Xen checks
+    // a foreign map when it is made, never again), so the builder would keep
+    // the access the relabel is meant to take away. Refused, not unmapped
+    // behind the caller's back: their views would go dead without warning.
+    const held = this.#o.handle.processMappingsOf(this.domid);
+    if (held > 0) {
+      this.#state = 'building';
+      throw wrongState('relabel', `${held} mapping(s) of domain ${this.domid}'s memory are live in this process; unmap them first (a mapping made under ${this.#o.buildLabel} would outlive the relabel)`);
     }
     try {
       flaskRelabelDomain(this.#o.handle, this.domid, this.runSid);
@@ -212,7 +223,14 @@ export async function buildDomain(
   } catch (e) {
     await b.abort(e);
   }
-  await b.relabel();
+  try {
+    await b.relabel();
+  } catch (e) {
+    // relabel() destroys the domain itself when the relabel fails; a refusal
+    // before it (a mapping still live) leaves the domain to us.
+    if (b.state === 'destroyed') throw e;
+    await b.abort(e);
+  }
   try {
     await b.unpause();
   } catch (e) {

@@ -274,6 +274,39 @@ describe('the build flow', () => {
     expect(e.message).toContain('denied { map_read }');
   });
 
+  test('a live mapping of the domain, on any handle of the process, blocks the relabel until it is unmapped', async () => {
+    const { host, h } = setup();
+    const b = await DomainBuild.create({ toolstack: simulatedToolstack(host, { memoryPages: 8 }), handle: h, buildLabel: BUILD, runLabel: RUN });
+    const other = open({ host });
+    const mine = h.mapForeign(b.domid, [0, 1]);
+    const theirs = other.mapForeign(b.domid, [2]);
+    expect(h.processMappingsOf(b.domid)).toBe(2);
+    let e = await errOf(() => b.relabel());
+    expect(e).toMatchObject({ code: 'ERR_PRIVCMD_BUILD_STATE', step: 'relabel' });
+    expect(e.message).toContain('2 mapping(s)');
+    expect(b.state).toBe('building');
+    expect(host.inspect(b.domid)).toMatchObject({ paused: true, label: BUILD });
+    mine.unmap();
+    e = await errOf(() => b.relabel());
+    expect(e.message).toContain('1 mapping(s)');
+    other.close(); // closing a handle unmaps what it holds
+    await b.relabel();
+    expect(host.inspect(b.domid).label).toBe(RUN);
+    expect(theirs.unmapped).toBe(true);
+  });
+
+  test('buildDomain: a build step that leaves its mapping behind gets the domain destroyed, saying why', async () => {
+    const { host, h } = setup();
+    let built = -1;
+    const e = await errOf(() => buildDomain({
+      toolstack: simulatedToolstack(host, { memoryPages: 8 }), handle: h, buildLabel: BUILD, runLabel: RUN,
+      build: (d) => { built = d; h.mapForeign(d, [0]).bytes![0] = 1; },
+    }));
+    expect(e).toMatchObject({ code: 'ERR_PRIVCMD_BUILD_STATE', step: 'relabel' });
+    expect(e.message).toContain(`domain ${built} destroyed`);
+    expect(host.domains()).not.toContain(built);
+  });
+
   test('a failed relabel destroys the domain, and the error says so', async () => {
     const { host, h } = setup(without('domain2', 'relabelto'));
     let built = -1;
