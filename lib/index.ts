@@ -12,8 +12,8 @@ export {
   type DmBufferLimits, type DmValidationResult, type CopyMode, type CopyOptions,
 } from './sim/dm-buffers';
 export { nativePath } from './native';
-export { open, Privcmd, PRIVCMD_DEVICE, type OpenOptions } from './privcmd';
-export type { BufferArg } from './backends/backend';
+export { open, createDeviceBackend, createSimulatedBackend, Privcmd, PRIVCMD_DEVICE, type OpenOptions } from './privcmd';
+export type { Backend, BufferArg } from './backends/backend';
 export { Mapping, MAX_MAP_PAGES, MAX_GFN, type MapResourceOptions, type MapForeignOptions, type ResourceId } from './mapping';
 export { openEventChannels, EventChannels, EVTCHN_DEVICE, type OpenEventChannelsOptions } from './evtchn';
 // A device model's pieces: the ioreq protocol engine, the server around it, and an example device.

@@ -7,8 +7,9 @@ import { HYPERCALLS, type HypercallName } from './abi/hypercalls';
 import { describe, codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
 import { decodePlanned, encodePlanned, planOf, XEN_DM_OP_SIZE } from './dmop/codec';
 import type { DmopRequest, DmopResult } from './dmop/types';
-import type { Backend, BufferArg } from './backends/backend';
-import { later, SimulatedBackend } from './backends/simulated';
+import { claimBackend, type Backend, type BufferArg } from './backends/backend';
+import { SimulatedBackend } from './backends/simulated';
+import { later } from './later';
 import { DeviceBackend, PRIVCMD_DEVICE } from './backends/device';
 import type { Allocation } from './allocation';
 import { isSimulatedHost, type SimulatedHost } from './sim/host';
@@ -34,6 +35,13 @@ export interface OpenOptions {
   testOnlyRawPointers?: boolean;
   /** A hypercall filter (createFilter()): consulted before every DMOP and hypercall goes out. */
   filter?: HypercallFilter;
+  /**
+   * The backend to use, made by createDeviceBackend() or
+   * createSimulatedBackend() (better-sqlite3's nativeBinding is the model):
+   * the seam for injecting one. Alone or with `filter`; each backend serves
+   * one handle. open({ host }) and open() go through the same seam.
+   */
+  backend?: Backend;
 }
 
 /** The DMOP number in buffer 0 (a view the handle owns), or -1 when it cannot be seen. */
@@ -416,9 +424,9 @@ export class Privcmd {
 
   /** @internal The device descriptor (device handles only), for the launcher. */
   deviceFd(): number {
-    const b = this.#live('fcntl');
-    if (!(b instanceof DeviceBackend)) throw codedError('EINVAL', 'fcntl', 'a simulated handle has no file descriptor');
-    return b.fd();
+    const fd = this.#live('fcntl').descriptor();
+    if (fd === null) throw codedError('EINVAL', 'fcntl', 'a simulated handle has no file descriptor');
+    return fd;
   }
 
   /** @internal Join the process's handles (restrictAll); restricted at once if the process is. */
@@ -460,28 +468,66 @@ export class Privcmd {
 export function open(options: OpenOptions = {}): Privcmd {
   if (typeof options !== 'object' || options === null) throw invalidArgument('open', 'options must be an object');
   // Each option read once: a getter must not answer one thing to the checks and another to the open.
-  const { host, domain: dom, filter, device, fd, testOnlyRawPointers } = options;
-  options = {
-    ...(device !== undefined ? { device } : {}), ...(fd !== undefined ? { fd } : {}), ...(dom !== undefined ? { domain: dom } : {}),
-    ...(filter !== undefined ? { filter } : {}), testOnlyRawPointers: testOnlyRawPointers === true,
-  };
-  if (host !== undefined) {
-    if (!isSimulatedHost(host)) throw invalidArgument('open', `host must be a simulated host made by createSimulatedHost(), got ${describe(host)}`);
-    const domain = dom ?? 0;
-    checkDomid('open', domain);
-    const h = new Privcmd(new SimulatedBackend(host, domain), filter);
-    h.enroll(registryOf({ host, domain }));
-    return h;
+  const { host, domain: dom, filter, device, fd, testOnlyRawPointers, backend } = options;
+  // The filter is checked before any backend is made (a device opened for nothing would be an fd to leak).
+  if (filter !== undefined && filter !== null && !(filter instanceof HypercallFilter)) throw invalidArgument('open', 'filter must be made by createFilter()');
+  if (backend !== undefined) {
+    if (host !== undefined || dom !== undefined || device !== undefined || fd !== undefined || testOnlyRawPointers !== undefined) {
+      throw invalidArgument('open', '`backend` names the handle\'s backend whole: it takes no host, domain, device, fd or testOnlyRawPointers');
+    }
+    return openOn(backend, filter);
   }
-  if (options.domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
-  if (options.fd !== undefined && (!Number.isInteger(options.fd) || options.fd < 0 || options.device !== undefined)) {
+  return openOn(makeBackend({ host, domain: dom, device, fd, testOnlyRawPointers }), filter);
+}
+
+/** The backend open() makes itself: a simulated process, or the device. */
+function makeBackend(o: { host: unknown; domain: unknown; device: unknown; fd: unknown; testOnlyRawPointers: unknown }): Backend {
+  if (o.host !== undefined) {
+    if (o.device !== undefined || o.fd !== undefined) throw invalidArgument('open', '`device` and `fd` name a real device; a simulated host has none');
+    return createSimulatedBackend(o.host as SimulatedHost, (o.domain ?? 0) as number);
+  }
+  if (o.domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
+  return createDeviceBackend({
+    ...(o.device !== undefined ? { device: o.device as string } : {}),
+    ...(o.fd !== undefined ? { fd: o.fd as number } : {}),
+    testOnlyRawPointers: o.testOnlyRawPointers === true,
+  });
+}
+
+/** A handle on a backend of ours that no other handle uses, in the backend's process. */
+function openOn(backend: unknown, filter: HypercallFilter | null | undefined): Privcmd {
+  if (!claimBackend(backend)) {
+    throw invalidArgument('open', `backend must come from createDeviceBackend() or createSimulatedBackend() and serve no other handle, got ${describe(backend)}`);
+  }
+  const b: Backend = backend;
+  let h: Privcmd;
+  try {
+    h = new Privcmd(b, filter);
+  } catch (e) {
+    b.close();
+    throw e;
+  }
+  h.enroll(registryOf(b.process));
+  return h;
+}
+
+/** A backend for open({ backend }): a process of a simulated host (domain default 0). */
+export function createSimulatedBackend(host: SimulatedHost, domain = 0): Backend {
+  if (!isSimulatedHost(host)) throw invalidArgument('open', `host must be a simulated host made by createSimulatedHost(), got ${describe(host)}`);
+  checkDomid('open', domain);
+  return new SimulatedBackend(host, domain);
+}
+
+/** A backend for open({ backend }): /dev/xen/privcmd (or `device`), or an inherited descriptor `fd`. */
+export function createDeviceBackend(options: { device?: string; fd?: number; testOnlyRawPointers?: boolean } = {}): Backend {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('open', 'options must be an object');
+  const { device, fd, testOnlyRawPointers } = options;
+  if (fd !== undefined && (!Number.isInteger(fd) || fd < 0 || device !== undefined)) {
     throw invalidArgument('open', '`fd` must be a non-negative integer, and not combined with `device`');
   }
-  const h = new Privcmd(new DeviceBackend({
-    ...(options.device !== undefined ? { path: options.device } : {}),
-    ...(options.fd !== undefined ? { fd: options.fd } : {}),
-    testOnlyRawPointers: options.testOnlyRawPointers === true,
-  }), options.filter);
-  h.enroll(registryOf());
-  return h;
+  return new DeviceBackend({
+    ...(device !== undefined ? { path: device } : {}),
+    ...(fd !== undefined ? { fd } : {}),
+    testOnlyRawPointers: testOnlyRawPointers === true,
+  });
 }

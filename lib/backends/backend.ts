@@ -5,6 +5,7 @@
 // handle can build one error with the whole context.
 import type { Allocation } from '../allocation';
 import type { FilterContext } from '../policy/filter';
+import type { ProcessSelector } from '../handle-registry';
 import type { NativeMapping } from '../native';
 
 /** A mapping a backend made: the native object, and (simulated host) how its pages are let go. */
@@ -51,5 +52,28 @@ export interface Backend {
   freePrivate(a: Allocation): void;
   /** Memory for buffer 0 of typed DMOPs that the backend can use in place. */
   scratch(size: number): Uint8Array;
+  /** The process the handle belongs to: which registry restrictAll covers it in. */
+  readonly process: ProcessSelector;
+  /** The device's file descriptor, or null (a simulated process has none). */
+  descriptor(): number | null;
   close(): void;
+}
+
+// Backends this module's classes made, and those a handle already uses:
+// open({ backend }) takes only these (identity, not instanceof, which a
+// Proxy or Object.create passes), and each at most once (two handles on one
+// backend would close it twice).
+const made = new WeakSet<object>();
+const claimed = new WeakSet<object>();
+
+/** @internal Called by each backend's constructor. */
+export function madeBackend(b: Backend): void {
+  made.add(b);
+}
+
+/** Claim a backend for one handle: false if it is not one of ours, or already taken. */
+export function claimBackend(b: unknown): b is Backend {
+  if (typeof b !== 'object' || b === null || !made.has(b) || claimed.has(b)) return false;
+  claimed.add(b);
+  return true;
 }

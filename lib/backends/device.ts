@@ -8,7 +8,8 @@ import { codedError, errnoError } from '../errors';
 import { native, type NativeDevice } from '../native';
 import type { Allocation } from '../allocation';
 import type { FilterContext } from '../policy/filter';
-import type { Backend, BackendMapping, BufferArg } from './backend';
+import type { ProcessSelector } from '../handle-registry';
+import { madeBackend, type Backend, type BackendMapping, type BufferArg } from './backend';
 
 export const PRIVCMD_DEVICE = '/dev/xen/privcmd';
 export const PRIVCMD_PARAMETERS = '/sys/module/xen_privcmd/parameters';
@@ -109,6 +110,7 @@ export class DeviceBackend implements Backend {
     // EPERM from a handle the process restriction (restrictAll, in any
     // worker) restricted at open is ours, not the kernel's.
     this.probe = { dmOp: rc === 0, restrictedByKernel: rc === -ERRNO.EPERM && r.restrictedAtOpen < 0 };
+    madeBackend(this);
   }
 
   #live(): NativeDevice {
@@ -204,6 +206,13 @@ export class DeviceBackend implements Backend {
   }
 
   /** The open descriptor, for passing to a child process (still owned here). */
+  /** The real process: the handle joins its registry. */
+  readonly process: ProcessSelector = {};
+
+  descriptor(): number {
+    return this.fd();
+  }
+
   fd(): number {
     return this.#live().fd();
   }

@@ -9,22 +9,12 @@ import type { FilterContext } from '../policy/filter';
 import { isU64, type Allocation, type AddressSpace } from '../sim/address-space';
 import { SimPrivcmdFile } from '../sim/driver';
 import type { SimulatedHost } from '../sim/host';
-import type { Backend, BackendMapping, BufferArg } from './backend';
+import { later } from '../later';
+import type { ProcessSelector } from '../handle-registry';
+import { madeBackend, type Backend, type BackendMapping, type BufferArg } from './backend';
 
 const DESC = 16;
 
-/** Run fn on a later turn of the event loop, as a thread-pool completion arrives. */
-export function later<T>(fn: () => T): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    setImmediate(() => {
-      try {
-        resolve(fn());
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
-}
 const PAGE = 4096;
 
 export class SimulatedBackend implements Backend {
@@ -53,8 +43,12 @@ export class SimulatedBackend implements Backend {
 
   readonly filterContext: FilterContext;
 
+  /** The simulated process the handle runs in (its registry, for restrictAll). */
+  readonly process: ProcessSelector;
+
   constructor(readonly host: SimulatedHost, domid: number) {
     const process = host.process(domid);
+    this.process = { host, domain: domid };
     this.file = new SimPrivcmdFile(host, process);
     this.#space = process.space;
     const space = this.#space;
@@ -63,6 +57,12 @@ export class SimulatedBackend implements Backend {
     this.#descs = this.#space.alloc(16 * DESC);
     this.#descsAddr = Number(this.#descs.addr);
     this.#descView = new DataView(this.#descs.view.buffer, this.#descs.view.byteOffset, this.#descs.view.byteLength);
+    madeBackend(this);
+  }
+
+  /** A simulated process has no file descriptor. */
+  descriptor(): null {
+    return null;
   }
 
   get why(): string {

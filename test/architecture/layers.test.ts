@@ -11,7 +11,7 @@ const LIB = path.join(__dirname, '../../lib');
 /** Bottom to top. An entry ending in '/' is a folder. */
 const LAYERS: readonly (readonly string[])[] = [
   ['abi/'],
-  ['errors.ts', 'native.ts', 'allocation.ts', 'domid-arg.ts', 'types/'],
+  ['errors.ts', 'native.ts', 'allocation.ts', 'domid-arg.ts', 'later.ts', 'types/'],
   ['dmop/'],
   ['policy/'],
   ['sim/'],
