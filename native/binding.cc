@@ -352,7 +352,8 @@ Napi::Object BindMailboxCalls(Napi::Env env, const SpaceRef& space) {
     auto* ref = new SpaceRef(space);
     napi_value fn;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, ref, &fn);
-    napi_add_finalizer(env, fn, ref, [](napi_env, void* d, void*) { delete static_cast<SpaceRef*>(d); }, nullptr, nullptr);
+    napi_add_finalizer(
+        env, fn, ref, [](napi_env, void* d, void*) { delete static_cast<SpaceRef*>(d); }, nullptr, nullptr);
     calls.Set(name, Napi::Value(env, fn));
   };
   bind("prologue", BoundMailboxCall<Prologue>);
@@ -391,7 +392,8 @@ Napi::Value StoreRelease8(const Napi::CallbackInfo& info) {
   Bytes b;
   uint64_t off;
   uint32_t v;
-  if (!ViewAndOffset(info, &b, &off) || info.Length() < 3 || !ToU32(info[2], &v) || v > UINT8_MAX) return Status(info.Env(), pcs::kEINVAL);
+  if (!ViewAndOffset(info, &b, &off) || info.Length() < 3 || !ToU32(info[2], &v) || v > UINT8_MAX)
+    return Status(info.Env(), pcs::kEINVAL);
   return Status(info.Env(), pcs::StoreRelease8(b.data, b.len, off, static_cast<uint8_t>(v)));
 }
 
@@ -399,7 +401,8 @@ Napi::Value StoreRelease32(const Napi::CallbackInfo& info) {
   Bytes b;
   uint64_t off;
   uint32_t v;
-  if (!ViewAndOffset(info, &b, &off) || info.Length() < 3 || !ToU32(info[2], &v)) return Status(info.Env(), pcs::kEINVAL);
+  if (!ViewAndOffset(info, &b, &off) || info.Length() < 3 || !ToU32(info[2], &v))
+    return Status(info.Env(), pcs::kEINVAL);
   return Status(info.Env(), pcs::StoreRelease32(b.data, b.len, off, v));
 }
 
@@ -407,7 +410,8 @@ Napi::Value FetchAdd32(const Napi::CallbackInfo& info) {
   Bytes b;
   uint64_t off;
   uint32_t delta, old = 0;
-  if (!ViewAndOffset(info, &b, &off) || info.Length() < 3 || !ToU32(info[2], &delta)) return Status(info.Env(), pcs::kEINVAL);
+  if (!ViewAndOffset(info, &b, &off) || info.Length() < 3 || !ToU32(info[2], &delta))
+    return Status(info.Env(), pcs::kEINVAL);
   int rc = pcs::FetchAdd32(b.data, b.len, off, delta, &old);
   return Napi::Number::New(info.Env(), rc == pcs::kOk ? static_cast<double>(old) : rc);
 }

@@ -109,7 +109,8 @@ bool UnpackBuffers(Napi::Env env, const Napi::Value& list, const Napi::Value& ra
     napi_typedarray_type t;
     size_t len;
     void* data;
-    if (napi_get_typedarray_info(env, raw, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_biguint64_array) return false;
+    if (napi_get_typedarray_info(env, raw, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_biguint64_array)
+      return false;
     pairs = static_cast<uint64_t*>(data);
     npairs = len / 2;
   }
@@ -120,7 +121,8 @@ bool UnpackBuffers(Napi::Env env, const Napi::Value& list, const Napi::Value& ra
     size_t len;
     void* data;
     if (v.IsTypedArray()) {
-      if (napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_uint8_array) return false;
+      if (napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_uint8_array)
+        return false;
       // An empty array points one byte into writable memory of ours. V8's
       // pointer for it may be NULL or a read-only sentinel, and Linux 6.1
       // fails a zero-size buffer at an aligned address (or NULL) with EFAULT
@@ -142,7 +144,8 @@ Napi::Value DmOp(const Napi::CallbackInfo& info) {
   if (!dev) return Errno(env, -EBADF);
   uint16_t dom;
   std::vector<PrivcmdDmOpBuf> descs;
-  if (info.Length() < 3 || !ToU16(info[0], &dom) || !UnpackBuffers(env, info[1], info[2], &descs)) return Errno(env, -EINVAL);
+  if (info.Length() < 3 || !ToU16(info[0], &dom) || !UnpackBuffers(env, info[1], info[2], &descs))
+    return Errno(env, -EINVAL);
   return Errno(env, dev->DmOp(dom, static_cast<uint16_t>(descs.size()), descs.data()));
 }
 
@@ -158,12 +161,15 @@ class DmOpWorker : public Napi::AsyncWorker {
  public:
   DmOpWorker(Napi::Env env, std::shared_ptr<PrivcmdDevice> dev, uint16_t dom, std::unique_ptr<pcs::DmOpStaging> staging,
              std::vector<Napi::ObjectReference> targets, std::vector<BufferRef> pins)
-      : Napi::AsyncWorker(env, "privcmd:dm_op"), deferred_(Napi::Promise::Deferred::New(env)), dev_(std::move(dev)),
-        dom_(dom), staging_(std::move(staging)), targets_(std::move(targets)), pins_(std::move(pins)) {}
+      : Napi::AsyncWorker(env, "privcmd:dm_op"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        dev_(std::move(dev)),
+        dom_(dom),
+        staging_(std::move(staging)),
+        targets_(std::move(targets)),
+        pins_(std::move(pins)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    rc_ = dev_->DmOp(dom_, static_cast<uint16_t>(staging_->num()), staging_->descs());
-  }
+  void Execute() override { rc_ = dev_->DmOp(dom_, static_cast<uint16_t>(staging_->num()), staging_->descs()); }
   void OnOK() override {
     Napi::Env env = Env();
     for (size_t i = 0; i < targets_.size(); ++i) {
@@ -171,7 +177,9 @@ class DmOpWorker : public Napi::AsyncWorker {
       napi_typedarray_type t;
       size_t len;
       void* data = nullptr;
-      if (napi_get_typedarray_info(env, targets_[i].Value(), &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_uint8_array) continue;
+      if (napi_get_typedarray_info(env, targets_[i].Value(), &t, &len, &data, nullptr, nullptr) != napi_ok ||
+          t != napi_uint8_array)
+        continue;
       staging_->CopyBack(i, static_cast<uint8_t*>(data), len);
     }
     deferred_.Resolve(Napi::Number::New(env, static_cast<double>(rc_)));
@@ -211,7 +219,9 @@ Napi::Value DmOpAsync(const Napi::CallbackInfo& info) {
     napi_typedarray_type t;
     size_t len;
     void* data;
-    if (napi_get_typedarray_info(env, info[2], &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_biguint64_array) return settle(-EINVAL);
+    if (napi_get_typedarray_info(env, info[2], &t, &len, &data, nullptr, nullptr) != napi_ok ||
+        t != napi_biguint64_array)
+      return settle(-EINVAL);
     pairs = static_cast<uint64_t*>(data);
     npairs = len / 2;
   }
@@ -224,7 +234,8 @@ Napi::Value DmOpAsync(const Napi::CallbackInfo& info) {
     size_t len;
     void* data;
     if (v.IsTypedArray()) {
-      if (napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_uint8_array) return settle(-EINVAL);
+      if (napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_uint8_array)
+        return settle(-EINVAL);
       src[i].data = static_cast<const uint8_t*>(data);
       src[i].len = len;
       targets[i] = Napi::Persistent(v.As<Napi::Object>());
@@ -257,7 +268,8 @@ bool UnpackHypercall(const Napi::CallbackInfo& info, uint64_t* op, uint64_t args
   napi_typedarray_type t;
   size_t len;
   void* data;
-  if (napi_get_typedarray_info(info.Env(), info[1], &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_biguint64_array || len != 5)
+  if (napi_get_typedarray_info(info.Env(), info[1], &t, &len, &data, nullptr, nullptr) != napi_ok ||
+      t != napi_biguint64_array || len != 5)
     return false;
   std::memcpy(args, data, 5 * sizeof(uint64_t));
   return true;
@@ -281,8 +293,11 @@ Napi::Value Hypercall(const Napi::CallbackInfo& info) {
 class HypercallWorker : public Napi::AsyncWorker {
  public:
   HypercallWorker(Napi::Env env, std::shared_ptr<PrivcmdDevice> dev, uint64_t op, const uint64_t args[5])
-      : Napi::AsyncWorker(env, "privcmd:hypercall"), deferred_(Napi::Promise::Deferred::New(env)), dev_(std::move(dev)),
-        pins_(PinLiveBuffers()), op_(op) {
+      : Napi::AsyncWorker(env, "privcmd:hypercall"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        dev_(std::move(dev)),
+        pins_(PinLiveBuffers()),
+        op_(op) {
     std::memcpy(args_, args, sizeof args_);
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
@@ -360,7 +375,8 @@ Napi::Value ResourceSize(const Napi::CallbackInfo& info) {
   if (!dev) return Errno(env, -EBADF);
   uint16_t dom;
   uint32_t type, id;
-  if (info.Length() < 3 || !ToU16(info[0], &dom) || !ToU32(info[1], &type) || !ToU32(info[2], &id)) return Errno(env, -EINVAL);
+  if (info.Length() < 3 || !ToU16(info[0], &dom) || !ToU32(info[1], &type) || !ToU32(info[2], &id))
+    return Errno(env, -EINVAL);
   uint64_t frames = 0;
   int rc = dev->ResourceSize(dom, type, id, &frames);
   if (rc < 0) return Errno(env, rc);
@@ -374,8 +390,8 @@ Napi::Value MapResource(const Napi::CallbackInfo& info) {
   if (!dev) return Errno(env, -EBADF);
   uint16_t dom;
   uint32_t type, id, frame, count;
-  if (info.Length() < 6 || !ToU16(info[0], &dom) || !ToU32(info[1], &type) || !ToU32(info[2], &id) || !ToU32(info[3], &frame) ||
-      !ToU32(info[4], &count) || !info[5].IsBoolean() || count == 0) {
+  if (info.Length() < 6 || !ToU16(info[0], &dom) || !ToU32(info[1], &type) || !ToU32(info[2], &id) ||
+      !ToU32(info[3], &frame) || !ToU32(info[4], &count) || !info[5].IsBoolean() || count == 0) {
     return Errno(env, -EINVAL);
   }
   if (count > kMaxMapPages) return Errno(env, -ENOMEM);
@@ -398,9 +414,11 @@ Napi::Value MapForeign(const Napi::CallbackInfo& info) {
   size_t n = 0, nerr = 0;
   void* gp = nullptr;
   void* ep = nullptr;
-  if (info.Length() < 4 || !ToU16(info[0], &dom) || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsBoolean() ||
-      napi_get_typedarray_info(env, info[1], &t1, &n, &gp, nullptr, nullptr) != napi_ok || t1 != napi_biguint64_array ||
-      napi_get_typedarray_info(env, info[2], &t2, &nerr, &ep, nullptr, nullptr) != napi_ok || t2 != napi_int32_array || nerr != n || n == 0) {
+  if (info.Length() < 4 || !ToU16(info[0], &dom) || !info[1].IsTypedArray() || !info[2].IsTypedArray() ||
+      !info[3].IsBoolean() || napi_get_typedarray_info(env, info[1], &t1, &n, &gp, nullptr, nullptr) != napi_ok ||
+      t1 != napi_biguint64_array ||
+      napi_get_typedarray_info(env, info[2], &t2, &nerr, &ep, nullptr, nullptr) != napi_ok || t2 != napi_int32_array ||
+      nerr != n || n == 0) {
     return Errno(env, -EINVAL);
   }
   if (n > kMaxMapPages) return Errno(env, -ENOMEM);
@@ -429,7 +447,8 @@ Napi::Value Fd(const Napi::CallbackInfo& info) {
   return Errno(info.Env(), (*ref)->dev->fd());
 }
 
-// deviceOpen(path | fd) -> { mailbox, restrict, dmOp, dmOpAsync, dmOpMailbox, hypercall, hypercallAsync, close } | -errno
+// deviceOpen(path | fd) -> { mailbox, restrict, dmOp, dmOpAsync, dmOpMailbox, hypercall, hypercallAsync, close } |
+// -errno
 Napi::Value DeviceOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !(info[0].IsString() || info[0].IsNumber())) return Errno(env, -EINVAL);

@@ -142,7 +142,8 @@ Napi::Value Fd(const Napi::CallbackInfo& info) {
   return Errno(info.Env(), dev ? dev->fd() : -EBADF);
 }
 
-// evtchnOpen(path) -> { bindVirq, bindInterdomain, bindUnboundPort, unbind, notify, reset, restrict, read, unmask, waitReadable, fd, close } | -errno
+// evtchnOpen(path) -> { bindVirq, bindInterdomain, bindUnboundPort, unbind, notify, reset, restrict, read, unmask,
+// waitReadable, fd, close } | -errno
 Napi::Value EvtchnOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) return Errno(env, -EINVAL);

@@ -34,7 +34,8 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {
   MappingRef m = MappingOf(info);
   if (!m || !m->mapped()) return Errno(env, -EBADF);
   uint64_t off, len;
-  if (info.Length() < 2 || !ToIndex(info[0], 9007199254740991.0, &off) || !ToIndex(info[1], 9007199254740991.0, &len)) return Errno(env, -EINVAL);
+  if (info.Length() < 2 || !ToIndex(info[0], 9007199254740991.0, &off) || !ToIndex(info[1], 9007199254740991.0, &len))
+    return Errno(env, -EINVAL);
   if (off > m->size() || len > m->size() - off) return Errno(env, -EINVAL);
   Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(len));
   if (len) std::memcpy(out.Data(), m->data() + off, static_cast<size_t>(len));
@@ -84,7 +85,9 @@ Napi::Value StoreFree(const Napi::CallbackInfo& info) {
 bool Bytes(Napi::Env env, const Napi::Value& v, uint8_t** data, size_t* len) {
   napi_typedarray_type t;
   void* p = nullptr;
-  if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, &t, len, &p, nullptr, nullptr) != napi_ok || t != napi_uint8_array) return false;
+  if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, &t, len, &p, nullptr, nullptr) != napi_ok ||
+      t != napi_uint8_array)
+    return false;
   *data = static_cast<uint8_t*>(p);
   return true;
 }
@@ -94,7 +97,8 @@ Napi::Value StoreRead(const Napi::CallbackInfo& info) {
   uint64_t off;
   uint8_t* data;
   size_t len;
-  if (info.Length() < 2 || !ToIndex(info[0], kMaxOffset, &off) || !Bytes(info.Env(), info[1], &data, &len)) return Errno(info.Env(), -EINVAL);
+  if (info.Length() < 2 || !ToIndex(info[0], kMaxOffset, &off) || !Bytes(info.Env(), info[1], &data, &len))
+    return Errno(info.Env(), -EINVAL);
   return Errno(info.Env(), StoreOf(info)->Read(off, data, len));
 }
 
@@ -102,7 +106,8 @@ Napi::Value StoreWrite(const Napi::CallbackInfo& info) {
   uint64_t off;
   uint8_t* data;
   size_t len;
-  if (info.Length() < 2 || !ToIndex(info[0], kMaxOffset, &off) || !Bytes(info.Env(), info[1], &data, &len)) return Errno(info.Env(), -EINVAL);
+  if (info.Length() < 2 || !ToIndex(info[0], kMaxOffset, &off) || !Bytes(info.Env(), info[1], &data, &len))
+    return Errno(info.Env(), -EINVAL);
   return Errno(info.Env(), StoreOf(info)->Write(off, data, len));
 }
 
@@ -172,8 +177,9 @@ Napi::Value MappingToJs(Napi::Env env, std::shared_ptr<pcs::Mapping> m, bool wri
   Napi::Object r = Napi::Object::New(env);
   if (writable) {
     // Checked by the callers: no mapping is longer than kMaxExternalBufferLength.
-    r.Set("buffer", Napi::ArrayBuffer::New(
-                        env, m->data(), m->size(), [](Napi::Env, void*, MappingRef* ref) { delete ref; }, new MappingRef(m)));
+    r.Set("buffer",
+          Napi::ArrayBuffer::New(
+              env, m->data(), m->size(), [](Napi::Env, void*, MappingRef* ref) { delete ref; }, new MappingRef(m)));
   } else {
     r.Set("buffer", env.Null());
   }

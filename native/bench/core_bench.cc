@@ -57,7 +57,8 @@ int main() {
       std::memcpy(dst.data(), a.host, size);
       Clobber();
     });
-    std::printf("\"copy_%llu\":{\"helper_ns\":%.2f,\"memcpy_ns\":%.2f},", static_cast<unsigned long long>(size), helper, plain);
+    std::printf("\"copy_%llu\":{\"helper_ns\":%.2f,\"memcpy_ns\":%.2f},", static_cast<unsigned long long>(size), helper,
+                plain);
   }
   Allocation arr, data;
   as->Allocate(16 * 16, 0, &arr);
@@ -69,8 +70,14 @@ int main() {
   }
   DmBuf out[16];
   DmValidation v;
-  double one = NsPerCall([&] { ValidateDmBuffers(*as, arr.addr, 1, 16, 4096, out, &v); Clobber(); });
-  double sixteen = NsPerCall([&] { ValidateDmBuffers(*as, arr.addr, 16, 16, 4096, out, &v); Clobber(); });
+  double one = NsPerCall([&] {
+    ValidateDmBuffers(*as, arr.addr, 1, 16, 4096, out, &v);
+    Clobber();
+  });
+  double sixteen = NsPerCall([&] {
+    ValidateDmBuffers(*as, arr.addr, 16, 16, 4096, out, &v);
+    Clobber();
+  });
   std::printf("\"validate\":{\"one_ns\":%.2f,\"sixteen_ns\":%.2f}}\n", one, sixteen);
   return 0;
 }

@@ -25,8 +25,7 @@ int HostMapping::Map(size_t bytes) {
 
 int HostMapping::Protect(size_t offset, size_t bytes, bool readwrite) {
   if (bytes == 0) return kOk;
-  return mprotect(data_ + offset, bytes, readwrite ? PROT_READ | PROT_WRITE : PROT_NONE) == 0 ? kOk
-                                                                                            : kENOMEM;
+  return mprotect(data_ + offset, bytes, readwrite ? PROT_READ | PROT_WRITE : PROT_NONE) == 0 ? kOk : kENOMEM;
 }
 
 int HostMapping::Discard(size_t offset, size_t bytes) {

@@ -23,7 +23,7 @@ namespace pcs {
 enum class PageState : uint8_t {
   kUnmapped = 0,
   kGuard = 1,
-  kReadOnly = 2,   // simulated protection only: the host page stays writable
+  kReadOnly = 2,  // simulated protection only: the host page stays writable
   kReadWrite = 3,
 };
 
@@ -37,7 +37,7 @@ class HostMapping {
   int Map(size_t bytes);  // PROT_NONE reservation; kOk or kENOMEM
   int Protect(size_t offset, size_t bytes, bool readwrite);
   int Discard(size_t offset, size_t bytes);  // back to zero-filled pages
-  void Unmap();  // munmap now (idempotent); the destructor then has nothing to do
+  void Unmap();                              // munmap now (idempotent); the destructor then has nothing to do
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 
@@ -47,9 +47,9 @@ class HostMapping {
 };
 
 struct Allocation {
-  uint64_t addr = 0;       // simulated address of the first usable byte
-  uint64_t len = 0;        // bytes requested
-  uint8_t* host = nullptr; // host pointer for addr
+  uint64_t addr = 0;        // simulated address of the first usable byte
+  uint64_t len = 0;         // bytes requested
+  uint8_t* host = nullptr;  // host pointer for addr
 };
 
 enum AllocFlags : uint32_t {
@@ -112,7 +112,7 @@ class AddressSpace {
   // allocations: user address -> {first page index, pages incl. trailing guard}
   struct Block {
     uint64_t first_page;
-    uint64_t pages;       // taken from the free list (data + own guard, if any)
+    uint64_t pages;  // taken from the free list (data + own guard, if any)
     uint64_t data_pages;
   };
   // Index of the permanent guard page at TASK_SIZE_MAX (regions reaching

@@ -14,8 +14,8 @@ uint64_t LoadLe64(const uint8_t* p) {
 
 // Resolve which bytes of buffer idx a copy touches; kOk and *addr/*n set, or
 // an error status. Shared by both directions so they cannot disagree.
-int Span(const DmBuf* bufs, uint64_t nr, uint64_t idx, uint64_t offset, uint64_t len,
-         CopyMode mode, uint64_t* addr, uint64_t* n) {
+int Span(const DmBuf* bufs, uint64_t nr, uint64_t idx, uint64_t offset, uint64_t len, CopyMode mode, uint64_t* addr,
+         uint64_t* n) {
   if (idx >= nr) return kEFAULT;
   const DmBuf& b = bufs[idx];
   if (mode == CopyMode::kSeed) {
@@ -35,8 +35,8 @@ int Span(const DmBuf* bufs, uint64_t nr, uint64_t idx, uint64_t offset, uint64_t
 
 }  // namespace
 
-int ValidateDmBuffers(const AddressSpace& as, uint64_t ubufs, uint32_t num, uint32_t max_num,
-                      uint32_t max_size, DmBuf* out, DmValidation* result) {
+int ValidateDmBuffers(const AddressSpace& as, uint64_t ubufs, uint32_t num, uint32_t max_num, uint32_t max_size,
+                      DmBuf* out, DmValidation* result) {
   *result = DmValidation{};
   auto fail = [result](DmStep step, uint32_t index, int status) {
     result->failed_step = step;
@@ -81,8 +81,8 @@ int ValidateDmBuffers(const AddressSpace& as, uint64_t ubufs, uint32_t num, uint
   return kOk;
 }
 
-int CopyDmBufferFromGuest(const AddressSpace& as, uint8_t* dst, uint64_t len, const DmBuf* bufs,
-                          uint64_t nr, uint64_t idx, uint64_t offset, CopyMode mode) {
+int CopyDmBufferFromGuest(const AddressSpace& as, uint8_t* dst, uint64_t len, const DmBuf* bufs, uint64_t nr,
+                          uint64_t idx, uint64_t offset, CopyMode mode) {
   // The seed's copy_dm_buffer_from_guest clears the destination before any
   // check, so a failed copy leaves zeros, never stale bytes.
   if (mode == CopyMode::kSeed && len != 0) std::memset(dst, 0, static_cast<size_t>(len));
@@ -95,8 +95,8 @@ int CopyDmBufferFromGuest(const AddressSpace& as, uint8_t* dst, uint64_t len, co
   return kOk;
 }
 
-int CopyDmBufferToGuest(AddressSpace& as, const DmBuf* bufs, uint64_t nr, uint64_t idx,
-                        uint64_t offset, const uint8_t* src, uint64_t len, CopyMode mode) {
+int CopyDmBufferToGuest(AddressSpace& as, const DmBuf* bufs, uint64_t nr, uint64_t idx, uint64_t offset,
+                        const uint8_t* src, uint64_t len, CopyMode mode) {
   uint64_t addr = 0, n = 0;
   int rc = Span(bufs, nr, idx, offset, len, mode, &addr, &n);
   if (rc != kOk) return rc;

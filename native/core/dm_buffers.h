@@ -30,9 +30,9 @@ enum class DmStep : uint32_t {
 };
 
 struct DmValidation {
-  uint64_t pages = 0;                 // pages the driver pins (zero-size aligned buffers pin none)
+  uint64_t pages = 0;  // pages the driver pins (zero-size aligned buffers pin none)
   DmStep failed_step = DmStep::kNone;
-  uint32_t failed_index = 0;          // the buffer that failed, for kSize/kAccess/kPin
+  uint32_t failed_index = 0;  // the buffer that failed, for kSize/kAccess/kPin
 };
 
 // Steps 3-8 of privcmd_ioctl_dm_op on x86-64 Linux 6.1:
@@ -43,8 +43,8 @@ struct DmValidation {
 //   then per buffer, per page (pin_user_pages_fast FOLL_WRITE): not present or
 //   not writable -> kEFAULT
 // On kOk the descriptors are in out[0..num). out must hold max_num entries.
-int ValidateDmBuffers(const AddressSpace& as, uint64_t ubufs, uint32_t num, uint32_t max_num,
-                      uint32_t max_size, DmBuf* out, DmValidation* result);
+int ValidateDmBuffers(const AddressSpace& as, uint64_t ubufs, uint32_t num, uint32_t max_num, uint32_t max_size,
+                      DmBuf* out, DmValidation* result);
 
 enum class CopyMode : uint32_t {
   // Seed proposal (Xen 524a98c2ac): the destination is zero-filled first,
@@ -61,12 +61,12 @@ enum class CopyMode : uint32_t {
 // read-protected page, address wrap) is kEFAULT; every page is checked before
 // the first byte moves, so strict mode leaves dst untouched and seed mode
 // leaves it zero-filled.
-int CopyDmBufferFromGuest(const AddressSpace& as, uint8_t* dst, uint64_t len, const DmBuf* bufs,
-                          uint64_t nr, uint64_t idx, uint64_t offset, CopyMode mode);
+int CopyDmBufferFromGuest(const AddressSpace& as, uint8_t* dst, uint64_t len, const DmBuf* bufs, uint64_t nr,
+                          uint64_t idx, uint64_t offset, CopyMode mode);
 
 // Write src[0..len) into buffer idx (seed: min(len, buf.size) bytes). Same
 // fault rules; the simulated pages must be writable.
-int CopyDmBufferToGuest(AddressSpace& as, const DmBuf* bufs, uint64_t nr, uint64_t idx,
-                        uint64_t offset, const uint8_t* src, uint64_t len, CopyMode mode);
+int CopyDmBufferToGuest(AddressSpace& as, const DmBuf* bufs, uint64_t nr, uint64_t idx, uint64_t offset,
+                        const uint8_t* src, uint64_t len, CopyMode mode);
 
 }  // namespace pcs

@@ -14,11 +14,21 @@ namespace pcs {
 
 namespace {
 // include/uapi/xen/evtchn.h: every argument is unsigned ints, but the restrict one.
-struct BindVirqArg { uint32_t virq; };
-struct BindInterdomainArg { uint32_t remote_domain, remote_port; };
-struct BindUnboundArg { uint32_t remote_domain; };
-struct PortArg { uint32_t port; };
-struct RestrictArg { uint16_t domid; };
+struct BindVirqArg {
+  uint32_t virq;
+};
+struct BindInterdomainArg {
+  uint32_t remote_domain, remote_port;
+};
+struct BindUnboundArg {
+  uint32_t remote_domain;
+};
+struct PortArg {
+  uint32_t port;
+};
+struct RestrictArg {
+  uint16_t domid;
+};
 static_assert(sizeof(BindInterdomainArg) == 8, "ioctl_evtchn_bind_interdomain is 8 bytes");
 static_assert(sizeof(RestrictArg) == 2, "ioctl_evtchn_restrict_domid is 2 bytes");
 }  // namespace

@@ -27,15 +27,13 @@ constexpr uint64_t kKernelBase = 0xffff800000000000ull;
 constexpr uint64_t kDmBufDescSize = 16;
 
 // Linux privcmd module parameter defaults.
-constexpr uint32_t kDefaultDmOpMaxNrBufs = 16;    // dm_op_max_nr_bufs
+constexpr uint32_t kDefaultDmOpMaxNrBufs = 16;     // dm_op_max_nr_bufs
 constexpr uint32_t kDefaultDmOpBufMaxSize = 4096;  // dm_op_buf_max_size
 
 // access_ok() on x86-64 Linux 6.1 (asm-generic/access_ok.h with TASK_SIZE_MAX):
 // the whole range [addr, addr + size) lies at or below the limit. Written so
 // that addr + size is never computed and so cannot wrap.
-constexpr bool AccessOk(uint64_t addr, uint64_t size) {
-  return size <= kTaskSizeMax && addr <= kTaskSizeMax - size;
-}
+constexpr bool AccessOk(uint64_t addr, uint64_t size) { return size <= kTaskSizeMax && addr <= kTaskSizeMax - size; }
 
 // DIV_ROUND_UP(offset_in_page(addr) + size, PAGE_SIZE), as the driver counts the
 // pages it pins. size is bounded by the caller (<= 4 GiB), so no wrap.

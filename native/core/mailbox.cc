@@ -108,8 +108,8 @@ bool DescriptorArray::Load(const uint8_t* raw, size_t raw_len, uint64_t nr) {
   return true;
 }
 
-int ValidateDmBuffersInto(const AddressSpace& as, uint64_t ubufs, uint32_t num, uint32_t max_num,
-                          uint32_t max_size, uint8_t* out, size_t out_len, uint64_t* pages) {
+int ValidateDmBuffersInto(const AddressSpace& as, uint64_t ubufs, uint32_t num, uint32_t max_num, uint32_t max_size,
+                          uint8_t* out, size_t out_len, uint64_t* pages) {
   if (max_num > 4096 || out_len < 8 || out_len < uint64_t{max_num < num ? max_num : num} * kDmBufDescSize)
     return kEINVAL;
   DmBuf small[16];
@@ -131,8 +131,8 @@ int ValidateDmBuffersInto(const AddressSpace& as, uint64_t ubufs, uint32_t num, 
   return kOk;
 }
 
-int CopyFromGuestBytes(const AddressSpace& as, uint8_t* dst, size_t dst_len, const uint8_t* raw,
-                       size_t raw_len, uint64_t idx, uint64_t offset, CopyMode mode) {
+int CopyFromGuestBytes(const AddressSpace& as, uint8_t* dst, size_t dst_len, const uint8_t* raw, size_t raw_len,
+                       uint64_t idx, uint64_t offset, CopyMode mode) {
   uint64_t nr = raw_len / kDmBufDescSize;
   DescriptorArray bufs;
   if (!bufs.Load(raw, raw_len, nr)) return kEINVAL;

@@ -20,17 +20,17 @@
 
 namespace pcs {
 namespace mb {
-constexpr size_t kUbufs = 0;      // u64 in: descriptor array address
-constexpr size_t kNum = 8;        // u32 in: number of descriptors (also nr for copies)
-constexpr size_t kMaxNum = 12;    // u32 in: dm_op_max_nr_bufs
-constexpr size_t kMaxSize = 16;   // u32 in: dm_op_buf_max_size
-constexpr size_t kStep = 20;      // u32 out: failing validation step
-constexpr size_t kIndex = 24;     // u32 out: failing buffer
-constexpr size_t kMode = 28;      // u32 in: copy mode
-constexpr size_t kIdx = 32;       // u64 in: buffer index for copies
-constexpr size_t kOffset = 40;    // u64 in: offset into the buffer
-constexpr size_t kLen = 48;       // u64 in: bytes to copy (<= kDataSize)
-constexpr size_t kDescs = 64;     // descriptors: out of validation, in for copies
+constexpr size_t kUbufs = 0;     // u64 in: descriptor array address
+constexpr size_t kNum = 8;       // u32 in: number of descriptors (also nr for copies)
+constexpr size_t kMaxNum = 12;   // u32 in: dm_op_max_nr_bufs
+constexpr size_t kMaxSize = 16;  // u32 in: dm_op_buf_max_size
+constexpr size_t kStep = 20;     // u32 out: failing validation step
+constexpr size_t kIndex = 24;    // u32 out: failing buffer
+constexpr size_t kMode = 28;     // u32 in: copy mode
+constexpr size_t kIdx = 32;      // u64 in: buffer index for copies
+constexpr size_t kOffset = 40;   // u64 in: offset into the buffer
+constexpr size_t kLen = 48;      // u64 in: bytes to copy (<= kDataSize)
+constexpr size_t kDescs = 64;    // descriptors: out of validation, in for copies
 constexpr size_t kMaxDescs = 16;
 constexpr size_t kData = kDescs + kMaxDescs * kDmBufDescSize;  // 320
 constexpr size_t kDataSize = 4096;
@@ -86,14 +86,14 @@ class DescriptorArray {
 // kEINVAL with nothing written. On a validation failure out[0..8) receives the
 // failing step and buffer index (two u32, native order). Returns pages or a
 // negative status; *pages is set on kOk.
-int ValidateDmBuffersInto(const AddressSpace& as, uint64_t ubufs, uint32_t num, uint32_t max_num,
-                          uint32_t max_size, uint8_t* out, size_t out_len, uint64_t* pages);
+int ValidateDmBuffersInto(const AddressSpace& as, uint64_t ubufs, uint32_t num, uint32_t max_num, uint32_t max_size,
+                          uint8_t* out, size_t out_len, uint64_t* pages);
 
 // copyDmBufferFromGuest / copyDmBufferToGuest over bytes: the descriptor array
 // is raw[0..raw_len), nr = raw_len / 16, and the copy moves exactly dst_len /
 // src_len bytes.
-int CopyFromGuestBytes(const AddressSpace& as, uint8_t* dst, size_t dst_len, const uint8_t* raw,
-                       size_t raw_len, uint64_t idx, uint64_t offset, CopyMode mode);
+int CopyFromGuestBytes(const AddressSpace& as, uint8_t* dst, size_t dst_len, const uint8_t* raw, size_t raw_len,
+                       uint64_t idx, uint64_t offset, CopyMode mode);
 int CopyToGuestBytes(AddressSpace& as, const uint8_t* raw, size_t raw_len, uint64_t idx, uint64_t offset,
                      const uint8_t* src, size_t src_len, CopyMode mode);
 

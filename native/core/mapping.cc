@@ -75,7 +75,8 @@ int PageStore::Free(uint64_t offset) {
   const uint64_t page = PageSize();
   if (offset % page != 0 || !IsLive(offset, page)) return -EINVAL;
   // Drop the bytes now: the next owner of this offset gets a zero page.
-  if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset), static_cast<off_t>(page)) < 0) {
+  if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                  static_cast<off_t>(page)) < 0) {
     return -errno;
   }
   used_[offset / page] = false;
@@ -102,7 +103,9 @@ int PageStore::Map(const int64_t* offsets, size_t n, bool writable, std::unique_
   const size_t page = PageSize();
   if (n == 0 || n > (SIZE_MAX / page)) return -EINVAL;
   for (size_t i = 0; i < n; ++i) {
-    if (offsets[i] >= 0 && (static_cast<uint64_t>(offsets[i]) % page != 0 || !IsLive(static_cast<uint64_t>(offsets[i]), page))) return -EINVAL;
+    if (offsets[i] >= 0 &&
+        (static_cast<uint64_t>(offsets[i]) % page != 0 || !IsLive(static_cast<uint64_t>(offsets[i]), page)))
+      return -EINVAL;
   }
   const size_t len = n * page;
   // The reservation is private zero pages: what a page without an offset shows.
@@ -121,8 +124,11 @@ int PageStore::Map(const int64_t* offsets, size_t n, bool writable, std::unique_
     }
     // One mmap per run of consecutive offsets.
     size_t j = i + 1;
-    while (j < n && offsets[j] >= 0 && static_cast<uint64_t>(offsets[j]) == static_cast<uint64_t>(offsets[j - 1]) + page) ++j;
-    void* p = ::mmap(static_cast<uint8_t*>(base) + i * page, (j - i) * page, prot, MAP_SHARED | MAP_FIXED, fd_, static_cast<off_t>(offsets[i]));
+    while (j < n && offsets[j] >= 0 &&
+           static_cast<uint64_t>(offsets[j]) == static_cast<uint64_t>(offsets[j - 1]) + page)
+      ++j;
+    void* p = ::mmap(static_cast<uint8_t*>(base) + i * page, (j - i) * page, prot, MAP_SHARED | MAP_FIXED, fd_,
+                     static_cast<off_t>(offsets[i]));
     if (p == MAP_FAILED) return -errno;  // m unmaps the whole range
     i = j;
   }

@@ -64,7 +64,7 @@ class PageStore {
   explicit PageStore(int fd) : fd_(fd) {}
   bool IsLive(uint64_t offset, size_t len) const;
   int fd_;
-  uint64_t end_ = 0;      // the file's length in bytes
+  uint64_t end_ = 0;  // the file's length in bytes
   std::vector<uint64_t> free_;
   std::vector<bool> used_;  // by page index
   size_t live_ = 0;

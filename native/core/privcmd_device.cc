@@ -110,7 +110,8 @@ int PrivcmdDevice::MapForeign(uint16_t dom, const uint64_t* gfns, uint32_t n, bo
     ::munmap(p, len);
     return -ENOMEM;
   }
-  PrivcmdMmapBatchV2 b{n, dom, 0, reinterpret_cast<uint64_t>(p), reinterpret_cast<uint64_t>(gfns), reinterpret_cast<uint64_t>(errs)};
+  PrivcmdMmapBatchV2 b{
+      n, dom, 0, reinterpret_cast<uint64_t>(p), reinterpret_cast<uint64_t>(gfns), reinterpret_cast<uint64_t>(errs)};
   if (::ioctl(fd_, kIoctlMmapBatchV2, &b) < 0 && errno != ENOENT) return -errno;
   uint32_t failed = 0;
   for (uint32_t i = 0; i < n; ++i) failed += errs[i] != 0;
@@ -143,7 +144,11 @@ int PrivcmdDevice::MapForeign(uint16_t dom, const uint64_t* gfns, uint32_t n, bo
     uint8_t* at = static_cast<uint8_t*>(p) + size_t{i} * page;
     if (::mmap(at, size_t{j - i} * page, prot, MAP_SHARED | MAP_FIXED, fd_, 0) == MAP_FAILED) return -errno;
     std::vector<int> again(j - i, 0);
-    PrivcmdMmapBatchV2 run{j - i, dom, 0, reinterpret_cast<uint64_t>(at), reinterpret_cast<uint64_t>(gfns + i),
+    PrivcmdMmapBatchV2 run{j - i,
+                           dom,
+                           0,
+                           reinterpret_cast<uint64_t>(at),
+                           reinterpret_cast<uint64_t>(gfns + i),
                            reinterpret_cast<uint64_t>(again.data())};
     if (::ioctl(fd_, kIoctlMmapBatchV2, &run) < 0 && errno != ENOENT) return -errno;
     // A page that mapped a moment ago and fails now (paged out, given up

@@ -26,7 +26,7 @@ struct PrivcmdDmOpBuf {
 struct PrivcmdDmOp {
   uint16_t dom;
   uint16_t num;
-  uint32_t pad_;  // alignment padding of the uAPI struct, always zero here
+  uint32_t pad_;   // alignment padding of the uAPI struct, always zero here
   uint64_t ubufs;  // const struct privcmd_dm_op_buf __user *
 };
 struct PrivcmdMmapBatchV2 {
@@ -91,7 +91,8 @@ class PrivcmdDevice {
   // could (including -ENOENT, paged-out frames, as Linux reports them), or
   // -errno for the whole call (-EAGAIN: a page failed only on the second
   // pass that arranges the zero pages).
-  int MapForeign(uint16_t dom, const uint64_t* gfns, uint32_t n, bool writable, int* errs, std::unique_ptr<Mapping>* out) const;
+  int MapForeign(uint16_t dom, const uint64_t* gfns, uint32_t n, bool writable, int* errs,
+                 std::unique_ptr<Mapping>* out) const;
 
   // The descriptor, for handing to a child process (it stays owned here).
   int fd() const { return fd_; }

@@ -62,8 +62,8 @@ uint64_t Addr(FuzzedDataProvider& in, const Model& m) {
       if (m.allocs.empty()) break;
       auto it = m.allocs.begin();
       std::advance(it, in.ConsumeIntegralInRange<size_t>(0, m.allocs.size() - 1));
-      return it->first + static_cast<uint64_t>(
-                             in.ConsumeIntegralInRange<int64_t>(-40, static_cast<int64_t>(it->second.len) + 40));
+      return it->first +
+             static_cast<uint64_t>(in.ConsumeIntegralInRange<int64_t>(-40, static_cast<int64_t>(it->second.len) + 40));
     }
     case 3:
       return pcs::kTaskSizeMax + in.ConsumeIntegralInRange<uint64_t>(0, 2 * pcs::kPageSize) - pcs::kPageSize;

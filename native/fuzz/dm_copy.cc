@@ -36,7 +36,7 @@ int Model(const pcs::AddressSpace& as, const std::vector<DmBuf>& bufs, uint64_t 
   }
   // No access_ok here: the hypervisor's copy faults on the page tables alone.
   return pcs_fuzz::PagesAtLeast(as, *addr, *n, write ? PageState::kReadWrite : PageState::kReadOnly) ? pcs::kOk
-                                                                                                    : pcs::kEFAULT;
+                                                                                                     : pcs::kEFAULT;
 }
 
 // Every accessible page of the space, to prove a copy wrote nothing else.
@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (int call = 0; call < 4 && in.remaining_bytes() > 0; ++call) {
     uint64_t idx = in.ConsumeIntegralInRange<int>(0, 9) == 0 ? in.ConsumeIntegral<uint64_t>()
-                                                              : in.ConsumeIntegralInRange<uint64_t>(0, bufs.size() + 1);
+                                                             : in.ConsumeIntegralInRange<uint64_t>(0, bufs.size() + 1);
     uint64_t offset = 0;
     switch (in.ConsumeIntegralInRange<int>(0, 4)) {
       case 0:
@@ -85,7 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // len is how much the caller's side holds, so it stays small.
     uint64_t len = in.ConsumeIntegralInRange<uint64_t>(0, 9000);
     uint32_t mode = in.ConsumeIntegralInRange<int>(0, 15) == 0 ? in.ConsumeIntegral<uint32_t>()
-                                                                : in.ConsumeIntegralInRange<uint32_t>(0, 1);
+                                                               : in.ConsumeIntegralInRange<uint32_t>(0, 1);
     bool write = in.ConsumeBool();
     uint64_t addr = 0, n = 0;
     int want = Model(*g.as, bufs, idx, offset, len, mode, write, &addr, &n);

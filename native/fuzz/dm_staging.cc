@@ -97,7 +97,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The destination as it is on completion: same length, or changed.
     uint8_t how = r.U8() % 3;
     uint64_t want = i < num ? src[i].len : 0;
-    std::vector<uint8_t> dst(static_cast<size_t>(how == 0 ? want : how == 1 ? want + 1 + r.U8() : (want > 0 ? want - 1 : 0)));
+    std::vector<uint8_t> dst(static_cast<size_t>(how == 0   ? want
+                                                 : how == 1 ? want + 1 + r.U8()
+                                                            : (want > 0 ? want - 1 : 0)));
     std::vector<uint8_t> before = dst;
     bool copied = st.CopyBack(i, dst.empty() ? nullptr : dst.data(), dst.size());
     bool should = i < num && !src[i].raw && dst.size() == want;

@@ -85,7 +85,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     uint32_t written = in.ConsumeIntegralInRange<uint32_t>(0, 18);
     for (uint32_t i = 0; i < written && off + uint64_t{i + 1} * 16 <= at.len; ++i) {
       uint64_t d[2] = {pcs_fuzz::PickAddr(in, g), pcs_fuzz::PickLen(in, 5000)};
-      if (in.ConsumeIntegralInRange<int>(0, 3) == 0) d[1] = 4096 - (d[0] & 4095) + in.ConsumeIntegralInRange<int>(-2, 2);
+      if (in.ConsumeIntegralInRange<int>(0, 3) == 0)
+        d[1] = 4096 - (d[0] & 4095) + in.ConsumeIntegralInRange<int>(-2, 2);
       std::memcpy(at.host + off + uint64_t{i} * 16, d, 16);
     }
     uint64_t ubufs = in.ConsumeIntegralInRange<int>(0, 7) == 0 ? pcs_fuzz::PickAddr(in, g) : at.addr + off;

@@ -131,9 +131,9 @@ void Copy(pcs_fuzz::Ground& g, uint8_t* box, bool to_guest) {
 void ValidateInto(FuzzedDataProvider& in, const pcs_fuzz::Ground& g) {
   uint64_t ubufs = pcs_fuzz::PickAddr(in, g);
   uint32_t num = in.ConsumeIntegralInRange<int>(0, 5) == 0 ? in.ConsumeIntegral<uint32_t>()
-                                                            : in.ConsumeIntegralInRange<uint32_t>(0, 20);
+                                                           : in.ConsumeIntegralInRange<uint32_t>(0, 20);
   uint32_t max_num = in.ConsumeIntegralInRange<int>(0, 5) == 0 ? in.ConsumeIntegral<uint32_t>()
-                                                                : in.ConsumeIntegralInRange<uint32_t>(0, 4100);
+                                                               : in.ConsumeIntegralInRange<uint32_t>(0, 4100);
   uint32_t max_size = in.ConsumeIntegral<uint32_t>();
   size_t out_len = in.ConsumeIntegralInRange<size_t>(0, 17 * 16);
   std::vector<uint8_t> out = in.ConsumeBytes<uint8_t>(out_len);

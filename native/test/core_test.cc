@@ -30,15 +30,14 @@ using namespace pcs;
 static int failures = 0;
 static int checks = 0;
 
-#define EXPECT_EQ(a, b)                                                                     \
-  do {                                                                                      \
-    ++checks;                                                                               \
-    long long _a = static_cast<long long>(a), _b = static_cast<long long>(b);              \
-    if (_a != _b) {                                                                         \
-      std::fprintf(stderr, "%s:%d: %s == %s failed: %lld vs %lld\n", __FILE__, __LINE__, #a, \
-                   #b, _a, _b);                                                             \
-      ++failures;                                                                           \
-    }                                                                                       \
+#define EXPECT_EQ(a, b)                                                                                   \
+  do {                                                                                                    \
+    ++checks;                                                                                             \
+    long long _a = static_cast<long long>(a), _b = static_cast<long long>(b);                             \
+    if (_a != _b) {                                                                                       \
+      std::fprintf(stderr, "%s:%d: %s == %s failed: %lld vs %lld\n", __FILE__, __LINE__, #a, #b, _a, _b); \
+      ++failures;                                                                                         \
+    }                                                                                                     \
   } while (0)
 
 constexpr uint64_t kBase = 0x10000000;
@@ -61,13 +60,13 @@ static void StoreDesc(uint8_t* p, uint64_t addr, uint64_t size) {
 
 static void TestCreate() {
   std::unique_ptr<AddressSpace> as;
-  EXPECT_EQ(AddressSpace::Create(kBase + 1, kSize, &as), kEINVAL);        // unaligned base
-  EXPECT_EQ(AddressSpace::Create(kBase, kSize + 7, &as), kEINVAL);        // unaligned size
-  EXPECT_EQ(AddressSpace::Create(0, kSize, &as), kEINVAL);                // below mmap_min_addr
-  EXPECT_EQ(AddressSpace::Create(kBase, kPageSize, &as), kEINVAL);        // no room past the guard
-  EXPECT_EQ(AddressSpace::Create(kUserTop - kPageSize, 2 * kPageSize, &as), kEINVAL);  // past user range
+  EXPECT_EQ(AddressSpace::Create(kBase + 1, kSize, &as), kEINVAL);                         // unaligned base
+  EXPECT_EQ(AddressSpace::Create(kBase, kSize + 7, &as), kEINVAL);                         // unaligned size
+  EXPECT_EQ(AddressSpace::Create(0, kSize, &as), kEINVAL);                                 // below mmap_min_addr
+  EXPECT_EQ(AddressSpace::Create(kBase, kPageSize, &as), kEINVAL);                         // no room past the guard
+  EXPECT_EQ(AddressSpace::Create(kUserTop - kPageSize, 2 * kPageSize, &as), kEINVAL);      // past user range
   EXPECT_EQ(AddressSpace::Create(kUserTop - 2 * kPageSize, 2 * kPageSize, &as), kEINVAL);  // guards only
-  EXPECT_EQ(AddressSpace::Create(kUserTop - 5 * kPageSize, 5 * kPageSize, &as), kOk);  // reaches 2^47
+  EXPECT_EQ(AddressSpace::Create(kUserTop - 5 * kPageSize, 5 * kPageSize, &as), kOk);      // reaches 2^47
   Allocation low, top;
   EXPECT_EQ(as->Allocate(1, 0, &low), kOk);  // takes its own guard, not the top one
   EXPECT_EQ(as->StateOf(low.addr + kPageSize), static_cast<int>(PageState::kGuard));
@@ -274,10 +273,14 @@ static void TestRandom(unsigned seed, int rounds) {
   }
   auto pick_addr = [&]() -> uint64_t {
     switch (rng() % 6) {
-      case 0: return kKernelBase + rng() % (1u << 20);
-      case 1: return UINT64_MAX - rng() % 64;
-      case 2: return kTaskSizeMax - rng() % 64;
-      case 3: return rng() % (kSize + 2 * kPageSize) + kBase - kPageSize;
+      case 0:
+        return kKernelBase + rng() % (1u << 20);
+      case 1:
+        return UINT64_MAX - rng() % 64;
+      case 2:
+        return kTaskSizeMax - rng() % 64;
+      case 3:
+        return rng() % (kSize + 2 * kPageSize) + kBase - kPageSize;
       default: {
         const Allocation& a = allocs[rng() % allocs.size()];
         return a.addr + rng() % (a.len + 16);
