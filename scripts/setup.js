@@ -3,8 +3,8 @@
 // [build|test]`. `build` (run by scripts/build-native.js, so by `npm ci`,
 // `npm run build` and `npm pack`) needs g++, make and python3 for node-gyp;
 // `test` (run first by `npm test`, and by .ci/run) adds a C compiler, Xen's
-// headers and libxendevicemodel (libxen-dev, for test/abi), and clang with
-// its libFuzzer runtime. When all is there it does nothing, quickly: it runs
+// headers and libxendevicemodel (libxen-dev, for test/abi), clang with
+// its libFuzzer runtime, and clang-format (npm run lint). When all is there it does nothing, quickly: it runs
 // on every build. When something is missing it installs the Debian packages
 // if it can (root or passwordless sudo, apt-get, and PRIVCMD_SHIM_NO_INSTALL
 // unset); otherwise it prints one line naming the command and exits 1, so
@@ -105,6 +105,8 @@ const NEEDS = {
     },
     { name: 'clang', pkg: 'clang', generic: 'clang', present: (env) => onPath('clang', env) && onPath('clang++', env) },
     { name: 'libFuzzer', pkg: fuzzerPackage, generic: "clang's libFuzzer runtime", present: hasFuzzerRuntime },
+    // npm run lint checks native/ with it (.clang-format).
+    { name: 'clang-format', pkg: 'clang-format', generic: 'clang-format', present: (env) => onPath('clang-format', env) },
   ],
 };
 

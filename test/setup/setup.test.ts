@@ -129,15 +129,15 @@ describe('with g++, make and python3 hidden from PATH and installing off', () =>
     expect(r.stderr).toMatch(/gyp ERR! find Python/);
   });
 
-  test('the test level also names the C compiler, libxen-dev, clang and its libFuzzer runtime', () => {
+  test('the test level also names the C compiler, libxen-dev, clang, its libFuzzer runtime and clang-format', () => {
     const bin = makeBin('bin');
     const r = node(setupJs, ['test'], bareEnv(bin, { PRIVCMD_SHIM_NO_INSTALL: '1' }));
     expect(r.status).toBe(1);
     // Xen's headers are files under /usr/include, not on PATH: listed only where absent.
     const xen = ['/usr/include/xendevicemodel.h', '/usr/include/xen/hvm/dm_op.h'].every((f) => fs.existsSync(f));
-    const names = ['g++', 'make', 'python3', 'cc', ...(xen ? [] : ['Xen headers']), 'clang', 'libFuzzer'].join(', ');
+    const names = ['g++', 'make', 'python3', 'cc', ...(xen ? [] : ['Xen headers']), 'clang', 'libFuzzer', 'clang-format'].join(', ');
     // No apt-cache on this PATH, so the libFuzzer package is Debian 12's name.
-    const pkgs = [BUILD_PKGS, 'gcc', ...(xen ? [] : ['libxen-dev']), 'clang', 'libclang-rt-14-dev'].join(' ');
+    const pkgs = [BUILD_PKGS, 'gcc', ...(xen ? [] : ['libxen-dev']), 'clang', 'libclang-rt-14-dev', 'clang-format'].join(' ');
     expect(r.stderr).toBe(`privcmd-shim set-up: cannot test: missing ${names} (installing is off: PRIVCMD_SHIM_NO_INSTALL is set); `
       + `run: ${s}apt-get update && ${s}apt-get install -y --no-install-recommends ${pkgs}\n`);
     expect(calls()).toEqual([]);
