@@ -1,6 +1,6 @@
 // Linux privcmd ioctl request numbers (x86-64), computed with _IOC as the uAPI
 // header does. test/abi checks each against xen/sys/privcmd.h where that
-// header has it; the rest against the Linux uAPI values in the facts file.
+// header has it; the rest against Linux's include/uapi/xen/privcmd.h.
 import { PRIVCMD_STRUCTS } from './layouts';
 
 const IOC_NONE = 0;

@@ -3,7 +3,8 @@
 // xen/hvm/hvm_op.h by test/abi), the request codec, Xen's gating of who may
 // call which sub-op in each mode, and this project's audited classification
 // of the sub-ops for mixed mode (which an in-guest agent may be given).
-// Facts: ../shared/reference/xen-privcmd-facts.md §5; Xen 4.17 semantics.
+// Xen 4.17 semantics: do_altp2m_op in xen/arch/x86/hvm/hvm.c and
+// xsm_hvm_altp2mhvm_op in xen/include/xsm/dummy.h.
 import type { Field, Scalar, StructLayout } from '../abi/layouts';
 import { camel } from '../dmop/ops';
 import { types } from 'util';

@@ -8,7 +8,8 @@
 //
 // HW_PRIV marks what the 2025 XSM_HW_PRIV proposal moves from XSM_PRIV to the
 // hardware domain; under Xen 4.17's policy (variant 'none') it is XSM_PRIV.
-// Facts: ../shared/reference/xen-privcmd-facts.md §4.
+// Sources: xen/include/xsm/dummy.h (Xen 4.17) and the 2025 XSM_HW_PRIV
+// patch series on xen-devel.
 import { DMOPS } from '../abi/dmops';
 import { DOMID } from '../abi/domids';
 import { HYPERCALLS, type HypercallName } from '../abi/hypercalls';

@@ -19,7 +19,7 @@ export function xsmActionName(action: XsmAction): string {
 }
 
 /**
- * Which form of the XSM_HW_PRIV split the policy follows (facts §4):
+ * Which form of the XSM_HW_PRIV split the policy follows:
  * - 'none': Xen 4.17 as released. HW_PRIV checks are PRIV checks: the
  *   control domain passes them, a hardware domain that is not the control
  *   domain passes nothing beyond HOOK/TARGET on itself.

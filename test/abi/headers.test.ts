@@ -189,7 +189,7 @@ describeHeaders('ABI tables match Xen 4.17 headers (libxen-dev)', () => {
 
 describe('ioctl numbers not in Debian 4.17 xen/sys/privcmd.h match the Linux uAPI values', () => {
   // From include/uapi/xen/privcmd.h (IRQFD/IOEVENTFD use _IOW) and Xen's copy
-  // for PCIDEV_GET_GSI; see the facts file, section 1.
+  // for PCIDEV_GET_GSI (added to Linux's include/uapi/xen/privcmd.h after 6.1).
   test.each([
     ['IRQFD', 0x40185008],
     ['IOEVENTFD', 0x40305009],

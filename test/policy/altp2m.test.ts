@@ -100,7 +100,7 @@ describe('codec', () => {
   });
 });
 
-describe('who may call what (xsm_hvm_altp2mhvm_op, facts §5)', () => {
+describe('who may call what (xsm_hvm_altp2mhvm_op, xen/include/xsm/dummy.h)', () => {
   const guest: XsmSubject = { domid: 5, isControl: false, isHardware: false, isXenstore: false, target: null };
   const dm: XsmSubject = { domid: 6, isControl: false, isHardware: false, isXenstore: false, target: 5 };
   const control: XsmSubject = { domid: 0, isControl: true, isHardware: true, isXenstore: true, target: null };
@@ -148,7 +148,7 @@ describe('the simulated do_altp2m_op', () => {
   });
   afterEach(() => host.close());
 
-  test('check order and errnos, step by step (facts §5, Xen 4.17)', () => {
+  test('check order and errnos, step by step (do_altp2m_op, xen/arch/x86/hvm/hvm.c, Xen 4.17)', () => {
     const get = encodeAltp2mOp({ cmd: 'get_domain_state', domain: g });
     // 1. not supported: EOPNOTSUPP before anything, even a bad pointer or version.
     const off = createSimulatedHost();
