@@ -162,8 +162,12 @@ export class Privcmd {
     return this.#backend;
   }
 
-  #fail(rc: number, what: string): PrivcmdError {
-    const why = this.#backend?.why;
+  /**
+   * The error for a refused call. A synchronous call's reason is the
+   * backend's `why`, read in the same turn as the call; an async call brings
+   * its own (Outcome.why), since other calls, or close(), may come between.
+   */
+  #fail(rc: number, what: string, why: string | undefined = this.#backend?.why): PrivcmdError {
     return errnoError(rc, 'ioctl', why ? `${what}: ${why}` : what);
   }
 
@@ -360,17 +364,17 @@ export class Privcmd {
     const buf0 = new Uint8Array(XEN_DM_OP_SIZE);
     const bufs = [buf0, ...encodePlanned(plan, request, buf0)];
     if (this.#filter !== null) this.#filter.checkDmop(domid, rawDmopNumber(bufs), b.filterContext);
-    const rc = await b.dmOpAsync(domid, bufs);
-    if (rc < 0) throw this.#fail(rc, `DM_OP ${plan.info.name} on domain ${domid} refused`);
+    const { result: rc, why } = await b.dmOpAsync(domid, bufs);
+    if (rc < 0) throw this.#fail(rc, `DM_OP ${plan.info.name} on domain ${domid} refused`, why);
     return decodePlanned<R>(plan, bufs);
   }
 
   async dmopRawAsync(domid: number, buffers: readonly BufferArg[]): Promise<number> {
     const b = this.#live('ioctl');
     const call = this.#prepareRaw(b, domid, buffers);
-    const rc = await b.dmOpAsync(domid, call.sent);
+    const { result: rc, why } = await b.dmOpAsync(domid, call.sent);
     finishRaw(call);
-    if (rc < 0) throw this.#fail(rc, `DM_OP with ${call.sent.length} buffers on domain ${domid} refused`);
+    if (rc < 0) throw this.#fail(rc, `DM_OP with ${call.sent.length} buffers on domain ${domid} refused`, why);
     return rc;
   }
 
@@ -379,13 +383,14 @@ export class Privcmd {
     const [num, a] = hypercallArgs(op, args);
     const snap = this.#decideHypercall(b, num, a);
     let r: bigint;
+    let why: string;
     try {
-      r = await b.hypercallAsync(num, snap?.args ?? a);
+      ({ result: r, why } = await b.hypercallAsync(num, snap?.args ?? a));
       snap?.copyBack();
     } finally {
       snap?.release();
     }
-    if (r < 0n) throw this.#fail(Number(r), `HYPERCALL ${HYPERCALL_NAMES.get(num) ?? num} refused`);
+    if (r < 0n) throw this.#fail(Number(r), `HYPERCALL ${HYPERCALL_NAMES.get(num) ?? num} refused`, why);
     return r;
   }
 

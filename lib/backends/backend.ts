@@ -17,6 +17,16 @@ export interface BackendMapping {
 /** A DM_OP buffer: caller memory, or (simulated host only) an address range in it. */
 export type BufferArg = Uint8Array | { readonly addr: bigint; readonly size: bigint | number };
 
+/**
+ * An async call's result with the reason for its failure, taken when the
+ * call finished: by the time the caller's await resumes, the handle may have
+ * made other calls (each overwriting `why`) or been closed.
+ */
+export interface Outcome<T> {
+  readonly result: T;
+  readonly why: string;
+}
+
 export interface Backend {
   readonly kind: 'simulated' | 'device';
   /** Whether DM_OP buffers may be given as { addr, size } (simulated host; test-only on a device). */
@@ -38,8 +48,8 @@ export interface Backend {
   /** mmap, then IOCTL_PRIVCMD_MMAPBATCH_V2; errs gets each page's errno (0 or negative). The mapping, or -errno. */
   mapForeign(domid: number, gfns: BigUint64Array, errs: Int32Array, writable: boolean): BackendMapping | number;
   /** The same ioctls off the event loop (the thread pool on a device); buffers stay alive until done. */
-  dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<number>;
-  hypercallAsync(op: number, args: readonly bigint[]): Promise<bigint>;
+  dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<Outcome<number>>;
+  hypercallAsync(op: number, args: readonly bigint[]): Promise<Outcome<bigint>>;
   /** Memory a hypercall may dereference (hypercall-safe on a real host). */
   allocHypercallBuffer(size: number): Allocation;
   freeHypercallBuffer(buffer: Allocation): void;

@@ -9,7 +9,7 @@ import { native, type NativeDevice } from '../native';
 import type { Allocation } from '../allocation';
 import type { FilterContext } from '../policy/filter';
 import type { ProcessSelector } from '../handle-registry';
-import { madeBackend, type Backend, type BackendMapping, type BufferArg } from './backend';
+import { madeBackend, type Backend, type BackendMapping, type BufferArg, type Outcome } from './backend';
 
 export const PRIVCMD_DEVICE = '/dev/xen/privcmd';
 export const PRIVCMD_PARAMETERS = '/sys/module/xen_privcmd/parameters';
@@ -170,11 +170,10 @@ export class DeviceBackend implements Backend {
     return rc;
   }
 
-  async dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<number> {
+  async dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<Outcome<number>> {
     const [list, raw] = this.#unpack(buffers);
     const rc = await this.#live().dmOpAsync(domid, list, raw);
-    this.why = rc < 0 ? hint('dm_op', rc) : '';
-    return rc;
+    return { result: rc, why: rc < 0 ? hint('dm_op', rc) : '' };
   }
 
   hypercall(op: number, args: readonly bigint[]): bigint {
@@ -183,10 +182,9 @@ export class DeviceBackend implements Backend {
     return typeof r === 'number' ? BigInt(r) : r;
   }
 
-  async hypercallAsync(op: number, args: readonly bigint[]): Promise<bigint> {
+  async hypercallAsync(op: number, args: readonly bigint[]): Promise<Outcome<bigint>> {
     const r = await this.#live().hypercallAsync(op, BigUint64Array.from(args));
-    this.why = typeof r === 'number' ? hint('hypercall', r) : '';
-    return typeof r === 'number' ? BigInt(r) : r;
+    return typeof r === 'number' ? { result: BigInt(r), why: hint('hypercall', r) } : { result: r, why: '' };
   }
 
   allocHypercallBuffer(size: number): Allocation {

@@ -11,7 +11,7 @@ import { SimPrivcmdFile } from '../sim/driver';
 import type { SimulatedHost } from '../sim/host';
 import { later } from '../later';
 import type { ProcessSelector } from '../handle-registry';
-import { madeBackend, type Backend, type BackendMapping, type BufferArg } from './backend';
+import { madeBackend, type Backend, type BackendMapping, type BufferArg, type Outcome } from './backend';
 
 const DESC = 16;
 
@@ -187,12 +187,18 @@ export class SimulatedBackend implements Backend {
     if (this.#closed) this.#release();
   }
 
-  dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<number> {
-    return this.#later(() => this.dmOp(domid, buffers));
+  dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<Outcome<number>> {
+    return this.#later(() => {
+      const result = this.dmOp(domid, buffers);
+      return { result, why: result < 0 ? this.why : '' };
+    });
   }
 
-  hypercallAsync(op: number, args: readonly bigint[]): Promise<bigint> {
-    return this.#later(() => this.hypercall(op, args));
+  hypercallAsync(op: number, args: readonly bigint[]): Promise<Outcome<bigint>> {
+    return this.#later(() => {
+      const result = this.hypercall(op, args);
+      return { result, why: result < 0n ? this.why : '' };
+    });
   }
 
   allocHypercallBuffer(size: number): Allocation {
