@@ -4,13 +4,13 @@
 // Linux 6.1's drivers/xen/privcmd.c decides the restriction (EPERM before
 // Xen is asked) and the per-page err[] array; Xen 4.17's xen/common/memory.c
 // (acquire_resource) and xen/common/ioreq.c (ioreq_server_get_frame, the
-// vp_eport writes of ioreq_update_evtchn) decide the rest. Registered before
-// the privcmd contract, whose last block restricts the process.
+// vp_eport writes of ioreq_update_evtchn) decide the rest.
 import { IOREQ_AT, IOREQ_SERVER_FRAME, IOREQ_STRUCT } from '../../lib/abi/ioreq';
 import type { EventChannels } from '../../lib/evtchn';
 import type { Privcmd } from '../../lib/privcmd';
 import { MAX_MAP_PAGES } from '../../lib/mapping';
 import { code } from '../support/code';
+import { contractSuite } from './privcmd/suite';
 
 export interface MappingContractEnv {
   open(): Privcmd;
@@ -29,17 +29,11 @@ const VP_EPORT = IOREQ_AT.vpEport;
 const NO_GFNS = 1;
 
 export function mappingContract(name: string, makeEnv: () => MappingContractEnv): void {
-  describe(`mapping contract: ${name}`, () => {
+  contractSuite(`mapping contract: ${name}`, makeEnv, (f) => {
     let env: MappingContractEnv;
     let h: Privcmd;
     let g: number;
-    beforeAll(() => { env = makeEnv(); });
-    afterAll(() => env.cleanup());
-    beforeEach(() => {
-      h = env.open();
-      g = env.freshGuest();
-    });
-    afterEach(() => h.close());
+    beforeEach(() => ({ env, h, g } = f()));
 
     const server = (bufioreq: 'off' | 'atomic' = 'atomic'): number => h.dmop(g, { op: 'create_ioreq_server', handleBufioreq: bufioreq }).id;
 

@@ -10,8 +10,7 @@
 // REAL_HOST_FILTER in the VM). The process-wide cases (restrictAll) leave the
 // process restricted: they are a suite of their own, processContract, which
 // an environment runs by itself or last.
-import type { Privcmd } from '../../lib/privcmd';
-import type { Area, ContractCapabilities, ContractEnv } from './privcmd/suite';
+import { contractSuite, type Area, type ContractCapabilities, type ContractEnv } from './privcmd/suite';
 import { restrictionCases } from './privcmd/restriction';
 import { bufferCases } from './privcmd/buffers';
 import { targetCases } from './privcmd/target';
@@ -35,18 +34,7 @@ export const PRIVCMD_AREAS: readonly Area[] = [
 
 /** Register `areas` under one describe, with a fresh dom0 handle and guest per case. */
 function suite(title: string, areas: readonly Area[], caps: ContractCapabilities, makeEnv: () => ContractEnv): void {
-  describe(title, () => {
-    let env: ContractEnv;
-    let h: Privcmd;
-    let g: number;
-    beforeAll(() => { env = makeEnv(); });
-    afterAll(() => env.cleanup());
-    beforeEach(() => {
-      h = env.open();
-      g = env.freshGuest();
-    });
-    afterEach(() => h.close());
-    const fixture = () => ({ env, h, g });
+  contractSuite(title, makeEnv, (fixture) => {
     for (const area of areas) area(caps, fixture);
   });
 }

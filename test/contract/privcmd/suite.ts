@@ -86,3 +86,31 @@ export const when = (ok: boolean, why: string) => (title: string, fn: () => void
 
 /** An area of the contract: registers its cases (abstract-level's compliance-test shape). */
 export type Area = (caps: ContractCapabilities, f: Fixture) => void;
+
+/** What a contract suite needs of its environment: handles, guests, cleanup. */
+export interface SuiteEnv {
+  open(): Privcmd;
+  freshGuest(): number;
+  cleanup(): void;
+}
+
+/**
+ * One describe over an environment made once, with a fresh dom0 handle and a
+ * fresh guest for every case; `register` adds the cases, reading the
+ * current ones through the fixture it is given.
+ */
+export function contractSuite<E extends SuiteEnv>(title: string, makeEnv: () => E, register: (f: () => { env: E; h: Privcmd; g: number }) => void): void {
+  describe(title, () => {
+    let env: E;
+    let h: Privcmd;
+    let g: number;
+    beforeAll(() => { env = makeEnv(); });
+    afterAll(() => env.cleanup());
+    beforeEach(() => {
+      h = env.open();
+      g = env.freshGuest();
+    });
+    afterEach(() => h.close());
+    register(() => ({ env, h, g }));
+  });
+}
