@@ -5,15 +5,14 @@
 // and comparing what it prints. Without the headers the suite is skipped with
 // the reason printed, except under CI (PRIVCMD_SHIM_REQUIRE_XEN_HEADERS=1, set
 // by .ci/run, which installs libxen-dev), where their absence fails.
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 import {
   ARG_COPIED_FIRST, DMOPS, DMOP_STRUCTS, DMOP_TABLE_SIZE, DOMID, DOMIDS_AFTER_4_17, ERRNO, FLASK_OP, FLASK_STRUCTS, HYPERCALLS, IOCTLS, PRIVCMD_STRUCTS,
   HVM_NR_PARAMS, HVM_PARAM, SCALAR_SIZE, XEN_FLASK_INTERFACE_VERSION, EVTCHN_IOCTLS, EVTCHNOP, EVTCHN_2L_NR_CHANNELS, NR_VIRQS, VIRQ, XEN_FLASK_OP_HEADER_SIZE,
   type StructLayout,
 } from '../../lib/abi';
+import { compileProbe } from './probe';
 
 const HEADERS = ['/usr/include/xen/sys/privcmd.h', '/usr/include/xen/sys/evtchn.h', '/usr/include/xen/event_channel.h', '/usr/include/xen/hvm/dm_op.h', '/usr/include/xen/xen.h', '/usr/include/xen/errno.h', '/usr/include/xen/xsm/flask_op.h', '/usr/include/xen/hvm/params.h'];
 const haveHeaders = HEADERS.every((h) => fs.existsSync(h));
@@ -71,17 +70,8 @@ function xenErrnoNames(): Set<string> {
 }
 
 function compileAndRun(): Map<string, bigint> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'privcmd-abi-'));
   const inXen = xenErrnoNames();
-  const defs = Object.keys(ERRNO).filter((n) => inXen.has(n)).map((n) => `-DHAVE_XEN_${n}`);
-  fs.writeFileSync(path.join(dir, 'probe.c'), program());
-  execFileSync(process.env.CC ?? 'cc', ['-std=gnu11', '-Wall', '-Werror', '-D__XEN_TOOLS__', ...defs, '-o', path.join(dir, 'probe'), path.join(dir, 'probe.c')], { stdio: 'pipe' });
-  const out = execFileSync(path.join(dir, 'probe'), { encoding: 'utf8' });
-  fs.rmSync(dir, { recursive: true, force: true });
-  return new Map(out.trim().split('\n').map((l) => {
-    const [k, v] = l.split('=');
-    return [k as string, BigInt(v as string)];
-  }));
+  return compileProbe(program(), Object.keys(ERRNO).filter((n) => inXen.has(n)).map((n) => `-DHAVE_XEN_${n}`));
 }
 
 const describeHeaders = haveHeaders || required ? describe : describe.skip;

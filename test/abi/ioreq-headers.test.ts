@@ -3,19 +3,14 @@
 // size, constant and, for each bitfield, the bytes a zeroed struct holds once
 // that field alone is set to all-ones. Skipped (with the reason) without the
 // headers, except under CI (PRIVCMD_SHIM_REQUIRE_XEN_HEADERS=1).
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import {
   BUFFERED_IOPAGE_STRUCT, BUF_IOREQ_BITS, BUF_IOREQ_STRUCT, IOREQ_BITS, IOREQ_BUFFER_SLOT_NUM, IOREQ_READ, IOREQ_SERVER_FRAME,
   IOREQ_STATE, IOREQ_STRUCT, IOREQ_TYPE, IOREQ_WRITE, SCALAR_SIZE, SHARED_IOPAGE_VCPU_STRIDE, XENMEM_ACQUIRE_RESOURCE, XENMEM_RESOURCE, GRANT_TABLE_ID,
   type BitField, type StructLayout,
 } from '../../lib/abi';
+import { describeWithHeaders } from './probe';
 
 const HEADERS = ['/usr/include/xen/hvm/ioreq.h', '/usr/include/xen/memory.h', '/usr/include/xen/xen.h'];
-const haveHeaders = HEADERS.every((h) => fs.existsSync(h));
-const required = process.env.PRIVCMD_SHIM_REQUIRE_XEN_HEADERS === '1';
 
 const STATE_NAMES: Record<keyof typeof IOREQ_STATE, string> = {
   NONE: 'STATE_IOREQ_NONE', IOREQ_READY: 'STATE_IOREQ_READY', IOREQ_INPROCESS: 'STATE_IOREQ_INPROCESS', IORESP_READY: 'STATE_IORESP_READY',
@@ -59,40 +54,7 @@ function program(): string {
   ].join('\n');
 }
 
-function compileAndRun(): Map<string, number> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'privcmd-ioreq-abi-'));
-  try {
-    fs.writeFileSync(path.join(dir, 'probe.c'), program());
-    // -Wno-overflow: assigning ~0 to a bitfield truncates on purpose.
-    execFileSync(process.env.CC ?? 'cc', ['-std=gnu11', '-Wall', '-Werror', '-Wno-overflow', '-D__XEN_TOOLS__', '-o', path.join(dir, 'probe'), path.join(dir, 'probe.c')], { stdio: 'pipe' });
-    const out = execFileSync(path.join(dir, 'probe'), { encoding: 'utf8' });
-    return new Map(out.trim().split('\n').map((l) => {
-      const [k, v] = l.split('=');
-      return [k as string, Number(v)];
-    }));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const describeHeaders = haveHeaders || required ? describe : describe.skip;
-if (!haveHeaders && !required) {
-
-  console.warn('test/abi/ioreq-headers: skipped because Xen headers are missing (apt-get install libxen-dev); .ci/run installs them and requires this suite');
-}
-
-describeHeaders('ioreq ABI matches xen/hvm/ioreq.h and xen/memory.h (libxen-dev)', () => {
-  let facts: Map<string, number>;
-  const fact = (k: string): number => {
-    const v = facts.get(k);
-    if (v === undefined) throw new Error(`probe printed no value for ${k}`);
-    return v;
-  };
-
-  beforeAll(() => {
-    if (!haveHeaders) throw new Error(`Xen headers missing (${HEADERS.join(', ')}): install libxen-dev`);
-    facts = compileAndRun();
-  });
+describeWithHeaders('ioreq ABI matches xen/hvm/ioreq.h and xen/memory.h (libxen-dev)', HEADERS, program, () => ['-Wno-overflow'], (fact, has) => {
 
   test.each([IOREQ_STRUCT, BUF_IOREQ_STRUCT, BUFFERED_IOPAGE_STRUCT].map((s) => [s.name, s] as const))('struct %s: size and every field offset and width', (_n, s) => {
     expect(fact(`sizeof.${s.name}`)).toBe(s.size);
@@ -106,7 +68,7 @@ describeHeaders('ioreq ABI matches xen/hvm/ioreq.h and xen/memory.h (libxen-dev)
     ...Object.values(IOREQ_BITS).map((b) => ['ioreq', b] as const),
     ...Object.values(BUF_IOREQ_BITS).map((b) => ['buf_ioreq', b] as const),
   ].map(([s, b]) => [`${s}.${b.name}`, s, b] as const))('bitfield %s: position and width', (key, _s, b) => {
-    expect(facts.has(`outside.${key}`)).toBe(false);
+    expect(has(`outside.${key}`)).toBe(false);
     expect(fact(`bits.${key}`)).toBe(((2 ** b.width - 1) * 2 ** b.shift));
   });
 

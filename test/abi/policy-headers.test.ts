@@ -5,9 +5,7 @@
 // mode and access numbers, every hypercall / sub-op number in the XSM table,
 // and every struct offset the table reads a sub-op or a target domain from.
 // Without the headers the suite is skipped (and fails under CI, as there).
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { SCALAR_SIZE } from '../../lib/abi';
 import {
@@ -15,13 +13,12 @@ import {
   HVM_PARAM_NESTEDHVM, XENMEM_ACCESS,
 } from '../../lib/policy/altp2m';
 import { ARG_STRUCT_SIZES, XSM_RULES, type ArgLoc, type FieldLoc } from '../../lib/policy/xsm-actions';
+import { describeWithHeaders } from './probe';
 
 const INCLUDES = [
   'xen/xen.h', 'xen/memory.h', 'xen/physdev.h', 'xen/domctl.h', 'xen/event_channel.h', 'xen/grant_table.h',
   'xen/sched.h', 'xen/version.h', 'xen/pmu.h', 'xen/hvm/hvm_op.h', 'xen/hvm/params.h', 'xen/hvm/dm_op.h',
 ];
-const haveHeaders = INCLUDES.every((h) => fs.existsSync(path.join('/usr/include', h)));
-const required = process.env.PRIVCMD_SHIM_REQUIRE_XEN_HEADERS === '1';
 
 /** Every struct field the table reads, once. */
 function fieldLocs(): FieldLoc[] {
@@ -73,38 +70,7 @@ function program(): string {
   ].join('\n');
 }
 
-function compileAndRun(): Map<string, number> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'privcmd-policy-abi-'));
-  try {
-    fs.writeFileSync(path.join(dir, 'probe.c'), program());
-    execFileSync(process.env.CC ?? 'cc', ['-std=gnu11', '-Wall', '-Werror', '-D__XEN_TOOLS__', '-o', path.join(dir, 'probe'), path.join(dir, 'probe.c')], { stdio: 'pipe' });
-    const out = execFileSync(path.join(dir, 'probe'), { encoding: 'utf8' });
-    return new Map(out.trim().split('\n').map((l) => {
-      const [k, v] = l.split('=');
-      return [k as string, Number(v)];
-    }));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const describeHeaders = haveHeaders || required ? describe : describe.skip;
-if (!haveHeaders && !required) {
-
-  console.warn('test/abi/policy-headers: skipped because Xen headers are missing (apt-get install libxen-dev)');
-}
-
-describeHeaders('policy tables match Xen 4.17 headers (libxen-dev)', () => {
-  let facts: Map<string, number>;
-  const fact = (k: string): number => {
-    const v = facts.get(k);
-    if (v === undefined) throw new Error(`probe printed no value for ${k}`);
-    return v;
-  };
-  beforeAll(() => {
-    if (!haveHeaders) throw new Error(`Xen headers missing (${INCLUDES.join(', ')}): install libxen-dev`);
-    facts = compileAndRun();
-  });
+describeWithHeaders('policy tables match Xen 4.17 headers (libxen-dev)', INCLUDES.map((h) => path.join('/usr/include', h)), program, () => [], (fact) => {
 
   test.each(Object.values(ALTP2M_STRUCTS).map((s) => [s.name, s] as const))('struct %s: size and every field offset and width', (_n, s) => {
     expect(fact(`sizeof.${s.name}`)).toBe(s.size);
