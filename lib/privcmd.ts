@@ -7,7 +7,7 @@ import { HYPERCALLS, type HypercallName } from './abi/hypercalls';
 import { describe, codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
 import { decodePlanned, encodePlanned, planOf, XEN_DM_OP_SIZE } from './dmop/codec';
 import type { DmopRequest, DmopResult } from './dmop/types';
-import { claimBackend, type Backend, type BufferArg } from './backends/backend';
+import { bindBackend, claimBackend, type Backend, type BufferArg } from './backends/backend';
 import { SimulatedBackend } from './backends/simulated';
 import { later } from './later';
 import { DeviceBackend, PRIVCMD_DEVICE } from './backends/device';
@@ -125,11 +125,9 @@ export class Privcmd {
   /** Live mappings: close() unmaps them. */
   readonly #mappings = new Set<Mapping>();
 
-  /** @internal Use open(). */
+  /** @internal Use open(): a handle is built only on a backend open() claimed (so that it joins its process's registry). */
   constructor(backend: Backend, filter?: HypercallFilter | null) {
-    if (filter !== undefined && filter !== null && !(filter instanceof HypercallFilter)) {
-      throw invalidArgument('open', 'filter must be made by createFilter()');
-    }
+    if (!bindBackend(backend, this)) throw invalidArgument('open', 'a privcmd handle is made by open(); this backend was not claimed by it');
     this.#backend = backend;
     this.#restrictedTo = backend.restrictedAtOpen;
     this.#buf0 = backend.scratch(XEN_DM_OP_SIZE);

@@ -69,12 +69,14 @@ export interface Backend {
   close(): void;
 }
 
-// Backends this module's classes made, and those a handle already uses:
-// open({ backend }) takes only these (identity, not instanceof, which a
-// Proxy or Object.create passes), and each at most once (two handles on one
-// backend would close it twice).
+// Backends this module's classes made, and what became of them: open()
+// claims one (identity, not instanceof, which a Proxy or Object.create
+// passes), then the handle it builds binds it. Each is claimed and bound at
+// most once (two handles on one backend would close it twice), and a handle
+// cannot be built on a backend open() did not claim (it would join no
+// registry, so restrictAll would not cover it).
 const made = new WeakSet<object>();
-const claimed = new WeakSet<object>();
+const owner = new WeakMap<object, object | null>();
 
 /** @internal Called by each backend's constructor. */
 export function madeBackend(b: Backend): void {
@@ -83,7 +85,14 @@ export function madeBackend(b: Backend): void {
 
 /** Claim a backend for one handle: false if it is not one of ours, or already taken. */
 export function claimBackend(b: unknown): b is Backend {
-  if (typeof b !== 'object' || b === null || !made.has(b) || claimed.has(b)) return false;
-  claimed.add(b);
+  if (typeof b !== 'object' || b === null || !made.has(b) || owner.has(b)) return false;
+  owner.set(b, null);
+  return true;
+}
+
+/** Bind a claimed backend to the handle built on it: false if unclaimed or already bound. */
+export function bindBackend(b: Backend, handle: object): boolean {
+  if (owner.get(b) !== null) return false;
+  owner.set(b, handle);
   return true;
 }

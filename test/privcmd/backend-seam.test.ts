@@ -63,3 +63,13 @@ test('open({ host }) with a device or fd is EINVAL (a simulated host has no devi
   expect(code(() => open({ host, device: '/dev/null' }))).toBe('EINVAL');
   expect(code(() => open({ host, fd: 0 }))).toBe('EINVAL');
 });
+
+test('a handle cannot be built around open(): new Privcmd on an unclaimed backend is EINVAL, and nothing joins the registry', () => {
+  const { Privcmd } = require('../../lib') as typeof import('../../lib');
+  const b = createSimulatedBackend(host, 0);
+  expect(code(() => new Privcmd(b))).toBe('EINVAL');
+  // The refused construction did not take the backend: open() still can, and restrictAll covers that one handle.
+  const h = open({ backend: b });
+  expect(restrictAll(g, { host, domain: 0 })).toEqual({ domid: g, handles: 1 });
+  h.close();
+});
