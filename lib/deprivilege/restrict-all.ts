@@ -66,9 +66,7 @@ function describeHandle(h: RegisteredHandle): string {
  */
 export function restrictAll(domid: number, options?: ProcessSelector): RestrictAllResult {
   const sel = checkSelector('restrictAll', options);
-  if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || domid > 0xffff) {
-    throw invalidArgument('restrictAll', `domid must be an integer in [0, 65535] (domid_t), got ${describe(domid)}`);
-  }
+  domidArg('restrictAll', 'domid', domid);
   if (domid === DOMID.INVALID) throw invalidArgument('restrictAll', 'restricting to DOMID_INVALID would leave the handles unrestricted');
   const reg = registryOf(sel);
   const real = sel.host === undefined;
