@@ -27,7 +27,7 @@ const arg = (name) => {
 };
 const seconds = arg('--seconds');
 const cycles = arg('--cycles') ?? (seconds === undefined ? 5000 : Infinity);
-const warmup = arg('--warmup') ?? 3000;
+const warmup = arg('--warmup') ?? 8000;
 const json = process.argv.includes('--json');
 if (typeof global.gc !== 'function') {
   console.error('soak: run with node --expose-gc');
