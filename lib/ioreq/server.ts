@@ -12,12 +12,14 @@ import { IOREQ_AT, IOREQ_PAGE_SIZE as PAGE_SIZE, IOREQ_SERVER_FRAME, XENMEM_RESO
 import { type DmopRequest } from '../dmop/types';
 import { describe, invalidArgument } from '../errors';
 import { type Claim, type IoDevice } from './claims';
+import { type ForeignMapping, ForeignGuestMemory } from './guest-memory';
 import { type DeviceErrorEvent, type GuestMemory, IoreqEngine } from './engine';
 import { slotOffset } from './request';
 
 /** A mapping of resource frames: its bytes stay valid until unmap(). */
 export interface ResourceMapping {
-  readonly bytes: Uint8Array;
+  /** Null for a read-only mapping, which the server refuses. */
+  readonly bytes: Uint8Array | null;
   unmap(): void;
 }
 
@@ -27,6 +29,10 @@ export type MapResource = (domid: number, type: number, id: number, frame: numbe
 /** What the server needs of a privcmd handle (lib/privcmd.ts). */
 export interface DmopHandle {
   dmop(domid: number, request: DmopRequest): unknown;
+  /** Used when no `mapResource` is given (lib/privcmd.ts's Privcmd has it). */
+  mapResource?(domid: number, options: { type: number; id: number; frame: number; count: number }): ResourceMapping;
+  /** Used for data_is_ptr when no `guestMemory` is given. */
+  mapForeign?(domid: number, gfns: readonly (number | bigint)[]): ForeignMapping;
 }
 
 /** What the server needs of an event-channel handle (lib/evtchn.ts). */
@@ -35,6 +41,8 @@ export interface EventChannelHandle {
   unbind(port: number): void;
   notify(port: number): void;
   unmask(port: number): void;
+  /** Resolves with the ports that fired; used by serve(). */
+  wait?(): Promise<number[]>;
 }
 
 export interface IoreqServerOptions {
@@ -43,7 +51,9 @@ export interface IoreqServerOptions {
   domid: number;
   /** Also serve the buffered ring ('atomic': Xen may rewrite both pointers; the engine copes). */
   bufioreq?: boolean;
-  mapResource: MapResource;
+  /** How the pages are mapped; default: privcmd.mapResource. */
+  mapResource?: MapResource;
+  /** Guest RAM for data_is_ptr; default: privcmd.mapForeign, a page at a time. */
   guestMemory?: GuestMemory;
 }
 
@@ -60,6 +70,8 @@ export class IoreqServer extends EventEmitter {
   private readonly bufPort: number | undefined;
   private readonly ranges = new Map<Claim, { type: 'port' | 'memory' | 'pci'; start: bigint; end: bigint }>();
   private closed = false;
+  /** @internal The page cache for data_is_ptr made by createIoreqServer, closed with the server. */
+  ownMemory: ForeignGuestMemory | undefined;
 
   /** @internal: use createIoreqServer(). */
   constructor(
@@ -80,6 +92,30 @@ export class IoreqServer extends EventEmitter {
   /** The local ports to wait on: every vCPU's, then the buffered one. */
   ports(): number[] {
     return [...this.vcpuPorts.keys(), ...(this.bufPort === undefined ? [] : [this.bufPort])];
+  }
+
+  /**
+   * Serves events as they arrive (evtchn.wait(), then handle()) until the
+   * server is closed; resolves then, and rejects if the wait or a
+   * 'deviceError' listener throws. The event-channel handle's events belong
+   * to this loop while it runs. For a tight loop, call
+   * handle(evtchn.pending()) instead.
+   */
+  async serve(): Promise<void> {
+    this.live('serve');
+    const wait = this.evtchn.wait;
+    if (typeof wait !== 'function') throw invalidArgument('ioreq.serve', 'the event-channel handle has no wait()');
+    while (!this.closed) {
+      let fired: number[];
+      try {
+        fired = await wait.call(this.evtchn);
+      } catch (e) {
+        if (this.closed) return; // close() raced the wait (its handle closed too)
+        throw e;
+      }
+      if (this.closed) return;
+      this.handle(fired);
+    }
   }
 
   claimPorts(start: number, end: number, device: IoDevice): Claim {
@@ -164,6 +200,7 @@ export class IoreqServer extends EventEmitter {
     this.ranges.clear();
     for (const port of this.ports()) step(() => this.evtchn.unbind(port));
     step(() => this.mapping.unmap());
+    if (this.ownMemory !== undefined) step(() => this.ownMemory?.close());
     step(() => this.privcmd.dmop(this.domid, { op: 'destroy_ioreq_server', id: this.id }));
     if (failures.length > 0) throw failures[0];
   }
@@ -197,7 +234,12 @@ export function createIoreqServer(options: IoreqServerOptions): IoreqServer {
   for (const m of ['bindInterdomain', 'unbind', 'notify', 'unmask'] as const) {
     if (typeof evtchn?.[m] !== 'function') throw invalidArgument(what, 'evtchn must be an event-channel handle');
   }
-  if (typeof mapResource !== 'function') throw invalidArgument(what, 'mapResource must be a function');
+  if (mapResource !== undefined && typeof mapResource !== 'function') throw invalidArgument(what, 'mapResource must be a function');
+  if (mapResource === undefined && typeof privcmd.mapResource !== 'function') throw invalidArgument(what, 'privcmd has no mapResource: pass mapResource');
+  if (guestMemory !== undefined && (typeof guestMemory?.read !== 'function' || typeof guestMemory?.write !== 'function')) {
+    throw invalidArgument(what, 'guestMemory must have read() and write()');
+  }
+  const map: MapResource = mapResource ?? ((d, type, id, frame, count) => (privcmd.mapResource as NonNullable<DmopHandle['mapResource']>).call(privcmd, d, { type, id, frame, count }));
   if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || domid > 0x7fef) throw invalidArgument(what, `domid must be a guest's id, got ${describe(domid)}`);
   if (bufioreq !== undefined && typeof bufioreq !== 'boolean') throw invalidArgument(what, `bufioreq must be a boolean, got ${describe(bufioreq)}`);
   const buffered = bufioreq === true;
@@ -209,7 +251,7 @@ export function createIoreqServer(options: IoreqServerOptions): IoreqServer {
     undo.push(() => privcmd.dmop(domid, { op: 'destroy_ioreq_server', id }));
     // One mapping, as QEMU makes it: the buffered frame (0) first if wanted, then the synchronous one.
     const first = buffered ? IOREQ_SERVER_FRAME.bufioreq : IOREQ_SERVER_FRAME.ioreq(0);
-    const mapping = mapResource(domid, XENMEM_RESOURCE.ioreq_server, id, first, buffered ? 2 : 1);
+    const mapping = map(domid, XENMEM_RESOURCE.ioreq_server, id, first, buffered ? 2 : 1);
     undo.push(() => mapping.unmap());
     const bytes = mapping.bytes;
     if (!(bytes instanceof Uint8Array) || bytes.byteLength < (buffered ? 2 : 1) * PAGE_SIZE) {
@@ -217,7 +259,13 @@ export function createIoreqServer(options: IoreqServerOptions): IoreqServer {
     }
     const ioreqPage = bytes.subarray(buffered ? PAGE_SIZE : 0, (buffered ? 2 : 1) * PAGE_SIZE);
     const bufioreqPage = buffered ? bytes.subarray(0, PAGE_SIZE) : undefined;
-    const engine = new IoreqEngine({ ioreqPage, bufioreqPage, vcpus, guestMemory });
+    let ownMemory: ForeignGuestMemory | undefined;
+    if (guestMemory === undefined && typeof privcmd.mapForeign === 'function') {
+      const mem = new ForeignGuestMemory((gfn) => (privcmd.mapForeign as NonNullable<DmopHandle['mapForeign']>).call(privcmd, domid, [gfn]));
+      undo.push(() => mem.close());
+      ownMemory = mem;
+    }
+    const engine = new IoreqEngine({ ioreqPage, bufioreqPage, vcpus, guestMemory: guestMemory ?? ownMemory });
     let bufRemote: number | undefined;
     if (buffered) bufRemote = (privcmd.dmop(domid, { op: 'get_ioreq_server_info', id, flags: 1 /* XEN_DMOP_no_gfns */ }) as { bufioreqPort: number }).bufioreqPort;
     privcmd.dmop(domid, { op: 'set_ioreq_server_state', id, enabled: true });
@@ -235,7 +283,9 @@ export function createIoreqServer(options: IoreqServerOptions): IoreqServer {
       undo.push(() => evtchn.unbind(local));
       bufPort = local;
     }
-    return new IoreqServer(privcmd, evtchn, mapping, domid, id, engine, vcpuPorts, bufPort);
+    const server = new IoreqServer(privcmd, evtchn, mapping, domid, id, engine, vcpuPorts, bufPort);
+    server.ownMemory = ownMemory;
+    return server;
   } catch (e) {
     for (const f of undo.reverse()) {
       try { f(); } catch { /* the first error is the one to report */ }

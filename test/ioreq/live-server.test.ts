@@ -1,0 +1,85 @@
+// createIoreqServer on the simulated host with nothing injected: the pages
+// come from privcmd.mapResource, guest RAM (data_is_ptr) from mapForeign,
+// and serve() runs until close().
+import { openEventChannels } from '../../lib/evtchn';
+import { ForeignGuestMemory } from '../../lib/ioreq/guest-memory';
+import { createIoreqServer } from '../../lib/ioreq/server';
+import { open } from '../../lib/privcmd';
+import { createSimulatedHost } from '../../lib/sim/host';
+import { code } from '../support/code';
+
+function world() {
+  const host = createSimulatedHost();
+  const guest = host.createDomain({ type: 'hvm', vcpus: 2, memoryPages: 64 });
+  const privcmd = open({ host, domain: 0 });
+  const evtchn = openEventChannels({ host, domain: 0 });
+  return { host, guest, privcmd, evtchn, done: () => { evtchn.close(); privcmd.close(); host.close(); } };
+}
+
+test('privcmd.mapResource is the default: the server is created, enabled and bound, and close() leaves no server', () => {
+  const w = world();
+  const s = createIoreqServer({ privcmd: w.privcmd, evtchn: w.evtchn, domid: w.guest, bufioreq: true });
+  expect(s.ports()).toHaveLength(3); // two vCPUs and the buffered port
+  expect(w.host.inspect(w.guest).ioreqServers.map((x) => x.id)).toEqual([s.id]);
+  s.close();
+  expect(w.host.inspect(w.guest).ioreqServers).toEqual([]);
+  w.done();
+});
+
+test('bad options are coded and create nothing', () => {
+  const w = world();
+  expect(code(() => createIoreqServer({ privcmd: w.privcmd, evtchn: w.evtchn, domid: w.guest, mapResource: 5 as never }))).toBe('EINVAL');
+  expect(code(() => createIoreqServer({ privcmd: { dmop: () => ({}) }, evtchn: w.evtchn, domid: w.guest }))).toBe('EINVAL');
+  expect(code(() => createIoreqServer({ privcmd: w.privcmd, evtchn: w.evtchn, domid: w.guest, guestMemory: { read: 1 } as never }))).toBe('EINVAL');
+  expect(w.host.inspect(w.guest).ioreqServers).toEqual([]);
+  w.done();
+});
+
+test('serve() resolves once the server is closed, and refuses a closed server', async () => {
+  const w = world();
+  const s = createIoreqServer({ privcmd: w.privcmd, evtchn: w.evtchn, domid: w.guest });
+  const serving = s.serve();
+  await new Promise((r) => setImmediate(r));
+  s.close();
+  w.evtchn.close(); // cancels the wait in flight
+  await expect(serving).resolves.toBeUndefined();
+  await expect(s.serve()).rejects.toMatchObject({ code: 'EINVAL' });
+  w.privcmd.close();
+  w.host.close();
+});
+
+test('ForeignGuestMemory reads and writes guest RAM across a page boundary, through mapForeign', () => {
+  const w = world();
+  const mem = new ForeignGuestMemory((gfn) => w.privcmd.mapForeign(w.guest, [gfn]));
+  const src = Uint8Array.from({ length: 10 }, (_, i) => i + 1);
+  mem.write(0x1ffbn, src); // 5 bytes in gfn 1, 5 in gfn 2
+  expect([...w.host.guestRead(w.guest, 1).subarray(4091)]).toEqual([1, 2, 3, 4, 5]);
+  expect([...w.host.guestRead(w.guest, 2).subarray(0, 5)]).toEqual([6, 7, 8, 9, 10]);
+  const back = new Uint8Array(10);
+  mem.read(0x1ffbn, back);
+  expect([...back]).toEqual([...src]);
+  // An unpopulated gfn: mapForeign's per-page error, thrown coded.
+  expect(code(() => mem.read(0x100000n, new Uint8Array(1)))).not.toBe('no error');
+  mem.close();
+  expect(code(() => mem.read(0n, new Uint8Array(1)))).toBe('EBADF');
+  w.done();
+});
+
+test('ForeignGuestMemory keeps at most 16 pages mapped and unmaps the oldest', () => {
+  const live = new Set<bigint>();
+  const mem = new ForeignGuestMemory((gfn) => {
+    live.add(gfn);
+    return { bytes: new Uint8Array(4096), errors: [0], unmap: () => live.delete(gfn) };
+  });
+  for (let g = 0n; g < 20n; g++) mem.read(g << 12n, new Uint8Array(1));
+  expect([...live].sort((a, b) => Number(a - b))).toEqual(Array.from({ length: 16 }, (_, i) => BigInt(i + 4)));
+  mem.close();
+  expect(live.size).toBe(0);
+});
+
+test('a mapping without a page of bytes is refused and unmapped', () => {
+  let unmapped = 0;
+  const mem = new ForeignGuestMemory(() => ({ bytes: null, errors: [0], unmap: () => { unmapped++; } }));
+  expect(code(() => mem.write(0n, new Uint8Array(1)))).toBe('EFAULT');
+  expect(unmapped).toBe(1);
+});
