@@ -18,6 +18,8 @@ interface Channel {
   state: ChannelState;
   pending: boolean;
   masked: boolean;
+  /** consumer_is_xen: Xen itself owns this end (an ioreq server's ports); a send wakes Xen, sets no bit. */
+  xen: boolean;
 }
 
 /** What a domain's kernel does with a port that became pending and is unmasked: true if it took it (and masked it). */
@@ -28,13 +30,19 @@ export class EventChannelTable {
   readonly #ports: (Channel | undefined)[] = [];
   /** The domain's kernel, if it runs one the simulator models (set by its evtchn driver). */
   deliver: Deliver | null = null;
+  /**
+   * xen_notification_fn of the domain's Xen-consumed ports: what an event
+   * sent to one of them does (default_xen_notification_fn wakes the vCPU
+   * blocked on it; the guest runner sets this, lib/sim/guest-runner.ts).
+   */
+  xenNotify: ((port: number) => void) | null = null;
 
   /** get_free_port: the lowest free port, or -ENOSPC. */
-  allocate(state: ChannelState): number {
+  allocate(state: ChannelState, xen = false): number {
     let p = 1;
     while (p < this.#ports.length && this.#ports[p] !== undefined) p++;
     if (p >= EVTCHN_2L_NR_CHANNELS) return -ERRNO.ENOSPC;
-    this.#ports[p] = { state, pending: false, masked: false };
+    this.#ports[p] = { state, pending: false, masked: false, xen };
     return p;
   }
 
@@ -115,6 +123,26 @@ export function allocUnbound(d: EvtchnDomain, remoteDomid: number): number {
 }
 
 /**
+ * alloc_unbound_xen_event_channel: an unbound port that Xen consumes,
+ * offered to remoteDomid (an ioreq server's ports, offered to its emulator).
+ */
+export function allocUnboundXen(d: EvtchnDomain, remoteDomid: number): number {
+  return d.evtchn.allocate({ kind: 'unbound', remoteDomid }, true);
+}
+
+/**
+ * notify_via_xen_event_channel: Xen signals the other end of a port it
+ * consumes; nothing happens while that end is not bound (the binder's port
+ * starts pending, so nothing is lost).
+ */
+export function notifyViaXen(d: EvtchnDomain, lookup: DomainLookup, port: number): void {
+  const c = d.evtchn.channel(port);
+  if (c === undefined || c.state.kind !== 'interdomain') return;
+  const rd = lookup(c.state.remoteDomid);
+  if (rd !== undefined) setPending(rd, c.state.remotePort);
+}
+
+/**
  * EVTCHNOP_bind_interdomain: bind a fresh local port to the remote domain's
  * unbound port offered to us. Order as evtchn_bind_interdomain: the remote
  * domain (ESRCH), a free local port (ENOSPC), the remote port valid (EINVAL)
@@ -169,16 +197,21 @@ export function close(d: EvtchnDomain, lookup: DomainLookup, port: number): numb
 }
 
 /**
- * EVTCHNOP_send: an interdomain channel raises the remote port; an unbound
- * one drops the event; anything else (and an invalid port) is EINVAL.
+ * EVTCHNOP_send: an interdomain channel raises the remote port, or, when
+ * Xen consumes the remote end, calls Xen's notification function instead
+ * (evtchn_send); an unbound one drops the event; a port Xen consumes, any
+ * other state and an invalid port are EINVAL.
  */
 export function send(d: EvtchnDomain, lookup: DomainLookup, port: number): number {
   const c = d.evtchn.channel(port);
-  if (c === undefined) return -ERRNO.EINVAL;
+  if (c === undefined || c.xen) return -ERRNO.EINVAL;
   if (c.state.kind === 'unbound') return 0;
   if (c.state.kind !== 'interdomain') return -ERRNO.EINVAL;
   const rd = lookup(c.state.remoteDomid);
-  if (rd !== undefined) setPending(rd, c.state.remotePort);
+  if (rd === undefined) return 0;
+  const rc = rd.evtchn.channel(c.state.remotePort);
+  if (rc?.xen === true) rd.evtchn.xenNotify?.(c.state.remotePort);
+  else setPending(rd, c.state.remotePort);
   return 0;
 }
 

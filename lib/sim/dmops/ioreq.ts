@@ -4,7 +4,7 @@
 import { type Domain, type IoreqServer, MAX_NR_IOREQ_SERVERS, MAX_NR_IO_RANGES } from '../domain';
 import { RangeSet } from '../rangeset';
 import { freeIoreqPages, updateEvtchns } from '../ioreq-pages';
-import { allocUnbound, close as closePort } from '../evtchn';
+import { allocUnboundXen, close as closePort } from '../evtchn';
 import { fail, fields, type DmopContext, type DmopHandler } from './context';
 import { HVMMEM, IOREQ_MEM_ACCESS, XEN_DMOP_NO_GFNS } from '../../dmop/ops';
 import { HVM_PARAM } from '../../abi/hvm-params';
@@ -58,7 +58,7 @@ export const createIoreqServer: DmopHandler = (ctx) => {
  * the emulator's domain, which binds it with IOCTL_EVTCHN_BIND_INTERDOMAIN.
  */
 function allocPort(d: Domain, emulator: number): number {
-  return allocUnbound(d, emulator);
+  return allocUnboundXen(d, emulator);
 }
 
 /** hvm_alloc_ioreq_gfn: the lowest free gfn of the domain's ioreq page pool. */
