@@ -29,6 +29,7 @@ export { type IoRequest, type IoSize } from './ioreq/request';
 export { Uart16550, UART_REG, UART_MAX_LINE } from './devices/uart16550';
 export { createSimulatedHost, SimulatedHost, type SimulatedHostOptions, type DomainSnapshot, type IoreqServerSnapshot } from './sim/host';
 export type { DomainConfig, DomainType } from './sim/domain';
+export { uartPrintProgram, MAX_GUEST_REPS, type GuestAccess, type GuestStep, type GuestValue, type GuestRunResult } from './sim/guest-runner';
 export { encodeDmop, decodeDmop, XEN_DM_OP_SIZE } from './dmop/codec';
 export { HVMMEM, IOREQ_BUFIOREQ, IO_RANGE, DMOP_EVENT, SHUTDOWN, MEM_CACHEATTR, IOREQ_MEM_ACCESS, XEN_DMOP_NO_GFNS, pciSbdf } from './dmop/ops';
 export type { DmopRequest, DmopResult, DmopRequests, DmopResults, DmopName } from './dmop/types';

@@ -154,6 +154,12 @@ export class Domain implements XsmSubject, EvtchnDomain {
   readonly params: bigint[] = new Array<bigint>(HVM_NR_PARAMS).fill(0n);
   readonly altp2m: Altp2mState;
 
+  /** d->arch.hvm.pci_cf8: the last 4-byte write to port 0xcf8 (xen/arch/x86/hvm/ioreq.c hvm_access_cf8). */
+  pciCf8 = 0;
+  /** d->pbuf: the debug console line being written to port 0xe9, and the lines Xen printed (hvm_print_line). */
+  debugConsoleLine = '';
+  readonly debugConsole: string[] = [];
+
   constructor(domid: number, cfg: DomainConfig) {
     this.domid = domid;
     this.type = cfg.type ?? 'hvm';

@@ -15,6 +15,7 @@ import { GuestMemory, PAGE_SIZE } from './memory';
 import { freeIoreqPages } from './ioreq-pages';
 import { ALTP2M_MODES, INVALID_ALTP2M } from '../policy/altp2m';
 import { HVM_PARAM } from '../abi/hvm-params';
+import { guestGone, guestIo, resumeGuest, runGuest, type GuestAccess, type GuestRunResult, type GuestStep, type GuestValue } from './guest-runner';
 
 export interface SimulatedHostOptions {
   /** The privcmd module's dm_op_max_nr_bufs / dm_op_buf_max_size (16 / 4096). */
@@ -106,6 +107,12 @@ export interface DomainSnapshot {
   cacheattrPins: { start: bigint; end: bigint; type: number }[];
   params: bigint[];
   altp2m: Altp2mSnapshot;
+  /** The domain's event channels: port, state, pending and mask bits. */
+  eventChannels: { port: number; state: { kind: string; remoteDomid?: number; remotePort?: number; virq?: number }; pending: boolean; masked: boolean }[];
+  /** The latched PCI config address (port 0xcf8). */
+  pciCf8: number;
+  /** Lines the guest wrote to Xen's debug console (port 0xe9). */
+  debugConsole: string[];
 }
 
 /** altp2m state: the mode, whether it is active, the live views and each vCPU's view. */
@@ -281,6 +288,7 @@ export class SimulatedHost {
     const d = this.#domain(domid);
     d.paused = false;
     this.deliverEvents(d);
+    resumeGuest(d);
   }
 
   /** @internal A running domain's vCPUs take pending events at VM entry. */
@@ -296,6 +304,7 @@ export class SimulatedHost {
     const d = this.#domain(domid);
     if (d.domid === 0) throw codedError('EINVAL', 'domctl', 'dom0 cannot be destroyed');
     d.dying = true;
+    guestGone(d, codedError('ESRCH', 'guest', `domain ${domid} was destroyed`));
     // evtchn_destroy: every port is closed; the other ends go back to unbound.
     closeAllPorts(d, (id) => this.domainById(id));
     // Its pages go back once no mapping holds them.
@@ -408,6 +417,33 @@ export class SimulatedHost {
     return out;
   }
 
+  /**
+   * vCPU `vcpu` of an HVM domain does one I/O access, routed as Xen routes
+   * it (lib/sim/guest-runner.ts): Xen's own handlers, the ioreq server
+   * claiming it (written into the server's ioreq page, its port signalled,
+   * answered by the device model), or the null handler. Resolves with a
+   * direct read's value once done; a paused domain's vCPU waits to be
+   * unpaused; destroying the domain rejects with ESRCH.
+   */
+  guestIo(domid: number, vcpu: number, access: GuestAccess): Promise<GuestValue | undefined> {
+    try {
+      this.#live();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return guestIo(this, domid, vcpu, access);
+  }
+
+  /** Runs a program of accesses on one vCPU (each checked first); resolves with the direct reads' values. */
+  runGuest(domid: number, vcpu: number, program: readonly GuestStep[]): Promise<GuestRunResult> {
+    try {
+      this.#live();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return runGuest(this, domid, vcpu, program);
+  }
+
   /** Ids of the live domains. */
   domains(): number[] {
     return [...this.#domains.keys()];
@@ -451,11 +487,15 @@ export class SimulatedHost {
         host: Object.fromEntries([...d.altp2m.host].map(([g, e]) => [g, { access: e.access, suppressVe: e.suppressVe }])),
         vcpus: d.altp2m.vcpuView.map((view, i) => ({ view: view === INVALID_ALTP2M ? null : view, veInfoGfn: d.altp2m.veInfoGfn[i] ?? null })),
       },
+      eventChannels: d.evtchn.snapshot().map((c) => ({ ...c, state: { ...c.state } })),
+      pciCf8: d.pciCf8,
+      debugConsole: [...d.debugConsole],
     };
   }
 
   /** Release every process's address space. */
   close(): void {
+    for (const d of this.#domains.values()) guestGone(d, codedError('EBADF', 'guest', 'the simulated host was closed'));
     for (const p of this.#processes.values()) p.space.close();
     this.#processes.clear();
     this.#closed = true;
