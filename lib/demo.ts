@@ -2,11 +2,19 @@
 // public API. Builds an HVM guest, opens privcmd as dom0, restricts the
 // handle to the guest, runs an ioreq-server lifecycle with I/O ranges, IRQ
 // lines and dirty-VRAM tracking, then shows what the restriction refuses.
-// Then relabel-on-build on a host running Flask: a domain built under one
-// label and run under another, so the builder loses access to its memory.
+// Then a guest that runs: it prints a line through a 16550 UART served by a
+// restricted Node device model, while a second guest stays untouched. Then
+// relabel-on-build on a host running Flask: a domain built under one label
+// and run under another, so the builder loses access to its memory.
 // Every step checks what it got; any surprise makes the demo fail.
+import { isDeepStrictEqual } from 'util';
 import { open } from './privcmd';
+import { openEventChannels } from './evtchn';
 import { createSimulatedHost } from './sim/host';
+import { uartPrintProgram } from './sim/guest-runner';
+import { restrictAll, verifyRestricted } from './deprivilege/restrict-all';
+import { createIoreqServer, type IoreqServer } from './ioreq/server';
+import { Uart16550 } from './devices/uart16550';
 import { pciSbdf } from './dmop/ops';
 import { buildDomain, simulatedToolstack } from './deprivilege/build';
 import { relabelDomain } from './clients/flask';
@@ -128,8 +136,90 @@ export async function runDemo(): Promise<{ steps: DemoStep[]; summary: string[] 
     `bystander d${bystander}: untouched (${host.inspect(bystander).ioreqServers.length} ioreq servers)`,
   ];
   host.close();
+  await guestServedByNodeDm(steps, summary, refused);
   await relabelOnBuild(steps, summary, refused);
   return { steps, summary };
+}
+
+/** The line the demo's guest prints. */
+export const DEMO_GUEST_LINE = 'Hello from a guest, served by a restricted Node device model';
+
+/**
+ * A guest program runs on a vCPU; its UART accesses reach a device model
+ * holding only handles restricted to that guest (restrictAll, checked by
+ * verifyRestricted), which serves them with createIoreqServer + Uart16550.
+ */
+async function guestServedByNodeDm(steps: DemoStep[], summary: string[], refused: (what: string, code: string, fn: () => unknown) => void): Promise<void> {
+  const host = createSimulatedHost();
+  const guest = host.createDomain({ type: 'hvm', vcpus: 1, memoryPages: 256 });
+  const bystander = host.createDomain({ type: 'hvm', vcpus: 1, memoryPages: 256 });
+  host.unpauseDomain(bystander);
+  const privcmd = open({ host, domain: 0 });
+  const evtchn = openEventChannels({ host, domain: 0 });
+  const lines: string[] = [];
+  let server: IoreqServer | null = null;
+  let serving: Promise<void> | null = null;
+  const attempt = async (what: string, fn: () => Promise<{ ok: boolean; detail: string }> | { ok: boolean; detail: string }) => {
+    try {
+      steps.push({ what, ...(await fn()) });
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      steps.push({ what, ok: false, detail: `unexpected ${err.code ?? 'error'}: ${err.message ?? String(e)}` });
+    }
+  };
+  const before = host.inspect(bystander);
+  try {
+    await attempt(`guest: a Node device model restricts all its handles to d${guest} and verifies it`, () => {
+      restrictAll(guest, { host, domain: 0 });
+      const report = verifyRestricted({ host, domain: 0 });
+      const probes = report.handles.reduce((n, h) => n + Object.keys(h.probes).length, 0);
+      return { ok: report.domid === guest, detail: `${probes} calls refused on ${report.handles.map((h) => h.handle).join(' and ')}` };
+    });
+    await attempt('it creates an ioreq server, claims a 16550 UART at 0x3f8-0x3ff and serves', () => {
+      server = createIoreqServer({ privcmd, evtchn, domid: guest });
+      const uart = new Uart16550();
+      uart.on('line', (text: string) => lines.push(text));
+      server.claimPorts(0x3f8, 0x3ff, uart);
+      serving = server.serve();
+      return { ok: true, detail: `server ${server.id}, ${server.ports().length} port(s) bound` };
+    });
+    await attempt(`unpause d${guest}: its program prints a line, polling LSR before each byte`, async () => {
+      host.unpauseDomain(guest);
+      // Meanwhile the bystander writes to its own COM1, which nobody serves (Xen's null handler).
+      await Promise.all([
+        host.runGuest(guest, 0, uartPrintProgram(`${DEMO_GUEST_LINE}\n`)),
+        host.runGuest(bystander, 0, uartPrintProgram('nobody serves my COM1\n')),
+      ]);
+      const served = server?.engine.stats.served ?? 0;
+      return { ok: lines.length === 1 && lines[0] === DEMO_GUEST_LINE, detail: `guest d${guest} says: "${lines.join(' / ')}" (${served} ioreqs served)` };
+    });
+    refused(`the device model maps the bystander d${bystander}'s memory`, 'EPERM', () => privcmd.mapForeign(bystander, [0]));
+    refused('it sends the bystander a DMOP', 'EPERM', () => privcmd.dmop(bystander, { op: 'nr_vcpus' }));
+    refused('it binds a port of the bystander', 'EACCES', () => evtchn.bindInterdomain(bystander, 1));
+    refused('it makes a raw hypercall', 'EPERM', () => privcmd.hypercall('xen_version', [0]));
+    refused('it reopens privcmd: the new handle starts restricted', 'EPERM', () => {
+      const again = open({ host, domain: 0 });
+      try {
+        return again.dmop(bystander, { op: 'nr_vcpus' });
+      } finally {
+        again.close();
+      }
+    });
+    await attempt('close the server: nothing of it is left in the guest', () => {
+      (server as IoreqServer | null)?.close();
+      const s = host.inspect(guest);
+      return { ok: s.ioreqServers.length === 0 && s.eventChannels.length === 0, detail: `${s.ioreqServers.length} ioreq servers, ${s.eventChannels.length} event channels` };
+    });
+  } finally {
+    (server as IoreqServer | null)?.close();
+    evtchn.close();
+    await (serving as Promise<void> | null)?.catch(() => undefined);
+    privcmd.close();
+  }
+  const untouched = isDeepStrictEqual(host.inspect(bystander), before);
+  steps.push({ what: `the bystander d${bystander} ran a program meanwhile and is untouched`, ok: untouched, detail: untouched ? 'its state is what it was before' : 'its state CHANGED' });
+  summary.push(`guest d${guest} printed "${lines[0] ?? ''}" through a UART served by a Node device model restricted to it; bystander d${bystander} untouched`);
+  host.close();
 }
 
 async function relabelOnBuild(steps: DemoStep[], summary: string[], refused: (what: string, code: string, fn: () => unknown) => void): Promise<void> {

@@ -18,6 +18,9 @@ test('demo (the default command) runs every step and ends with a summary', () =>
   expect(r.stdout).toMatch(/all \d+ steps behaved as Xen and Linux do/);
   expect(r.stdout).toMatch(/DMOP to the bystander d\d+ is refused\n\s+EPERM/);
   expect(r.stdout).toMatch(/a raw hypercall is refused\n\s+EPERM/);
+  expect(r.stdout).toMatch(/its program prints a line, polling LSR before each byte\n\s+guest d\d+ says: "Hello from a guest, served by a restricted Node device model"/);
+  expect(r.stdout).toMatch(/it binds a port of the bystander\n\s+EACCES/);
+  expect(r.stdout).toMatch(/the bystander d\d+ ran a program meanwhile and is untouched\n\s+its state is what it was before/);
   expect(r.stdout).toMatch(/relabel-on-build \(Flask host\): built d\d+ under vm_building_t, relabelled, unpaused\n\s+builder mapped 1024 pages while building; now system_u:system_r:vm_t, running/);
   expect(r.stdout).toMatch(/the builder maps the running d\d+: refused by the policy\n\s+EACCES .*denied \{ map_read \}/);
   expect(r.stdout).toMatch(/relabel on a host without Flask: ENOSYS, said as such\n\s+ENOSYS .*runs without Flask/);
