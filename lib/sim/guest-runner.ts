@@ -196,6 +196,15 @@ function bigArg(what: string, v: unknown, max: bigint): bigint {
   return b;
 }
 
+/** A copy of an object's own fields; reading them must not throw. */
+function readOnce(o: object, what: string): Record<string, unknown> {
+  try {
+    return { ...(o as Record<string, unknown>) };
+  } catch (e) {
+    throw invalidArgument('guest', `${what} could not be read: ${describe(e)}`);
+  }
+}
+
 /** The pages of [first, last] (inclusive byte addresses). */
 function pagesOf(first: bigint, last: bigint): number[] {
   const out: number[] = [];
@@ -206,7 +215,8 @@ function pagesOf(first: bigint, last: bigint): number[] {
 /** Every check before anything happens: a bad step is EINVAL (EFAULT for a buffer outside RAM), and nothing runs. */
 function check(host: GuestHost, d: Domain, step: unknown, allowUntil: boolean): Checked {
   if (typeof step !== 'object' || step === null) throw invalidArgument('guest', `an access must be an object, got ${describe(step)}`);
-  const a = { ...(step as Record<string, unknown>) };
+  // Each field read once, here: a getter or a Proxy that throws is EINVAL, not an uncoded error.
+  const a = readOnce(step, 'an access');
   for (const k of Object.keys(a)) if (!KEYS.has(k)) throw invalidArgument('guest', `unknown field ${describe(k)} in an access`);
   const op = a.op;
   if (op !== 'in' && op !== 'out' && op !== 'read' && op !== 'write') throw invalidArgument('guest', `op must be 'in', 'out', 'read' or 'write', got ${describe(op)}`);
@@ -262,7 +272,7 @@ function check(host: GuestHost, d: Domain, step: unknown, allowUntil: boolean): 
     if (!direct || dir !== IOREQ_READ || count !== 1) throw invalidArgument('guest', 'until needs a single direct read (in or read without gpa)');
     const u = a.until;
     if (typeof u !== 'object' || u === null) throw invalidArgument('guest', `until must be { mask, equals }, got ${describe(u)}`);
-    const { mask, equals } = u as { mask?: unknown; equals?: unknown };
+    const { mask, equals } = readOnce(u, 'until');
     const tries = a.tries ?? 10000;
     if (typeof tries !== 'number' || !Number.isInteger(tries) || tries < 1 || tries > 1e6) throw invalidArgument('guest', `tries must be an integer in [1, 1000000], got ${describe(tries)}`);
     until = { mask: bigArg('until.mask', mask, ONES(size)), equals: bigArg('until.equals', equals, ONES(size)), tries };
@@ -338,7 +348,7 @@ class Vcpu {
       // IOREQ_STATUS_UNHANDLED: Xen 4.17 fails the instruction's emulation.
       if (why !== null) throw codedError('EIO', 'guest', `ioreq_send to server ${s.id} refused (${why}): Xen fails the emulation`);
       const data = await this.waitForIo(s);
-      if (p.dir === IOREQ_READ && !p.dataIsPtr) p.data = data;
+      if (data !== null && p.dir === IOREQ_READ && !p.dataIsPtr) p.data = data;
     } finally {
       this.state.port = null;
       this.state.waker = null;
@@ -349,9 +359,11 @@ class Vcpu {
    * wait_for_io: IOREQ_READY and INPROCESS wait for the vCPU's port;
    * IORESP_READY is taken (state back to NONE, data read); NONE ends the
    * wait with all-ones (an emulator gone mid-request); a state going back,
-   * or an unknown one, crashes the domain.
+   * or an unknown one, crashes the domain. null: the server was destroyed
+   * meanwhile, so Xen finds no pending server (get_pending_vcpu) and the
+   * access completes with the request's own data (0 for a direct read).
    */
-  private async waitForIo(s: NonNullable<Domain['ioreqServers'][number]>): Promise<bigint> {
+  private async waitForIo(s: NonNullable<Domain['ioreqServers'][number]>): Promise<bigint | null> {
     const mem = this.host.memory;
     let prev: number = IOREQ_STATE.NONE;
     let r = this.response(s);
@@ -368,6 +380,7 @@ class Vcpu {
         if (!this.state.woken) await sleep(this.io, (wake) => { this.state.waker = wake; });
         this.state.woken = false;
         await runnable(this.d, this.io);
+        if (this.d.ioreqServers[s.id] !== s) return null;
         r = this.response(s);
       } while (r.state === prev);
     }
@@ -422,8 +435,16 @@ export async function guestIo(host: GuestHost, domid: number, vcpu: number, acce
 export async function runGuest(host: GuestHost, domid: number, vcpu: number, program: readonly GuestStep[]): Promise<GuestRunResult> {
   const v = vcpuOf(host, domid, vcpu);
   if (!Array.isArray(program)) throw invalidArgument('guest', `program must be an array of accesses, got ${describe(program)}`);
-  if (program.length > 1e6) throw invalidArgument('guest', `a program has at most 1000000 steps, not ${program.length}`);
-  const steps = program.map((s, i) => {
+  let items: unknown[];
+  try {
+    const length = program.length;
+    if (length > 1e6) throw invalidArgument('guest', `a program has at most 1000000 steps, not ${length}`);
+    items = [];
+    for (let i = 0; i < length; i++) items.push(program[i]); // a hole is undefined, refused below
+  } catch (e) {
+    throw (e as { code?: unknown }).code === 'EINVAL' ? e : invalidArgument('guest', `the program could not be read: ${describe(e)}`);
+  }
+  const steps = items.map((s, i) => {
     try {
       return check(host, v.d, s, true);
     } catch (e) {

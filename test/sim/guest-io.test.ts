@@ -359,6 +359,33 @@ describe('guest I/O on the simulated host', () => {
     expect(r).toMatchObject({ state: 'resolved', value: 3 });
   });
 
+  test('a server destroyed after it answered, before the paused vCPU took the answer: the read completes with the request\'s own data (0)', async () => {
+    const dm = new RawDm(host, g);
+    dm.claim('port', 0x100n);
+    const r = track(host.guestIo(g, 0, { op: 'in', addr: 0x100, size: 1 }));
+    await flush();
+    host.pauseDomain(g);
+    dm.answer(0, 0x55n);
+    await flush();
+    dm.privcmd.dmop(g, { op: 'destroy_ioreq_server', id: dm.id });
+    host.unpauseDomain(g);
+    await flush();
+    expect(r).toMatchObject({ state: 'resolved', value: 0 });
+  });
+
+  test('a server destroyed while the vCPU waits for it: the vCPU stays blocked (nothing wakes it) until the domain goes', async () => {
+    const dm = new RawDm(host, g);
+    dm.claim('port', 0x100n);
+    const r = track(host.guestIo(g, 0, { op: 'in', addr: 0x100, size: 1 }));
+    await flush();
+    dm.privcmd.dmop(g, { op: 'destroy_ioreq_server', id: dm.id });
+    await flush();
+    expect(r.state).toBe('pending');
+    host.destroyDomain(g);
+    await flush();
+    expect(r).toMatchObject({ state: 'rejected', error: { code: 'ESRCH' } });
+  });
+
   test('destroying the domain mid-request rejects the waiting access with ESRCH; closing the host, with EBADF', async () => {
     const dm = new RawDm(host, g);
     dm.claim('port', 0x100n);
@@ -429,6 +456,11 @@ describe('guest I/O on the simulated host', () => {
       ['until on a write', () => host.runGuest(g, 0, [{ op: 'out', addr: 0x60, size: 1, value: 1, until: { mask: 1, equals: 1 } }]), 'EINVAL'],
       ['until without equals', () => host.runGuest(g, 0, [{ op: 'in', addr: 0x60, size: 1, until: { mask: 1 } as never }]), 'EINVAL'],
       ['tries 0', () => host.runGuest(g, 0, [{ op: 'in', addr: 0x60, size: 1, until: { mask: 1, equals: 1 }, tries: 0 }]), 'EINVAL'],
+      ['a sparse program', () => host.runGuest(g, 0, new Array(3) as never), 'EINVAL'],
+      ['an access whose getter throws', () => host.guestIo(g, 0, { get op(): never { throw new Error('boom'); }, addr: 0, size: 1 } as never), 'EINVAL'],
+      ['an until whose getter throws', () => host.runGuest(g, 0, [{ op: 'in', addr: 0x60, size: 1, until: { get mask(): never { throw new RangeError('boom'); }, equals: 1 } }]), 'EINVAL'],
+      ['a program whose length throws', () => host.runGuest(g, 0, new Proxy([], { get: (t, k) => { if (k === 'length') throw new TypeError('boom'); return Reflect.get(t, k); } })), 'EINVAL'],
+      ['a program too long', () => host.runGuest(g, 0, new Proxy([], { get: (t, k) => (k === 'length' ? 2e6 : Reflect.get(t, k)) })), 'EINVAL'],
     ];
     test.each(cases)('%s', async (_what, call, expected) => {
       const before = host.inspect(g);
