@@ -24,6 +24,15 @@ export interface OpenEventChannelsOptions {
   domain?: number;
   /** The device to open instead of /dev/xen/evtchn. */
   device?: string;
+  /** An inherited descriptor of /dev/xen/evtchn (duplicated; the caller keeps its own). Needs `restrictTo`. */
+  fd?: number;
+  /**
+   * With `fd`: the domain the handle is restricted to. An unrestricted fd is
+   * restricted now; one the kernel holds restricted to another domain is
+   * EACCES. (Restricting an evtchn handle is once only, so an inherited one
+   * must say which domain it is for.)
+   */
+  restrictTo?: number;
 }
 
 const checkDomid = (syscall: string, what: string, v: unknown): number => domidArg(syscall, what, v);
@@ -169,6 +178,13 @@ export class EventChannels {
     this.#registry = null;
   }
 
+  /** @internal The device descriptor (device handles only), for the launcher. */
+  deviceFd(): number {
+    const fd = this.#live('fcntl').descriptor();
+    if (fd === null) throw codedError('EINVAL', 'fcntl', 'a simulated handle has no file descriptor');
+    return fd;
+  }
+
   /** @internal Join the process's handles (restrictAll); restricted at once if the process is. */
   enroll(registry: HandleRegistry): void {
     this.#registry = registry;
@@ -198,8 +214,11 @@ export class EventChannels {
 export function openEventChannels(options: OpenEventChannelsOptions = {}): EventChannels {
   if (typeof options !== 'object' || options === null) throw invalidArgument('open', `options must be an object, got ${describe(options)}`);
   // Each option read once: a getter must not answer one thing to the checks and another to the open.
-  const { host, domain, device } = options;
+  const { host, domain, device, fd, restrictTo } = options;
   if (host !== undefined) {
+    if (device !== undefined || fd !== undefined || restrictTo !== undefined) {
+      throw invalidArgument('open', '`device`, `fd` and `restrictTo` name a real device; a simulated host has none');
+    }
     if (!isSimulatedHost(host)) throw invalidArgument('open', `host must be a simulated host made by createSimulatedHost(), got ${describe(host)}`);
     const d = checkDomid('open', 'domain', domain ?? 0);
     const h = new EventChannels(new SimulatedEvtchnBackend(host, d));
@@ -208,6 +227,15 @@ export function openEventChannels(options: OpenEventChannelsOptions = {}): Event
   }
   if (domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
   if (device !== undefined && typeof device !== 'string') throw invalidArgument('open', `device must be a path, got ${describe(device)}`);
+  if (fd !== undefined || restrictTo !== undefined) {
+    if (device !== undefined) throw invalidArgument('open', '`fd` is an open device: give `fd` or `device`, not both');
+    if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw invalidArgument('open', `fd must be a file descriptor, got ${describe(fd)}`);
+    // Not 0 or reserved: the kernel's rule for IOCTL_EVTCHN_RESTRICT_DOMID.
+    const d = domidArg('open', 'restrictTo', restrictTo, 'guest');
+    const h = new EventChannels(new DeviceEvtchnBackend({ fd, restrictTo: d }));
+    h.enroll(registryOf());
+    return h;
+  }
   const h = new EventChannels(new DeviceEvtchnBackend(device ?? EVTCHN_DEVICE));
   h.enroll(registryOf());
   return h;

@@ -59,7 +59,7 @@ export { altp2mOp } from './clients/altp2m';
 export type { Altp2mSnapshot } from './sim/host';
 // Deprivileging: restrict every handle of the process, and prove it.
 export { restrictAll, verifyRestricted, type RestrictAllResult, type RestrictionCheck, type RestrictionReport, type ProcessSelector } from './deprivilege/restrict-all';
-export { launchDeviceModel, openInherited, processesOfUid, CHILD_FD, ENV_FD, ENV_DOMID, type LaunchOptions, type Launched, type StaleProcess } from './deprivilege/launcher';
+export { launchDeviceModel, openInherited, openInheritedEventChannels, openInheritedHandles, processesOfUid, CHILD_FD, ENV_FD, ENV_DOMID, CHILD_EVTCHN_FD, ENV_EVTCHN_FD, type LaunchOptions, type Launched, type StaleProcess } from './deprivilege/launcher';
 export { launchQemu, qemuDmRestrictArgs, outsideView, deprivilegeMismatch, type QemuOptions, type QemuLaunchOptions, type QemuLaunched, type QemuVersion, type OutsideView } from './deprivilege/qemu';
 // Relabel-on-build: Flask labels through xsm_op, and the build flow.
 export { flaskContextToSid, flaskRelabelDomain, flaskStatus, relabelDomain, encodeFlaskRelabel, encodeFlaskContextToSid } from './clients/flask';

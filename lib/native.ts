@@ -59,6 +59,8 @@ export interface NativeBinding {
   processRestrict(domid: number): number;
   /** /dev/xen/evtchn: a path to open. */
   evtchnOpen(path: string): NativeEvtchn | number;
+  /** A duplicate of an inherited descriptor, restricted to domid (or found so already by the kernel). */
+  evtchnFromFd(fd: number, domid: number): NativeEvtchn | number;
   /** The simulated host's guest RAM (native/core/mapping.h). */
   pageStoreCreate(): NativePageStore | number;
   hypercallBufferAlloc(size: number): { addr: bigint; buffer: ArrayBuffer; fromDevice: boolean } | number;

@@ -142,22 +142,9 @@ Napi::Value Fd(const Napi::CallbackInfo& info) {
   return Errno(info.Env(), dev ? dev->fd() : -EBADF);
 }
 
-// evtchnOpen(path) -> { bindVirq, bindInterdomain, bindUnboundPort, unbind, notify, reset, restrict, read, unmask,
-// waitReadable, fd, close } | -errno
-Napi::Value EvtchnOpen(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) return Errno(env, -EINVAL);
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  std::unique_ptr<EvtchnDevice> dev;
-  int rc = EvtchnDevice::Open(path.c_str(), &dev);
-  if (rc < 0) return Errno(env, rc);
-  // A process restricted by restrictAll (in any worker): every later handle
-  // starts restricted, or does not open at all.
-  int32_t restricted = pcs::ProcessHandles::Domid();
-  if (restricted >= 0) {
-    long r = dev->Restrict(static_cast<uint16_t>(restricted));
-    if (r < 0) return Errno(env, r);
-  }
+// The methods object of one open device: { restrictedAtOpen, bindVirq, bindInterdomain, bindUnboundPort, unbind,
+// notify, reset, restrict, read, unmask, waitReadable, fd, close }.
+Napi::Object Calls(Napi::Env env, std::unique_ptr<EvtchnDevice> dev, int32_t restricted) {
   auto holder = std::make_shared<Holder>(Holder{std::shared_ptr<EvtchnDevice>(std::move(dev))});
   Napi::Object calls = Napi::Object::New(env);
   calls.Set("restrictedAtOpen", Napi::Number::New(env, restricted));
@@ -182,8 +169,45 @@ Napi::Value EvtchnOpen(const Napi::CallbackInfo& info) {
   return calls;
 }
 
+// evtchnOpen(path) -> methods | -errno
+Napi::Value EvtchnOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return Errno(env, -EINVAL);
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::unique_ptr<EvtchnDevice> dev;
+  int rc = EvtchnDevice::Open(path.c_str(), &dev);
+  if (rc < 0) return Errno(env, rc);
+  // A process restricted by restrictAll (in any worker): every later handle
+  // starts restricted, or does not open at all.
+  int32_t restricted = pcs::ProcessHandles::Domid();
+  if (restricted >= 0) {
+    long r = dev->Restrict(static_cast<uint16_t>(restricted));
+    if (r < 0) return Errno(env, r);
+  }
+  return Calls(env, std::move(dev), restricted);
+}
+
+// evtchnFromFd(fd, domid) -> methods | -errno: a duplicate of an inherited
+// descriptor, restricted to domid (or found so already). -EINVAL if the
+// process is restricted to another domain.
+Napi::Value EvtchnFromFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t fd, domid;
+  if (info.Length() < 2 || !ToU32(info[0], &fd) || fd > 0x7fffffff || !ToU32(info[1], &domid) || domid > 0xffff)
+    return Errno(env, -EINVAL);
+  int32_t process = pcs::ProcessHandles::Domid();
+  if (process >= 0 && static_cast<uint32_t>(process) != domid) return Errno(env, -EINVAL);
+  std::unique_ptr<EvtchnDevice> dev;
+  int rc = EvtchnDevice::FromFd(static_cast<int>(fd), &dev);
+  if (rc < 0) return Errno(env, rc);
+  long r = dev->AdoptRestriction(static_cast<uint16_t>(domid));
+  if (r < 0) return Errno(env, r);
+  return Calls(env, std::move(dev), static_cast<int32_t>(domid));
+}
+
 }  // namespace
 
 void InitEvtchn(Napi::Env env, Napi::Object exports) {
   exports.Set("evtchnOpen", Napi::Function::New(env, EvtchnOpen, "evtchnOpen"));
+  exports.Set("evtchnFromFd", Napi::Function::New(env, EvtchnFromFd, "evtchnFromFd"));
 }

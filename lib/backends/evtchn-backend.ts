@@ -21,5 +21,7 @@ export interface EvtchnBackend {
   unmask(ports: readonly number[]): number;
   /** Resolves when read() has something, or when the handle is closed: 0, or -errno. */
   waitReadable(): Promise<number>;
+  /** The device's file descriptor (still owned by the backend), or null (simulated, or closed). */
+  descriptor(): number | null;
   close(): void;
 }

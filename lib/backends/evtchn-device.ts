@@ -25,7 +25,22 @@ export class DeviceEvtchnBackend implements EvtchnBackend {
   readonly restrictedAtOpen: number | null;
   #dev: NativeEvtchn | null;
 
-  constructor(path: string) {
+  /**
+   * `path` opens the device; `{ fd, restrictTo }` takes a duplicate of an
+   * inherited descriptor and restricts it to `restrictTo`, or finds it
+   * restricted to it already (the kernel's word, not the caller's).
+   */
+  constructor(path: string | { fd: number; restrictTo: number }) {
+    if (typeof path !== 'string') {
+      const r = native.evtchnFromFd(path.fd, path.restrictTo);
+      if (typeof r === 'number') {
+        const why = -r === ERRNO.EACCES ? `: it is restricted to another domain than ${path.restrictTo}` : '';
+        throw errnoError(r, -r === ERRNO.EBADF ? 'fcntl' : 'ioctl', `cannot take inherited fd ${path.fd} as an event-channel handle restricted to domain ${path.restrictTo}${why}`);
+      }
+      this.#dev = r;
+      this.restrictedAtOpen = path.restrictTo;
+      return;
+    }
     const r = native.evtchnOpen(path);
     if (typeof r === 'number') {
       if (-r === ERRNO.ENOENT && !existsSync(path)) {
@@ -94,8 +109,8 @@ export class DeviceEvtchnBackend implements EvtchnBackend {
   }
 
   /** The open descriptor, for passing to a child process (still owned here). */
-  fd(): number {
-    return this.#dev === null ? -ERRNO.EBADF : this.#dev.fd();
+  descriptor(): number | null {
+    return this.#dev === null ? null : this.#dev.fd();
   }
 
   close(): void {

@@ -58,6 +58,11 @@ export class SimulatedEvtchnBackend implements EvtchnBackend {
     return 0;
   }
 
+  /** A simulated process has no file descriptor. */
+  descriptor(): null {
+    return null;
+  }
+
   close(): void {
     this.file.close();
   }

@@ -2,8 +2,9 @@
 // runs QEMU: a per-domain uid (xen-qemuuser-domid<N>, or a base uid plus the
 // domid), an optional chroot, and a privcmd handle restricted to the domain
 // and verified before the command starts. The child gets that handle as an
-// inherited fd (PRIVCMD_SHIM_FD) and, as a non-root uid, cannot open
-// /dev/xen/privcmd again. Every step that cannot be done fails loudly, with
+// inherited fd (PRIVCMD_SHIM_FD) and, with `evtchn: true`, an event-channel
+// handle restricted the same way (PRIVCMD_SHIM_EVTCHN_FD); as a non-root uid
+// it cannot open either device again. Every step that cannot be done fails loudly, with
 // the reason, before anything runs.
 import { spawn, type ChildProcess, type StdioOptions } from 'child_process';
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'fs';
@@ -11,6 +12,7 @@ import * as path from 'path';
 import { errnoName } from '../abi/errno';
 import { describe, codedError, invalidArgument, type PrivcmdError } from '../errors';
 import { open, PRIVCMD_DEVICE, type Privcmd } from '../privcmd';
+import { openEventChannels, EVTCHN_DEVICE, type EventChannels } from '../evtchn';
 import { restrictAll } from './restrict-all';
 import type { SimulatedHost } from '../sim/host';
 import { domidArg } from '../domid-arg';
@@ -29,6 +31,10 @@ export interface LaunchOptions {
   chroot?: string;
   /** The privcmd device (default /dev/xen/privcmd). */
   device?: string;
+  /** Also hand over an event-channel handle, restricted to the domain and verified (default false). */
+  evtchn?: boolean;
+  /** The event-channel device (default /dev/xen/evtchn). */
+  evtchnDevice?: string;
   /** Test and demo only: verify the restriction on a simulated host's handle; no fd is passed. */
   host?: SimulatedHost;
   env?: NodeJS.ProcessEnv;
@@ -55,12 +61,17 @@ export interface Launched {
   readonly gid: number;
   /** The fd number the child holds the restricted handle at (null on a simulated host). */
   readonly fd: number | null;
+  /** The fd number of the restricted event-channel handle (null without `evtchn`, or on a simulated host). */
+  readonly evtchnFd: number | null;
 }
 
 /** The child's fd for the restricted handle, and the env names that announce it. */
 export const CHILD_FD = 3;
 export const ENV_FD = 'PRIVCMD_SHIM_FD';
 export const ENV_DOMID = 'PRIVCMD_SHIM_DOMID';
+/** The child's fd for the restricted event-channel handle, and its env name. */
+export const CHILD_EVTCHN_FD = 4;
+export const ENV_EVTCHN_FD = 'PRIVCMD_SHIM_EVTCHN_FD';
 /** More arguments than any device model takes (and well under ARG_MAX). */
 const MAX_ARGS = 4096;
 
@@ -198,10 +209,24 @@ function verifyHandle(h: Privcmd, domid: number): void {
 }
 
 /**
+ * The event-channel restriction, proven on the handle: the kernel refuses an
+ * unbound port and another domain's port (drivers/xen/evtchn.c: EACCES).
+ */
+function verifyEvtchn(e: EventChannels, domid: number): void {
+  const p = e.probeRestriction();
+  const ub = p.unboundPort < 0 ? errnoName(p.unboundPort) : 'ok';
+  const other = p.otherDomainBind < 0 ? errnoName(p.otherDomainBind) : 'ok';
+  if (e.restrictedTo !== domid || ub !== 'EACCES' || other !== 'EACCES') {
+    throw fail('EPERM', 'ioctl', `the event-channel handle is not restricted to domain ${domid} (unbound port: ${ub}, another domain's port: ${other})`);
+  }
+}
+
+/**
  * Start a device model deprivileged. Order: check the arguments and the
  * user, that we may change uid (root), the chroot; open privcmd, restrict it
- * to the domain and verify; check that the new uid cannot reopen the device;
- * then spawn. Throws a coded error at the first step that cannot be done.
+ * to the domain and verify; the same for evtchn if asked; check that the new
+ * uid cannot reopen either device; then spawn. Throws a coded error at the
+ * first step that cannot be done.
  */
 export function launchDeviceModel(o: LaunchOptions): Launched {
   if (typeof o !== 'object' || o === null) throw invalidArgument('launch', 'options must be an object');
@@ -215,6 +240,10 @@ export function launchDeviceModel(o: LaunchOptions): Launched {
   const args: string[] = Array.from({ length: argv.length }, (_x, i): unknown => argv[i]) as string[];
   if (args.some((a) => typeof a !== 'string')) throw invalidArgument('launch', `args must be an array of at most ${MAX_ARGS} strings`);
   if (o.killStale !== undefined && typeof o.killStale !== 'boolean') throw invalidArgument('launch', `killStale must be a boolean, got ${describe(o.killStale)}`);
+  if (o.evtchn !== undefined && typeof o.evtchn !== 'boolean') throw invalidArgument('launch', `evtchn must be a boolean, got ${describe(o.evtchn)}`);
+  if (o.evtchnDevice !== undefined && (typeof o.evtchnDevice !== 'string' || o.evtchn !== true)) {
+    throw invalidArgument('launch', `evtchnDevice must be a path, and comes with evtchn: true; got ${describe(o.evtchnDevice)}`);
+  }
   const { uid, gid } = resolveIds(o);
   if (uid === 0 || gid === 0) throw fail('EPERM', 'setuid', `user resolves to uid ${uid} / gid ${gid}: root is not deprivileged`);
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
@@ -237,8 +266,9 @@ export function launchDeviceModel(o: LaunchOptions): Launched {
   // a process of an earlier domain with this domid still runs under it.
   clearStale(uid, o.domid, o.killStale === true);
 
-  // The handle the child inherits, restricted and verified first.
+  // The handles the child inherits, restricted and verified first.
   const device = o.device ?? PRIVCMD_DEVICE;
+  const evtchnDevice = o.evtchnDevice ?? EVTCHN_DEVICE;
   let h: Privcmd;
   try {
     h = o.host !== undefined ? open({ host: o.host }) : open({ device });
@@ -246,6 +276,7 @@ export function launchDeviceModel(o: LaunchOptions): Launched {
     const err = e as PrivcmdError;
     throw fail(err.code as Parameters<typeof codedError>[0], err.syscall ?? 'open', `cannot open privcmd (${err.message})`);
   }
+  let ev: EventChannels | null = null;
   try {
     try {
       h.restrict(o.domid);
@@ -257,19 +288,81 @@ export function launchDeviceModel(o: LaunchOptions): Launched {
     if (o.host === undefined && canOpen(device, uid, gid)) {
       throw fail('EACCES', 'open', `${device} is open to uid ${uid} / gid ${gid}: the device model could reopen it unrestricted`);
     }
+    if (o.evtchn === true) {
+      try {
+        ev = o.host !== undefined ? openEventChannels({ host: o.host }) : openEventChannels({ device: evtchnDevice });
+      } catch (e) {
+        const err = e as PrivcmdError;
+        throw fail(err.code as Parameters<typeof codedError>[0], err.syscall ?? 'open', `cannot open the event-channel device (${err.message})`);
+      }
+      try {
+        ev.restrict(o.domid);
+      } catch (e) {
+        const err = e as PrivcmdError;
+        throw fail(err.code as Parameters<typeof codedError>[0], 'ioctl', `cannot restrict the event-channel handle to domain ${o.domid} (${err.message})`);
+      }
+      verifyEvtchn(ev, o.domid);
+      if (o.host === undefined && canOpen(evtchnDevice, uid, gid)) {
+        throw fail('EACCES', 'open', `${evtchnDevice} is open to uid ${uid} / gid ${gid}: the device model could reopen it unrestricted`);
+      }
+    }
     const fd = o.host === undefined ? h.deviceFd() : null;
+    const evFd = ev !== null && o.host === undefined ? ev.deviceFd() : null;
     const env: NodeJS.ProcessEnv = { ...(o.env ?? process.env), [ENV_DOMID]: String(o.domid) };
     if (fd !== null) env[ENV_FD] = String(CHILD_FD);
     else delete env[ENV_FD];
+    if (evFd !== null) env[ENV_EVTCHN_FD] = String(CHILD_EVTCHN_FD);
+    else delete env[ENV_EVTCHN_FD];
     const base = o.stdio ?? 'inherit';
-    const stdio: StdioOptions = fd !== null ? [base, base, base, fd] : [base, base, base];
+    const stdio: StdioOptions = fd === null ? [base, base, base] : evFd === null ? [base, base, base, fd] : [base, base, base, fd, evFd];
     const child = chrootBin !== null
       ? spawn(chrootBin, [`--userspec=${uid}:${gid}`, `--groups=${gid}`, o.chroot as string, o.command, ...args], { stdio, env })
       : spawn(o.command, [...args], { stdio, env, uid, gid });
-    return { child, uid, gid, fd: fd !== null ? CHILD_FD : null };
+    return { child, uid, gid, fd: fd !== null ? CHILD_FD : null, evtchnFd: evFd !== null ? CHILD_EVTCHN_FD : null };
   } finally {
-    // The child holds its own copy of the descriptor; ours goes.
+    // The child holds its own copies of the descriptors; ours go.
     h.close();
+    ev?.close();
+  }
+}
+
+/** An integer the launcher put in the environment, or NaN. */
+function envInt(env: NodeJS.ProcessEnv, name: string): number {
+  const raw: unknown = env[name];
+  return typeof raw === 'string' && /^[0-9]{1,10}$/.test(raw) ? Number(raw) : NaN;
+}
+
+function checkEnv(env: unknown): NodeJS.ProcessEnv {
+  if (typeof env !== 'object' || env === null) throw invalidArgument('open', `env must be an environment object, got ${describe(env)}`);
+  return env as NodeJS.ProcessEnv;
+}
+
+/** The inherited privcmd handle, without restricting the process yet. */
+function takePrivcmd(env: NodeJS.ProcessEnv): { h: Privcmd; domid: number } {
+  const fd = envInt(env, ENV_FD);
+  const domid = envInt(env, ENV_DOMID);
+  if (!Number.isInteger(fd) || !Number.isInteger(domid)) {
+    throw codedError('EBADF', 'open', `no inherited privcmd handle (${ENV_FD} / ${ENV_DOMID} not set): not started by the launcher`);
+  }
+  return { h: open({ fd }), domid };
+}
+
+/** The inherited event-channel handle: the kernel must hold it restricted to PRIVCMD_SHIM_DOMID. */
+function takeEvtchn(env: NodeJS.ProcessEnv): EventChannels {
+  const fd = envInt(env, ENV_EVTCHN_FD);
+  const domid = envInt(env, ENV_DOMID);
+  if (!Number.isInteger(fd) || !Number.isInteger(domid)) {
+    throw codedError('EBADF', 'open', `no inherited event-channel handle (${ENV_EVTCHN_FD} / ${ENV_DOMID} not set): not started by the launcher with evtchn: true`);
+  }
+  return openEventChannels({ fd, restrictTo: domid });
+}
+
+function restrictOrClose(domid: number, handles: readonly { close(): void }[]): void {
+  try {
+    restrictAll(domid);
+  } catch (e) {
+    for (const h of handles) h.close();
+    throw e;
   }
 }
 
@@ -281,22 +374,37 @@ export function launchDeviceModel(o: LaunchOptions): Launched {
  * is not.
  */
 export function openInherited(env: NodeJS.ProcessEnv = process.env): Privcmd {
-  if (typeof env !== 'object' || env === null) throw invalidArgument('open', `env must be an environment object, got ${describe(env)}`);
-  const rawFd: unknown = env[ENV_FD];
-  const rawDomid: unknown = env[ENV_DOMID];
-  const fd = typeof rawFd === 'string' && rawFd !== '' ? Number(rawFd) : NaN;
-  const domid = typeof rawDomid === 'string' && rawDomid !== '' ? Number(rawDomid) : NaN;
-  if (!Number.isInteger(fd) || !Number.isInteger(domid)) {
-    throw codedError('EBADF', 'open', `no inherited privcmd handle (${ENV_FD} / ${ENV_DOMID} not set): not started by the launcher`);
-  }
-  const h = open({ fd });
-  try {
-    restrictAll(domid);
-  } catch (e) {
-    h.close();
-    throw e;
-  }
+  const { h, domid } = takePrivcmd(checkEnv(env));
+  restrictOrClose(domid, [h]);
   return h;
+}
+
+/**
+ * In the launched process: the event-channel handle the launcher passed down
+ * (launchDeviceModel({ evtchn: true })), then restrictAll(PRIVCMD_SHIM_DOMID).
+ * An evtchn handle is restricted once only, so the kernel is asked whether it
+ * already is, and to which domain; one restricted elsewhere is EACCES.
+ */
+export function openInheritedEventChannels(env: NodeJS.ProcessEnv = process.env): EventChannels {
+  const e = checkEnv(env);
+  const ev = takeEvtchn(e);
+  restrictOrClose(envInt(e, ENV_DOMID), [ev]);
+  return ev;
+}
+
+/** Both handles the launcher passed down, then restrictAll: nothing is left open if either fails. */
+export function openInheritedHandles(env: NodeJS.ProcessEnv = process.env): { privcmd: Privcmd; evtchn: EventChannels; domid: number } {
+  const e = checkEnv(env);
+  const { h, domid } = takePrivcmd(e);
+  let ev: EventChannels;
+  try {
+    ev = takeEvtchn(e);
+  } catch (err) {
+    h.close();
+    throw err;
+  }
+  restrictOrClose(domid, [h, ev]);
+  return { privcmd: h, evtchn: ev, domid };
 }
 
 /** @internal For the QEMU launcher (./qemu.ts): the same user resolution and stale-process check. */

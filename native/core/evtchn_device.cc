@@ -51,6 +51,25 @@ int EvtchnDevice::Open(const char* path, std::unique_ptr<EvtchnDevice>* out) {
   return 0;
 }
 
+int EvtchnDevice::FromFd(int fd, std::unique_ptr<EvtchnDevice>* out) {
+  if (fd < 0) return -EBADF;
+  int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) return -errno;
+  int cancel = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (cancel < 0) {
+    int e = errno;
+    ::close(copy);
+    return -e;
+  }
+  out->reset(new (std::nothrow) EvtchnDevice(copy, cancel));
+  if (!*out) {
+    ::close(copy);
+    ::close(cancel);
+    return -ENOMEM;
+  }
+  return 0;
+}
+
 EvtchnDevice::EvtchnDevice(int fd, int cancel_fd) : fd_(fd), cancel_fd_(cancel_fd) { ProcessHandles::Opened(); }
 
 EvtchnDevice::~EvtchnDevice() {
@@ -97,6 +116,24 @@ long EvtchnDevice::Restrict(uint16_t domid) const {
   long rc = Ioctl(kIoctlEvtchnRestrictDomid, &a);
   if (rc == 0 && !restricted_.exchange(true)) ProcessHandles::Restricted();
   return rc;
+}
+
+long EvtchnDevice::AdoptRestriction(uint16_t domid) const {
+  long rc = Restrict(domid);
+  if (rc != -EACCES) return rc;
+  // drivers/xen/evtchn.c (Linux 6.1), evtchn_ioctl: RESTRICT_DOMID on a
+  // restricted handle is EACCES, whatever the domain; BIND_INTERDOMAIN to a
+  // domain other than the restricted one is EACCES before Xen is asked. Port
+  // 0 is reserved (xen/common/event_channel.c), never unbound, so Xen
+  // refuses the bind and nothing is bound.
+  long bind = BindInterdomain(domid, 0);
+  if (bind == -EACCES) return -EACCES;
+  if (bind >= 0) {
+    Unbind(static_cast<uint32_t>(bind));
+    return -EIO;
+  }
+  if (!restricted_.exchange(true)) ProcessHandles::Restricted();
+  return 0;
 }
 
 long EvtchnDevice::Read(uint32_t* out, size_t max) const {

@@ -25,6 +25,9 @@ class EvtchnDevice {
  public:
   // open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK), plus an eventfd to cancel waits. 0 or -errno.
   static int Open(const char* path, std::unique_ptr<EvtchnDevice>* out);
+  // A duplicate (F_DUPFD_CLOEXEC) of an inherited fd, e.g. one a launcher
+  // passed down, plus its own cancel eventfd. 0 or -errno.
+  static int FromFd(int fd, std::unique_ptr<EvtchnDevice>* out);
   EvtchnDevice(const EvtchnDevice&) = delete;
   EvtchnDevice& operator=(const EvtchnDevice&) = delete;
   ~EvtchnDevice();
@@ -38,6 +41,10 @@ class EvtchnDevice {
   long Reset() const;
   // IOCTL_EVTCHN_RESTRICT_DOMID. Counted process-wide (process_handles.h).
   long Restrict(uint16_t domid) const;
+  // Restrict to `domid`, or confirm that the kernel already holds this
+  // handle restricted to it (an inherited fd the launcher restricted): 0,
+  // -EACCES if restricted to another domain, or -errno.
+  long AdoptRestriction(uint16_t domid) const;
   // read() without blocking: ports copied into out (at most max), their count, or -errno (-EAGAIN: none).
   long Read(uint32_t* out, size_t max) const;
   // write(): unmask ports. Bytes written or -errno.

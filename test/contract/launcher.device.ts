@@ -1,12 +1,14 @@
 // The dm_restrict launcher on the real device, run by the real-host harness in
 // dom0 (as root) after the contract suite, in a process of its own (the
 // suite's last cases restrict the runner process). The parent launches this
-// same file as the device model: as uid 10000 + domid it takes the handle at
-// fd 3 and reports what it can and cannot do; the parent checks the report.
+// same file as the device model: as uid 10000 + domid it takes the privcmd
+// handle at fd 3 and the event-channel handle at fd 4, and reports what it can
+// and cannot do; the parent checks the report.
 // Prints `CASE PASS|FAIL launcher › <name>` lines and a `LAUNCHER` result.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import { launchDeviceModel, openInherited, ENV_FD } from '../../lib/deprivilege/launcher';
+import { launchDeviceModel, openInheritedHandles, ENV_FD, ENV_EVTCHN_FD } from '../../lib/deprivilege/launcher';
+import { EVTCHN_DEVICE } from '../../lib/evtchn';
 import { verifyRestricted } from '../../lib/deprivilege/restrict-all';
 import { open, PRIVCMD_DEVICE } from '../../lib/privcmd';
 
@@ -23,14 +25,19 @@ const errCode = (f: () => unknown): string => {
 /** The device model's side: what the inherited handle and the new uid allow. */
 function child(): void {
   const domid = Number(process.env.PRIVCMD_SHIM_DOMID);
-  const h = openInherited();
+  const { privcmd: h, evtchn } = openInheritedHandles();
   const probe = h.probeRestriction();
+  const evProbe = evtchn.probeRestriction();
   const report = {
     uid: process.getuid?.(),
     gid: process.getgid?.(),
     groups: process.getgroups?.(),
     fd: process.env[ENV_FD],
+    evtchnFd: process.env[ENV_EVTCHN_FD],
     restrictedTo: h.restrictedTo,
+    evtchnRestrictedTo: evtchn.restrictedTo,
+    evtchnProbe: evProbe,
+    reopenEvtchn: errCode(() => fs.closeSync(fs.openSync(EVTCHN_DEVICE, 'r+'))),
     nrVcpus: errCode(() => h.dmop(domid, { op: 'nr_vcpus' })) === 'ok' ? (h.dmop(domid, { op: 'nr_vcpus' }) as { vcpus: number }).vcpus : null,
     otherDomain: errCode(() => h.dmop(0, { op: 'nr_vcpus' })),
     hypercall: errCode(() => h.hypercall('xen_version', [0n, 0n])),
@@ -63,8 +70,8 @@ async function parent(): Promise<number> {
     check('a device the new uid could reopen is refused (EACCES), nothing runs', refused === 'EACCES', refused);
 
     // 2. The real hand-off.
-    const { child: c, uid, fd } = launchDeviceModel({
-      domid, command: process.execPath, args: [__filename], baseUid: BASE_UID, stdio: 'pipe',
+    const { child: c, uid, fd, evtchnFd } = launchDeviceModel({
+      domid, command: process.execPath, args: [__filename], baseUid: BASE_UID, stdio: 'pipe', evtchn: true,
     });
     let out = '';
     let err = '';
@@ -77,6 +84,11 @@ async function parent(): Promise<number> {
     const r = JSON.parse(line.slice(6)) as Record<string, unknown>;
     check(`runs as uid ${uid} = ${BASE_UID} + domid with only its own group`, r.uid === uid && r.gid === uid && JSON.stringify(r.groups) === JSON.stringify([uid]), r);
     check('holds the handle at fd 3, restricted to its domain', fd === 3 && r.fd === '3' && r.restrictedTo === domid, r);
+    // drivers/xen/evtchn.c: a restricted handle may not allocate an unbound port, nor bind another domain's (EACCES = -13).
+    check('holds the event-channel handle at fd 4, restricted by the launcher (the kernel refuses both probes: EACCES)',
+      evtchnFd === 4 && r.evtchnFd === '4' && r.evtchnRestrictedTo === domid &&
+      JSON.stringify(r.evtchnProbe) === JSON.stringify({ unboundPort: -13, otherDomainBind: -13 }), r);
+    check(`cannot reopen ${EVTCHN_DEVICE} (EACCES)`, r.reopenEvtchn === 'EACCES', r);
     check('DMOPs for its domain work through the inherited handle', r.nrVcpus === 2, r);
     check('a DMOP for another domain and a raw hypercall are refused (EPERM)', r.otherDomain === 'EPERM' && r.hypercall === 'EPERM', r);
     check('the kernel itself refuses both (probe without the library)', (r.probe as { hypercall: number }).hypercall === -1 && (r.probe as { dmop: number }).dmop === -1, r);

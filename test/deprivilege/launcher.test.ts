@@ -6,7 +6,9 @@ import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { launchDeviceModel, openInherited, processesOfUid, type LaunchOptions } from '../../lib/deprivilege/launcher';
+import { launchDeviceModel, openInherited, openInheritedEventChannels, openInheritedHandles, processesOfUid, type LaunchOptions } from '../../lib/deprivilege/launcher';
+import { openEventChannels } from '../../lib/evtchn';
+import { code } from '../support/code';
 import { createSimulatedHost } from '../../lib/sim/host';
 import { verifyRestricted } from '../../lib/deprivilege/restrict-all';
 
@@ -51,6 +53,41 @@ describe('openInherited (in the launched process; the real hand-off runs in the 
   });
 });
 
+describe('the inherited event-channel handle (the real hand-off runs in the real-host harness)', () => {
+  test('not started with evtchn: EBADF; an fd that is not evtchn: ENOTTY; nothing restricted, nothing left open', () => {
+    expect(refusalOf(() => openInheritedEventChannels({}))).toMatchObject({ code: 'EBADF', syscall: 'open' });
+    expect(code(() => openInheritedEventChannels({ PRIVCMD_SHIM_EVTCHN_FD: '4' }))).toBe('EBADF');
+    expect(code(() => openInheritedEventChannels({ PRIVCMD_SHIM_EVTCHN_FD: '4x', PRIVCMD_SHIM_DOMID: '5' }))).toBe('EBADF');
+    expect(code(() => openInheritedHandles({}))).toBe('EBADF');
+    const fd = fs.openSync('/dev/null', 'r+');
+    try {
+      // IOCTL_EVTCHN_RESTRICT_DOMID on /dev/null: the kernel's ENOTTY, from the ioctl.
+      expect(refusalOf(() => openInheritedEventChannels({ PRIVCMD_SHIM_EVTCHN_FD: String(fd), PRIVCMD_SHIM_DOMID: '5' }))).toMatchObject({ code: 'ENOTTY', syscall: 'ioctl' });
+      // Both: privcmd is taken first and refused the same way; the evtchn fd is never touched.
+      expect(code(() => openInheritedHandles({ PRIVCMD_SHIM_FD: String(fd), PRIVCMD_SHIM_EVTCHN_FD: String(fd), PRIVCMD_SHIM_DOMID: '5' }))).toBe('ENOTTY');
+      expect(code(() => verifyRestricted())).toBe('ERR_PRIVCMD_NOT_RESTRICTED');
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  test('openEventChannels({ fd, restrictTo }): bad arguments are EINVAL before anything is opened; a closed fd is EBADF', () => {
+    const fd = fs.openSync('/dev/null', 'r+');
+    try {
+      for (const o of [{ fd }, { fd, restrictTo: 0 }, { fd, restrictTo: 0x7ff0 }, { fd, restrictTo: 1.5 }, { fd: -1, restrictTo: 5 },
+        { fd: 2 ** 31, restrictTo: 5 }, { fd: '3', restrictTo: 5 }, { restrictTo: 5 }, { fd, restrictTo: 5, device: '/dev/null' }]) {
+        expect(refusalOf(() => openEventChannels(o as never))).toMatchObject({ code: 'EINVAL', syscall: 'open' });
+      }
+      const host = createSimulatedHost();
+      expect(code(() => openEventChannels({ host, fd, restrictTo: 5 } as never))).toBe('EINVAL');
+      host.close();
+    } finally {
+      fs.closeSync(fd);
+    }
+    expect(refusalOf(() => openEventChannels({ fd, restrictTo: 5 }))).toMatchObject({ code: 'EBADF', syscall: 'fcntl' });
+  });
+});
+
 describe('processesOfUid: the Uid: lines of /proc/<pid>/status', () => {
   test('any of the four uids matches; zombies, dead and non-pid entries are left out', () => {
     const proc = path.join(tmp, 'proc');
@@ -92,6 +129,12 @@ describe('refusals (nothing runs)', () => {
     expect(e.message).toContain('xen-qemuuser-domid7 does not exist');
   });
 
+  test('evtchn not a boolean, or evtchnDevice without evtchn: EINVAL', () => {
+    for (const o of [{ evtchn: 1 }, { evtchn: 'yes' }, { evtchnDevice: '/dev/xen/evtchn' }, { evtchn: true, evtchnDevice: 5 }]) {
+      expect(refusal({ domid: 5, command: 'true', baseUid: 20000, ...o } as never)).toMatchObject({ code: 'EINVAL', syscall: 'launch' });
+    }
+  });
+
   test('a user that resolves to root: EPERM', () => {
     const passwd = path.join(tmp, 'passwd-root');
     fs.writeFileSync(passwd, 'xen-qemuuser-domid7:x:0:0::/:/bin/false\n');
@@ -118,6 +161,20 @@ describe('refusals (nothing runs)', () => {
     const g = host.createDomain({ type: 'hvm' });
     const out = await run({ domid: g, command: 'sh', args: ['-c', 'id -u; id -g; id -G; echo "$PRIVCMD_SHIM_DOMID ${PRIVCMD_SHIM_FD:-nofd}"'], baseUid: 30000, host });
     expect(out.trim().split('\n')).toEqual([String(30000 + g), String(30000 + g), String(30000 + g), `${g} nofd`]);
+    host.close();
+  });
+
+  test('evtchn: true restricts and verifies an event-channel handle too (a simulated one has no fd to pass)', async () => {
+    const host = createSimulatedHost();
+    const g = host.createDomain({ type: 'hvm' });
+    const launched = launchDeviceModel({ domid: g, command: 'sh', args: ['-c', 'echo "${PRIVCMD_SHIM_FD:-nofd} ${PRIVCMD_SHIM_EVTCHN_FD:-noevfd}"'], baseUid: 30000, host, evtchn: true, stdio: 'pipe',
+      env: { PATH: process.env.PATH, PRIVCMD_SHIM_EVTCHN_FD: '9' } });
+    expect([launched.fd, launched.evtchnFd]).toEqual([null, null]);
+    let out = '';
+    launched.child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+    await new Promise((resolve) => launched.child.on('close', resolve));
+    // A stale PRIVCMD_SHIM_EVTCHN_FD from the caller's env is not passed on.
+    expect(out.trim()).toBe('nofd noevfd');
     host.close();
   });
 

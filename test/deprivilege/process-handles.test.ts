@@ -47,3 +47,21 @@ test('once the process is restricted, a handle that cannot be restricted at open
     out.state = native.processHandles();
   `)).toEqual({ set: 0, again: 0, other: -22, privcmd: -25, evtchn: -25, state: { open: 0, unrestricted: 0, domid: 5 } });
 });
+
+test('an inherited evtchn fd: a duplicate that must take (or already hold) the restriction, else it is not kept', () => {
+  expect(inChild(`
+    const fd = require('fs').openSync('/dev/null', 'r+');
+    out.notEvtchn = native.evtchnFromFd(fd, 5); // RESTRICT_DOMID: ENOTTY
+    out.badFd = native.evtchnFromFd(99999, 5);
+    out.badArgs = [native.evtchnFromFd(-1, 5), native.evtchnFromFd(fd, 0x10000), native.evtchnFromFd(String(fd), 5)];
+    out.state = native.processHandles();
+    native.processRestrict(5);
+    out.otherDomain = native.evtchnFromFd(fd, 6); // the process is restricted to 5: refused before the dup
+    out.after = native.processHandles();
+  `)).toEqual({
+    notEvtchn: -25, badFd: -9, badArgs: [-22, -22, -22],
+    state: { open: 0, unrestricted: 0, domid: -1 },
+    otherDomain: -22,
+    after: { open: 0, unrestricted: 0, domid: 5 },
+  });
+});
