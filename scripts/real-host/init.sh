@@ -1,6 +1,6 @@
 #!/bin/busybox sh
 # /init of the dom0 initramfs: load the Xen drivers, report what privcmd
-# offers, run a guest served by a C device model and the contract suite
+# offers, run a guest served by a C and by a Node device model, the contract suite
 # against the real device, power off.
 /bin/busybox --install -s /bin
 export PATH=/bin HOME=/tmp XENCTL=/bin/xenctl
@@ -18,16 +18,21 @@ node lib/cli.js probe
 echo "HARNESS PROBE $?"
 suite=0
 # A real HVM guest prints through a UART served by the C device model
-# (xenctl guest + guest-dm); its SCR loop is the round-trip baseline.
+# (xenctl guest + guest-dm); its SCR loop is the round-trip baseline. Then the
+# same program, served by the restricted Node device model
+# (test/contract/guest.device.ts), which then fails to reach a second guest.
 if [ "@GUEST@" = 1 ]; then
-  msg="Hello from an HVM guest, served from dom0"
+  msg="@GUEST_MSG@"
   g=1
   if dom=$(xenctl guest "$msg" @GUEST_ITERS@); then
     guest-dm "$dom" "$msg" 60 && g=0
     xenctl destroy "$dom" || g=1
   fi
   echo "HARNESS GUEST $g"
-  [ "$g" = 0 ] || suite=1
+  gn=1
+  GUEST_NODE_PROFILE=@GUEST_PROFILE@ node test/contract/guest.device.js "$msg" @GUEST_ITERS@ && gn=0
+  echo "HARNESS GUEST-NODE $gn"
+  { [ "$g" = 0 ] && [ "$gn" = 0 ]; } || suite=1
 fi
 if [ "@SUITE@" = 1 ]; then
   node test/contract/runner.js /app/js/test/contract/device.js "@FILTER@" || suite=1

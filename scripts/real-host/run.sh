@@ -9,8 +9,10 @@
 # no guest, no fidelity cases). The fidelity cases (test/fidelity) run with the
 # suite and must answer as test/fidelity/observed-xen-4.17.json says; --record
 # rewrites that fixture from this run instead. --guest-only runs only the HVM
-# guest served by the C device model; REAL_HOST_GUEST_ITERS sets its
-# round-trip loop (default 5000).
+# guest, served by the C device model and then by the restricted Node one;
+# REAL_HOST_GUEST_ITERS sets its round-trip loop (default 5000);
+# REAL_HOST_GUEST_PROFILE=1 runs the Node one under --cpu-prof and prints its
+# hottest functions (PROFILE lines).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,6 +38,8 @@ fidelity=0
 { [ "$suite" = 1 ] && [ -z "${REAL_HOST_FILTER:-}" ]; } && fidelity=1
 [ "$record" = 0 ] || fidelity=1
 FIXTURE=$ROOT/test/fidelity/observed-xen-4.17.json
+
+GUEST_MSG="Hello from an HVM guest, served from dom0"
 
 say() { printf '[real-host] %s\n' "$*"; }
 die() { printf '[real-host] FAILED: %s\n' "$*" >&2; exit 1; }
@@ -114,7 +118,8 @@ if [ -n "${REAL_HOST_SCRIPT:-}" ]; then
     "$ROOT/scripts/real-host/init.sh" > "$R/init"
 else
   sed -e "s|@FILTER@|${REAL_HOST_FILTER:-}|" -e "s|@SUITE@|$suite|" -e "s|@BENCH@|$bench|" -e "s|@FIDELITY@|$fidelity|" \
-    -e "s|@GUEST@|$guest|" -e "s|@GUEST_ITERS@|${REAL_HOST_GUEST_ITERS:-5000}|" "$ROOT/scripts/real-host/init.sh" > "$R/init"
+    -e "s|@GUEST@|$guest|" -e "s|@GUEST_ITERS@|${REAL_HOST_GUEST_ITERS:-5000}|" -e "s|@GUEST_MSG@|$GUEST_MSG|" \
+    -e "s|@GUEST_PROFILE@|${REAL_HOST_GUEST_PROFILE:-0}|" "$ROOT/scripts/real-host/init.sh" > "$R/init"
 fi
 chmod +x "$R/init"
 (cd "$R" && find . | cpio -o -H newc --quiet) > "$OUT/initrd"
@@ -140,11 +145,17 @@ log=$OUT/serial.log
 grep -q 'HARNESS BOOTED' "$log" || { tail -40 "$log" >&2; die "dom0 did not reach /init (see the log tail above)"; }
 sed -n '/privcmd-shim probe/,/HARNESS PROBE/p' "$log" | tr -d '\r'
 [ -z "${REAL_HOST_SCRIPT:-}" ] || { grep -a -v '^(XEN)' "$log" | sed -n '/HARNESS PROBE/,$p' | tr -d '\r'; exit 0; }
-grep -a '^GUEST-C \|^guest-dm: \|^xenctl: ' "$log" | tr -d '\r' | sed 's/^/[real-host] /' || true
+grep -a '^GUEST-C \|^guest-dm: \|^xenctl: \|^GUEST-NODE \|^CASE .* guest-node › \|^PROFILE ' "$log" | tr -d '\r' | sed 's/^/[real-host] /' || true
 if [ "$guest" = 1 ]; then
-  grep -aq '^GUEST-C ok ' "$log" && grep -aq 'HARNESS GUEST 0' "$log" || die "the HVM guest did not print its message through the C device model (see $log)"
+  grep -aq "^GUEST-C ok \"$GUEST_MSG\" " "$log" && grep -aq 'HARNESS GUEST 0' "$log" || die "the HVM guest did not print its message through the C device model (see $log)"
+  grep -aq "^GUEST-NODE ok \"$GUEST_MSG\" " "$log" || die "the HVM guest did not print its message through the Node device model (see $log)"
+  grep -aq '^CASE FAIL .* guest-node › ' "$log" && die "guest-node checks failed (see the CASE FAIL lines above)"
+  grep -aq '^GUEST-NODE RESULT pass=[1-9][0-9]* fail=0' "$log" && grep -aq 'HARNESS GUEST-NODE 0' "$log" || die "the Node device model run did not finish cleanly (see $log)"
+  c=$(grep -a '^BENCH guest-c ' "$log" | tr -d '\r' | awk '{print $3}' | tail -1)
+  n=$(grep -a '^BENCH guest-node ' "$log" | tr -d '\r' | awk '{print $3}' | tail -1)
+  [ -z "$c" ] || [ -z "$n" ] || say "guest ioreq round trips/s: C $c, Node $n, Node/C $(awk -v n="$n" -v c="$c" 'BEGIN { printf "%.2f", n / c }')x (goal >= 0.8x)"
 fi
-grep -a '^CASE ' "$log" | tr -d '\r' || true
+grep -a '^CASE ' "$log" | grep -av ' guest-node › ' | tr -d '\r' || true
 result=$(grep -a '^RESULT ' "$log" | tr -d '\r' | tail -1 || true)
 [ "$suite" = 1 ] || result="RESULT (suite not run: --bench-only or --guest-only)"
 [ -n "$result" ] || { tail -40 "$log" >&2; die "the contract suite did not finish (no RESULT line)"; }
@@ -177,4 +188,4 @@ fi
 [ "$fid" = 0 ] || die "the fidelity cases do not match (see above)"
 grep -aq 'HARNESS EXIT 0' "$log" || die "failures on the real host: contract $result; launcher $(grep -a '^LAUNCHER ' "$log" | tr -d '\r' | tail -1 || echo 'not run'); workers $(grep -a '^WORKERS ' "$log" | tr -d '\r' | tail -1 || echo 'not run')"
 [ "$suite" = 0 ] || say "all contract cases passed on the real Xen"
-[ "$guest" = 0 ] || say "the HVM guest was served by the C device model"
+[ "$guest" = 0 ] || say "the HVM guest was served by the C device model and by the restricted Node device model"

@@ -11,6 +11,12 @@
  *                                (see guest-program.h)
  *   xenctl pv                    print the new (empty) PV domain's id
  *   xenctl logdirty <domid>...   turn on log-dirty mode (XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY)
+ *   xenctl unpause <domid>...
+ *   xenctl unbound <domid> <remote domid>
+ *                                print a new unbound event-channel port of
+ *                                <domid> that <remote domid> may bind
+ *                                (EVTCHNOP_alloc_unbound, as a toolstack
+ *                                allocates xenstore's and the console's)
  *   xenctl destroy <domid>...
  */
 #include <errno.h>
@@ -173,7 +179,7 @@ static int guest(xc_interface *xch, const char *message, uint32_t iterations) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: xenctl hvm <vcpus> <pages> [count] | guest <message> <iterations> | pv | logdirty <domid>... | destroy <domid>...\n");
+    fprintf(stderr, "usage: xenctl hvm <vcpus> <pages> [count] | guest <message> <iterations> | pv | logdirty <domid>... | unpause <domid>... | unbound <domid> <remote> | destroy <domid>...\n");
     return 2;
   }
   xc_interface *xch = xc_interface_open(NULL, NULL, 0);
@@ -191,6 +197,13 @@ int main(int argc, char **argv) {
     for (int i = 2; i < argc; i++)
       if (xc_shadow_control(xch, (uint32_t)atoi(argv[i]), XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0))
         rc = fail("xc_shadow_control(ENABLE_LOGDIRTY)");
+  } else if (!strcmp(argv[1], "unpause") && argc >= 3) {
+    for (int i = 2; i < argc; i++)
+      if (xc_domain_unpause(xch, (uint32_t)atoi(argv[i]))) rc = fail("xc_domain_unpause");
+  } else if (!strcmp(argv[1], "unbound") && argc == 4) {
+    int port = xc_evtchn_alloc_unbound(xch, (uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]));
+    if (port < 0) rc = fail("xc_evtchn_alloc_unbound");
+    else printf("%d\n", port);
   } else if (!strcmp(argv[1], "destroy")) {
     for (int i = 2; i < argc; i++)
       if (xc_domain_destroy(xch, (uint32_t)atoi(argv[i]))) rc = fail("xc_domain_destroy");
