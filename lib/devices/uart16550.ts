@@ -54,6 +54,7 @@ export class Uart16550 extends EventEmitter implements IoDevice {
   private readonly decoder = new TextDecoder('utf-8');
 
   read(offset: number, size: IoSize): number | bigint {
+    if (size === 1) return this.readReg(offset & 7); // what a driver does; no BigInt
     // A wider access reads consecutive registers, lowest first (little-endian).
     let v = 0n;
     for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.readReg((offset + i) & 7));
@@ -61,6 +62,10 @@ export class Uart16550 extends EventEmitter implements IoDevice {
   }
 
   write(offset: number, size: IoSize, value: number | bigint): void {
+    if (size === 1 && typeof value === 'number') {
+      this.writeReg(offset & 7, value & 0xff);
+      return;
+    }
     let v = BigInt(value);
     for (let i = 0; i < size; i++) {
       this.writeReg((offset + i) & 7, Number(v & 0xffn));

@@ -43,6 +43,8 @@ function isDevice(d: unknown): d is IoDevice {
 
 export class ClaimTable {
   private readonly claims: Record<ClaimKind, Claim[]> = { port: [], mmio: [], pci: [] };
+  /** The port claims' bounds as numbers (ports fit 16 bits), in the order of claims.port: the engine's BigInt-free path. */
+  private portBounds: number[] = [];
 
   /** Validates and records a claim; EINVAL for bad bounds or device, EEXIST for an overlap. */
   add(kind: ClaimKind, start: unknown, end: unknown, device: unknown, syscall: string): Claim {
@@ -56,6 +58,7 @@ export class ClaimTable {
     if (clash !== undefined) throw codedError('EEXIST', syscall, `${kind} [${s}, ${e}] overlaps the claim [${clash.start}, ${clash.end}]`);
     const claim: Claim = { kind, start: s, end: e, device };
     this.claims[kind].push(claim);
+    if (kind === 'port') this.portBounds.push(Number(s), Number(e));
     return claim;
   }
 
@@ -65,11 +68,25 @@ export class ClaimTable {
     const i = list.indexOf(claim);
     if (i < 0) return false;
     list.splice(i, 1);
+    if (claim.kind === 'port') this.portBounds.splice(2 * i, 2);
     return true;
   }
 
   find(kind: ClaimKind, addr: bigint): Claim | undefined {
     for (const c of this.claims[kind]) if (addr >= c.start && addr <= c.end) return c;
+    return undefined;
+  }
+
+  /** The port claim holding `port` and `port`'s offset into it (index 0 and 1 of `out`), or undefined; allocates nothing. */
+  findPort(port: number, out: number[]): Claim | undefined {
+    const b = this.portBounds;
+    for (let i = 0; i < b.length; i += 2) {
+      const s = b[i] as number;
+      if (port >= s && port <= (b[i + 1] as number)) {
+        out[0] = port - s;
+        return this.claims.port[i / 2];
+      }
+    }
     return undefined;
   }
 

@@ -94,6 +94,8 @@ export class IoreqEngine extends EventEmitter {
   private readonly claims = new ClaimTable();
   private readonly item = new Uint8Array(8);
   private readonly itemDv = new DataView(this.item.buffer);
+  /** servePortFast's scratch: the offset into the claim found. */
+  private readonly fastOffset: number[] = [0];
 
   constructor(options: IoreqEngineOptions) {
     super();
@@ -159,6 +161,7 @@ export class IoreqEngine extends EventEmitter {
     const base = slotOffset(vcpu);
     const flags = loadAcquire8(this.page, base + IOREQ_AT.flags);
     if ((flags & 0x0f) !== IOREQ_STATE.IOREQ_READY) return false;
+    if (this.servePortFast(base, flags, vcpu)) return true;
     const req = decodeIoreq(this.dv, base, flags);
     let answer: bigint | undefined = ONES[8];
     let handled = false;
@@ -169,6 +172,60 @@ export class IoreqEngine extends EventEmitter {
       // Answered even if a 'deviceError' listener threw (then a direct read gets all-ones).
       if (!handled && (req.dir !== IOREQ_READ || req.dataIsPtr)) answer = undefined;
       if (answer !== undefined) this.dv.setBigUint64(base + IOREQ_AT.data, answer, true);
+      storeRelease8(this.page, base + IOREQ_AT.flags, (flags & 0xf0) | IOREQ_STATE.IORESP_READY);
+      this.stats.served++;
+    }
+    return true;
+  }
+
+  /**
+   * The common request, without a BigInt or an allocation: PIO of 1, 2 or 4
+   * bytes, the value in `data` (no data_is_ptr), to a claimed port. For
+   * PIO without a pointer, count does not matter: one access (QEMU's
+   * cpu_ioreq_pio). Answers exactly as handle() would, the same
+   * 'deviceError' included; false (nothing done) for anything else.
+   */
+  private servePortFast(base: number, flags: number, vcpu: number): boolean {
+    const dv = this.dv;
+    if ((flags & 0x10) !== 0 || dv.getUint8(base + IOREQ_AT.type) !== IOREQ_TYPE.PIO) return false;
+    const size = dv.getUint32(base + IOREQ_AT.size, true);
+    if ((size !== 1 && size !== 2 && size !== 4) || dv.getUint32(base + IOREQ_AT.addr + 4, true) !== 0) return false;
+    const claim = this.claims.findPort(dv.getUint32(base + IOREQ_AT.addr, true), this.fastOffset);
+    if (claim === undefined) return false;
+    const offset = this.fastOffset[0] as number;
+    const mask = size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
+    let error: { e: unknown } | undefined;
+    try {
+      if (((flags >> 5) & 1) === IOREQ_READ) {
+        let v: unknown;
+        try {
+          v = claim.device.read(offset, size as IoSize);
+        } catch (e) {
+          error = { e };
+        }
+        if (error === undefined && typeof v === 'bigint' && v >= 0n && v <= BigInt(mask)) v = Number(v);
+        if (error === undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= mask)) {
+          error = { e: codedError('ERANGE', 'ioreq', `the port device returned ${describe(v)} for a ${size}-byte read`) };
+        }
+        dv.setUint32(base + IOREQ_AT.data, error === undefined ? v as number : mask, true);
+        dv.setUint32(base + IOREQ_AT.data + 4, 0, true);
+      } else {
+        try {
+          claim.device.write(offset, size as IoSize, size === 4 ? dv.getUint32(base + IOREQ_AT.data, true) : dv.getUint32(base + IOREQ_AT.data, true) & mask);
+        } catch (e) {
+          error = { e };
+        }
+      }
+      if (error !== undefined) {
+        try {
+          this.report(error.e, decodeIoreq(dv, base, flags), vcpu);
+        } catch (e) {
+          // As handle(): a read whose 'deviceError' listener threw is answered all-ones, 8 bytes.
+          if (((flags >> 5) & 1) === IOREQ_READ) dv.setBigUint64(base + IOREQ_AT.data, ONES[8], true);
+          throw e;
+        }
+      }
+    } finally {
       storeRelease8(this.page, base + IOREQ_AT.flags, (flags & 0xf0) | IOREQ_STATE.IORESP_READY);
       this.stats.served++;
     }

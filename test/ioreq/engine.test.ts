@@ -275,6 +275,59 @@ describe('a failing device never wedges the guest', () => {
     expect(errors.map((x) => (x.error as { code: string }).code)).toEqual(['ERANGE']);
   });
 
+  // Port accesses of 1, 2 and 4 bytes take the engine's BigInt-free path: the same answers and events.
+  test.each([
+    ['too wide', 1, 0x100], ['negative', 2, -1], ['fractional', 2, 1.5], ['a string', 1, '1'], ['undefined', 4, undefined],
+    ['a bigint too wide', 4, 1n << 32n], ['a negative bigint', 2, -1n], ['an object', 1, {}],
+  ])('a port read returning %s is answered all-ones with an ERANGE event', (_n, size, value) => {
+    const { e, page, errors } = engine();
+    e.claimPorts(0x60, 0x6f, recorder(() => value));
+    putReq(page, 0, { addr: 0x64n, data: 0x1234_5678_9abc_def0n, size, type: IOREQ_TYPE.PIO, dir: IOREQ_READ });
+    expect(e.serveVcpu(0)).toBe(true);
+    expect(slot(page)).toMatchObject({ state: IOREQ_STATE.IORESP_READY, data: (1n << BigInt(8 * size)) - 1n });
+    expect(errors.map((x) => (x.error as { code: string }).code)).toEqual(['ERANGE']);
+    expect(errors[0]?.access).toMatchObject({ addr: 0x64n, size, type: IOREQ_TYPE.PIO, dir: IOREQ_READ });
+  });
+
+  test('a port read may answer a bigint that fits; the whole data field is rewritten', () => {
+    const { e, page, errors } = engine();
+    e.claimPorts(0x60, 0x6f, recorder(() => 0xbeefn));
+    putReq(page, 0, { addr: 0x61n, data: 0xffff_ffff_ffff_ffffn, size: 2, type: IOREQ_TYPE.PIO, dir: IOREQ_READ });
+    e.serveVcpu(0);
+    expect(slot(page).data).toBe(0xbeefn);
+    expect(errors).toEqual([]);
+  });
+
+  test('a port address with high bits set is no port: unclaimed, all-ones; a released port claim is not dispatched', () => {
+    const { e, page } = engine();
+    const dev = recorder(() => 1);
+    const c = e.claimPorts(0x60, 0x6f, dev);
+    e.claimPorts(0x70, 0x7f, recorder(() => 2));
+    putReq(page, 0, { addr: (1n << 32n) | 0x60n, size: 1, type: IOREQ_TYPE.PIO, dir: IOREQ_READ });
+    e.serveVcpu(0);
+    expect(slot(page).data).toBe(0xffn);
+    e.release(c);
+    putReq(page, 0, { addr: 0x60n, size: 1, type: IOREQ_TYPE.PIO, dir: IOREQ_READ });
+    e.serveVcpu(0);
+    expect(slot(page).data).toBe(0xffn);
+    putReq(page, 0, { addr: 0x70n, size: 1, type: IOREQ_TYPE.PIO, dir: IOREQ_READ });
+    e.serveVcpu(0);
+    expect(slot(page).data).toBe(2n);
+    expect(dev.ops).toEqual([]);
+    expect(e.stats).toMatchObject({ served: 3, unclaimed: 2 });
+  });
+
+  test('a port read whose deviceError listener throws: answered all-ones (8 bytes), then the throw', () => {
+    const page = new Uint8Array(4096);
+    const e = new IoreqEngine({ ioreqPage: page, vcpus: 1 });
+    const listener = new Error('listener');
+    e.on('deviceError', () => { throw listener; });
+    e.claimPorts(0x60, 0x60, { read: () => { throw new Error('boom'); }, write: () => undefined });
+    putReq(page, 0, { addr: 0x60n, size: 1, type: IOREQ_TYPE.PIO, dir: IOREQ_READ });
+    expect(() => e.serveVcpu(0)).toThrow(listener);
+    expect(slot(page)).toMatchObject({ state: IOREQ_STATE.IORESP_READY, data: 0xffff_ffff_ffff_ffffn });
+  });
+
   test('a number up to 2^53 is a fine 8-byte answer', () => {
     const { e, page, errors } = engine();
     e.claimMmio(0x1000, 0x1fff, recorder(() => 2 ** 40));
