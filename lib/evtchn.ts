@@ -168,6 +168,27 @@ export class EventChannels {
     }
   }
 
+  /**
+   * Like wait(), but blocking the thread (poll() on it) for at most
+   * `timeoutMs`: the ports that fired, or [] if none did in time. For a
+   * device model's loop that owns its thread, as a C one's is: wait() polls
+   * on the thread pool, so each event costs two thread switches, which a PV
+   * dom0 pays dearly for. On a simulated host events come from this same
+   * thread, so none can arrive while it blocks: it returns what is pending,
+   * or [] at once.
+   */
+  waitSync(timeoutMs: number): number[] {
+    const b = this.#live('poll');
+    if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 0x7fffffff) {
+      throw invalidArgument('poll', `timeoutMs must be an integer in [0, 2^31) (poll()'s int), got ${describe(timeoutMs)}`);
+    }
+    const now = this.pending();
+    if (now.length > 0) return now;
+    const rc = b.waitReadableSync(timeoutMs);
+    if (rc < 0) throw errnoError(rc, 'poll', 'waiting on /dev/xen/evtchn failed');
+    return rc === 0 ? [] : this.pending();
+  }
+
   /** Close the handle: its ports are unbound; waiters reject with EBADF. Closing twice is harmless. */
   close(): void {
     if (this.#backend === null) return;

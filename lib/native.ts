@@ -152,6 +152,8 @@ export interface NativeEvtchn {
   unmask(port: number): number;
   /** 1 readable, 0 cancelled by close(), or -errno. */
   waitReadable(): Promise<number>;
+  /** poll() on the calling thread for at most timeoutMs: 1 readable, 0 timed out, or -errno. */
+  waitSync(timeoutMs: number): number;
   fd(): number;
   close(): number;
 }

@@ -128,6 +128,16 @@ Napi::Value WaitReadable(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// waitSync(timeoutMs) -> 1 readable | 0 timed out | -errno: poll() on this thread, which blocks.
+Napi::Value WaitSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto dev = DeviceOf(info);
+  if (!dev) return Errno(env, -EBADF);
+  uint32_t ms;
+  if (info.Length() < 1 || !ToU32(info[0], &ms) || ms > 0x7fffffff) return Errno(env, -EINVAL);
+  return Errno(env, dev->WaitReadableFor(static_cast<int>(ms)));
+}
+
 // close() -> 0 | -EBADF: wakes every waiter; the descriptors close with the last reference.
 Napi::Value Close(const Napi::CallbackInfo& info) {
   auto* ref = static_cast<HolderRef*>(info.Data());
@@ -143,7 +153,7 @@ Napi::Value Fd(const Napi::CallbackInfo& info) {
 }
 
 // The methods object of one open device: { restrictedAtOpen, bindVirq, bindInterdomain, bindUnboundPort, unbind,
-// notify, reset, restrict, read, unmask, waitReadable, fd, close }.
+// notify, reset, restrict, read, unmask, waitReadable, waitSync, fd, close }.
 Napi::Object Calls(Napi::Env env, std::unique_ptr<EvtchnDevice> dev, int32_t restricted) {
   auto holder = std::make_shared<Holder>(Holder{std::shared_ptr<EvtchnDevice>(std::move(dev))});
   Napi::Object calls = Napi::Object::New(env);
@@ -164,6 +174,7 @@ Napi::Object Calls(Napi::Env env, std::unique_ptr<EvtchnDevice> dev, int32_t res
   bind("read", Read);
   bind("unmask", Unmask);
   bind("waitReadable", WaitReadable);
+  bind("waitSync", WaitSync);
   bind("fd", Fd);
   bind("close", Close);
   return calls;

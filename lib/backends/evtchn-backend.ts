@@ -21,6 +21,8 @@ export interface EvtchnBackend {
   unmask(ports: readonly number[]): number;
   /** Resolves when read() has something, or when the handle is closed: 0, or -errno. */
   waitReadable(): Promise<number>;
+  /** Blocks the thread until read() has something (1) or timeoutMs passed (0); -errno. */
+  waitReadableSync(timeoutMs: number): number;
   /** The device's file descriptor (still owned by the backend), or null (simulated, or closed). */
   descriptor(): number | null;
   close(): void;

@@ -108,6 +108,11 @@ export class DeviceEvtchnBackend implements EvtchnBackend {
     return this.#dev.waitReadable().then((rc) => (rc < 0 ? rc : 0));
   }
 
+  waitReadableSync(timeoutMs: number): number {
+    if (this.#dev === null) return -ERRNO.EBADF;
+    return this.#dev.waitSync(timeoutMs);
+  }
+
   /** The open descriptor, for passing to a child process (still owned here). */
   descriptor(): number | null {
     return this.#dev === null ? null : this.#dev.fd();

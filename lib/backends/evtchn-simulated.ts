@@ -58,6 +58,14 @@ export class SimulatedEvtchnBackend implements EvtchnBackend {
     return 0;
   }
 
+  /**
+   * Events on a simulated host are raised by this same thread, so none can
+   * arrive while it blocks: "timed out" at once.
+   */
+  waitReadableSync(_timeoutMs: number): number {
+    return 0;
+  }
+
   /** A simulated process has no file descriptor. */
   descriptor(): null {
     return null;

@@ -150,10 +150,14 @@ long EvtchnDevice::Write(const uint32_t* ports, size_t n) const {
   return static_cast<long>(w);
 }
 
-int EvtchnDevice::WaitReadable() const {
+int EvtchnDevice::WaitReadable() const { return WaitReadableFor(-1); }
+
+int EvtchnDevice::WaitReadableFor(int timeout_ms) const {
   struct pollfd fds[2] = {{fd_, POLLIN, 0}, {cancel_fd_, POLLIN, 0}};
   for (;;) {
-    int rc = ::poll(fds, 2, -1);
+    // An EINTR restarts the full timeout: a bound, not a deadline.
+    int rc = ::poll(fds, 2, timeout_ms);
+    if (rc == 0) return 0;
     if (rc < 0) {
       if (errno == EINTR) continue;
       return -errno;

@@ -51,6 +51,9 @@ class EvtchnDevice {
   long Write(const uint32_t* ports, size_t n) const;
   // Block until the device is readable (1) or Cancel() was called (0); -errno.
   int WaitReadable() const;
+  // The same, on the calling thread, for at most timeout_ms: 1 readable, 0
+  // timed out or cancelled, -errno.
+  int WaitReadableFor(int timeout_ms) const;
   // Wake every WaitReadable() now and later (close() calls it).
   void Cancel() const;
   int fd() const { return fd_; }
