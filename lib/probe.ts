@@ -2,7 +2,7 @@
 // (with libxendevicemodel's DM_OP probe), reads the driver's limits, asks Xen
 // its version, and reports the handle's restriction. Without Xen it says so.
 import { PRIVCMD_DEVICE, privcmdParameters, DeviceBackend } from './backends/device';
-import { Privcmd } from './privcmd';
+import { open } from './privcmd';
 import { flaskStatus } from './clients/flask';
 
 export interface ProbeReport {
@@ -26,7 +26,8 @@ export function probe(device = PRIVCMD_DEVICE): ProbeReport {
     const err = e as { code?: string; message?: string };
     return { device, available: false, reason: err.message ?? String(e) };
   }
-  const h = new Privcmd(backend);
+  // Through open(), as every handle is made (a backend it did not claim is refused).
+  const h = open({ backend });
   const report: ProbeReport = {
     device, available: true, dmOp: backend.probe.dmOp, restrictedByKernel: backend.probe.restrictedByKernel,
     limits: privcmdParameters(), restrictedTo: h.restrictedTo,

@@ -145,6 +145,7 @@ log=$OUT/serial.log
 grep -q 'HARNESS BOOTED' "$log" || { tail -40 "$log" >&2; die "dom0 did not reach /init (see the log tail above)"; }
 sed -n '/privcmd-shim probe/,/HARNESS PROBE/p' "$log" | tr -d '\r'
 [ -z "${REAL_HOST_SCRIPT:-}" ] || { grep -a -v '^(XEN)' "$log" | sed -n '/HARNESS PROBE/,$p' | tr -d '\r'; exit 0; }
+grep -aq 'HARNESS PROBE 0' "$log" || die "privcmd-shim probe failed on the real host (see its output above)"
 grep -a '^GUEST-C \|^guest-dm: \|^xenctl: \|^GUEST-NODE \|^CASE .* guest-node › \|^PROFILE ' "$log" | tr -d '\r' | sed 's/^/[real-host] /' || true
 if [ "$guest" = 1 ]; then
   grep -aq "^GUEST-C ok \"$GUEST_MSG\" " "$log" && grep -aq 'HARNESS GUEST 0' "$log" || die "the HVM guest did not print its message through the C device model (see $log)"
