@@ -7,7 +7,8 @@
  *  - open/open64/openat of /dev/xen/privcmd return an fd of /dev/null,
  *    remembered as privcmd.
  *  - ioctl(privcmd fd, IOCTL_PRIVCMD_DM_OP) reads buffer 0's op; for
- *    XEN_DMOP_nr_vcpus it writes vcpus = 2 back, as Xen would, and returns 0.
+ *    XEN_DMOP_nr_vcpus it writes vcpus = dom + 1 back (2 for the benchmark's
+ *    domain 1; a test sees which domain arrived) and returns 0.
  *    Other DMOPs return 0 untouched; num == 0 or a bad pointer is EFAULT.
  *  - IOCTL_PRIVCMD_RESTRICT returns 0; any other ioctl on it is ENOTTY.
  *  - everything else goes to libc.
@@ -136,7 +137,7 @@ static int dm_op(struct privcmd_dm_op *op)
     }
     dm = op->ubufs[0].uptr;
     if (dm->op == XEN_DMOP_nr_vcpus && op->ubufs[0].size >= offsetof(struct xen_dm_op, u) + sizeof(dm->u.nr_vcpus))
-        dm->u.nr_vcpus.vcpus = 2;
+        dm->u.nr_vcpus.vcpus = (uint32_t)op->dom + 1;
     return 0;
 }
 
