@@ -30,6 +30,8 @@ export function isDomid(v: unknown, kind: DomidKind = 'domid_t'): v is number {
 
 /** `v` if it is a domid of `kind`, else EINVAL naming `what` (and nothing else happens). */
 export function domidArg(syscall: string, what: string, v: unknown, kind: DomidKind = 'domid_t'): number {
+  // Any domid_t without the table: every DMOP's check. An integer in [0, 65535] is exactly what & 0xffff keeps.
+  if (kind === 'domid_t' && typeof v === 'number' && (v & 0xffff) === v) return v;
   if (!isDomid(v, kind)) throw domidError(syscall, what, v, kind);
   return v;
 }

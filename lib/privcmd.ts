@@ -5,7 +5,7 @@ import { types } from 'util';
 import { DOMID } from './abi/domids';
 import { HYPERCALLS, type HypercallName } from './abi/hypercalls';
 import { describe, codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
-import { decodePlanned, encodePlanned, planOf, XEN_DM_OP_SIZE } from './dmop/codec';
+import { decodeOwned, decodePlanned, encodeOwned, encodePlanned, planOf, XEN_DM_OP_SIZE } from './dmop/codec';
 import type { DmopRequest, DmopResult } from './dmop/types';
 import { bindBackend, claimBackend, type Backend, type BufferArg } from './backends/backend';
 import { SimulatedBackend } from './backends/simulated';
@@ -188,14 +188,13 @@ export class Privcmd {
     const b = this.#live('ioctl');
     checkDomid('ioctl', domid);
     const plan = planOf(request);
-    const extras = encodePlanned(plan, request, this.#buf0, this.#words);
+    const extras = encodeOwned(plan, request, this.#buf0, this.#words);
     // Buffer 0 is the handle's own: the filter reads the bytes that are sent.
     if (this.#filter !== null) this.#filter.checkDmop(domid, this.#words[0] as number, b.filterContext);
-    const bufs = extras.length === 0 ? this.#one : [this.#buf0, ...extras];
-    const rc = b.dmOp(domid, bufs);
+    const rc = b.dmOp(domid, extras.length === 0 ? this.#one : [this.#buf0, ...extras]);
     // The op name from the plan: request.op is read once (a getter may answer differently later).
     if (rc < 0) throw this.#fail(rc, `DM_OP ${plan.info.name} on domain ${domid} refused`);
-    return decodePlanned<R>(plan, bufs);
+    return decodeOwned<R>(plan, this.#buf0, extras[0]);
   }
 
   /**

@@ -84,6 +84,8 @@ export class DeviceBackend implements Backend {
   // The fast path for single-buffer DMOPs: the handle's scratch buffer 0
   // lives in the native mailbox, whose tail carries the domain and length.
   #mailbox: Uint8Array | null = null;
+  /** Its length, kept here: V8 11 (Node 20) does not inline byteLength. */
+  #mailboxLength = 0;
   #mailboxTail: Uint32Array | null = null;
 
   constructor(options: DeviceOptions = {}) {
@@ -154,16 +156,20 @@ export class DeviceBackend implements Backend {
     return [list, raw];
   }
 
+  // Small, so that V8 inlines it into the handle's dmop(); the rest is #dmOpList.
   dmOp(domid: number, buffers: readonly BufferArg[]): number {
+    if (buffers.length !== 1 || buffers[0] !== this.#mailbox || this.#mailbox === null) return this.#dmOpList(domid, buffers);
     const dev = this.#live();
-    if (buffers.length === 1 && buffers[0] === this.#mailbox && this.#mailbox !== null) {
-      const tail = this.#mailboxTail as Uint32Array;
-      tail[0] = domid; // u16 domain, then 2 bytes of padding
-      tail[1] = this.#mailbox.byteLength;
-      const rc = dev.dmOpMailbox();
-      this.why = rc < 0 ? hint('dm_op', rc) : '';
-      return rc;
-    }
+    const tail = this.#mailboxTail as Uint32Array;
+    tail[0] = domid; // u16 domain, then 2 bytes of padding
+    tail[1] = this.#mailboxLength;
+    const rc = dev.dmOpMailbox();
+    this.why = rc < 0 ? hint('dm_op', rc) : '';
+    return rc;
+  }
+
+  #dmOpList(domid: number, buffers: readonly BufferArg[]): number {
+    const dev = this.#live();
     const [list, raw] = this.#unpack(buffers);
     const rc = dev.dmOp(domid, list, raw);
     this.why = rc < 0 ? hint('dm_op', rc) : '';
@@ -258,6 +264,7 @@ export class DeviceBackend implements Backend {
     // The first scratch buffer that fits is the mailbox (the handle's buffer 0).
     if (this.#mailbox === null && this.#dev !== null && size > 0 && size <= MAILBOX_DATA) {
       this.#mailbox = new Uint8Array(this.#dev.mailbox, 0, size);
+      this.#mailboxLength = size;
       return this.#mailbox;
     }
     return new Uint8Array(size);

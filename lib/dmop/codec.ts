@@ -95,12 +95,11 @@ function value(op: string, f: FieldPlan, raw: unknown): number | bigint {
 
 // Little-endian stores and loads on plain bytes: buffer 0 is often a Buffer
 // view, and neither a DataView nor Buffer#fill per call is free.
+// Neither calls itself: V8 does not inline a recursive function into its caller.
 function put(b: Uint8Array, at: number, type: Scalar, v: number | bigint): void {
   if (type === 'u64') {
-    const lo = typeof v === 'bigint' ? Number(v & 0xffffffffn) : (v as number) >>> 0;
-    const hi = typeof v === 'bigint' ? Number(v >> 32n) : Math.floor((v as number) / 0x100000000);
-    put(b, at, 'u32', lo);
-    put(b, at + 4, 'u32', hi);
+    putU32(b, at, typeof v === 'bigint' ? Number(v & 0xffffffffn) : (v as number) >>> 0);
+    putU32(b, at + 4, typeof v === 'bigint' ? Number(v >> 32n) : Math.floor((v as number) / 0x100000000));
     return;
   }
   const n = v as number;
@@ -112,12 +111,23 @@ function put(b: Uint8Array, at: number, type: Scalar, v: number | bigint): void 
   b[at + 3] = (n >>> 24) & 0xff;
 }
 
+function putU32(b: Uint8Array, at: number, n: number): void {
+  b[at] = n & 0xff;
+  b[at + 1] = (n >>> 8) & 0xff;
+  b[at + 2] = (n >>> 16) & 0xff;
+  b[at + 3] = (n >>> 24) & 0xff;
+}
+
+function getU32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 function get(b: Uint8Array, at: number, type: Scalar): number | bigint {
   switch (type) {
     case 'u8': return b[at]!;
     case 'u16': return b[at]! | (b[at + 1]! << 8);
-    case 'u32': return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-    case 'u64': return BigInt(get(b, at, 'u32') as number) | (BigInt(get(b, at + 4, 'u32') as number) << 32n);
+    case 'u32': return getU32(b, at);
+    case 'u64': return BigInt(getU32(b, at)) | (BigInt(getU32(b, at + 4)) << 32n);
   }
 }
 
@@ -158,16 +168,28 @@ export function encodeDmopInto(request: DmopRequest, buf0: Uint8Array, words?: U
 
 /** encodeDmopInto with the plan already found (planOf). */
 export function encodePlanned(p: OpPlan, request: DmopRequest, buf0: Uint8Array, words?: Uint32Array): Uint8Array[] {
-  const r = request as unknown as Record<string, unknown>;
   if (!(buf0 instanceof Uint8Array) || buf0.byteLength < XEN_DM_OP_SIZE) throw invalidArgument(SYSCALL, `buffer 0 must be a Uint8Array of at least ${XEN_DM_OP_SIZE} bytes`);
+  if (words !== undefined) return encodeOwned(p, request, buf0, words);
+  for (let i = 0; i < XEN_DM_OP_SIZE; i++) buf0[i] = 0;
+  put(buf0, 0, 'u32', p.info.op);
+  return encodeFields(p, request, buf0);
+}
+
+/**
+ * encodePlanned into a handle's own buffer 0: `buf0` is at least 32 bytes
+ * and `words` views its first 32 (the handle made both), so neither is
+ * checked. byteLength is not inlined by V8 11 (Node 20) and cost more than
+ * the rest of a field-less op's encoding.
+ */
+export function encodeOwned(p: OpPlan, request: DmopRequest, buf0: Uint8Array, words: Uint32Array): Uint8Array[] {
   // Zeroing eight words beats 32 byte stores (or fill) several times over.
-  if (words !== undefined) {
-    words[0] = p.info.op;
-    for (let i = 1; i < 8; i++) words[i] = 0;
-  } else {
-    for (let i = 0; i < XEN_DM_OP_SIZE; i++) buf0[i] = 0;
-    put(buf0, 0, 'u32', p.info.op);
-  }
+  words[0] = p.info.op;
+  for (let i = 1; i < 8; i++) words[i] = 0;
+  return encodeFields(p, request, buf0);
+}
+
+function encodeFields(p: OpPlan, request: DmopRequest, buf0: Uint8Array): Uint8Array[] {
+  const r = request as unknown as Record<string, unknown>;
   const inputs = p.inputs;
   let nr = 0;
   // Every key must be a field of the op: count them (cheap), and look for
@@ -184,7 +206,11 @@ export function encodePlanned(p: OpPlan, request: DmopRequest, buf0: Uint8Array,
   let keys = 0;
   for (const _k in r) keys++;
   if (keys !== present) checkKeys(p, r);
-  if (p.extra === undefined) return NO_EXTRAS;
+  return p.extra === undefined ? NO_EXTRAS : encodeExtra(p, r, buf0, nr);
+}
+
+/** The op's extra buffer; apart so that encodeFields stays small enough for V8 to inline. */
+function encodeExtra(p: OpPlan, r: Record<string, unknown>, buf0: Uint8Array, nr: number): Uint8Array[] {
   if (p.extra === 'dirty-bitmap') {
     // Past DMOP_LIMITS.builtBufferMaxBytes of bitmap the kernel can only say
     // E2BIG (and Xen would refuse nr > 262144 anyway): say it without allocating.
@@ -240,13 +266,18 @@ export function decodeDmop<R extends DmopRequest>(op: R['op'], buffers: readonly
 export function decodePlanned<R extends DmopRequest>(p: OpPlan, buffers: readonly Uint8Array[]): DmopResult<R> {
   const buf0 = buffers[0];
   if (!(buf0 instanceof Uint8Array) || buf0.byteLength < XEN_DM_OP_SIZE) throw invalidArgument(SYSCALL, `buffer 0 must hold ${XEN_DM_OP_SIZE} bytes`);
+  return decodeOwned<R>(p, buf0, buffers[1]);
+}
+
+/** decodePlanned from a handle's own buffer 0 (at least 32 bytes, unchecked) and the op's extra buffer. */
+export function decodeOwned<R extends DmopRequest>(p: OpPlan, buf0: Uint8Array, extra: Uint8Array | undefined): DmopResult<R> {
   const out: Record<string, unknown> = {};
   const outputs = p.outputs;
   for (let i = 0; i < outputs.length; i++) {
     const f = outputs[i]!;
     out[f.key] = get(buf0, U + f.offset, f.type);
   }
-  if (p.extra === 'dirty-bitmap') out.bitmap = buffers[1];
+  if (p.extra === 'dirty-bitmap') out.bitmap = extra;
   return out as DmopResult<R>;
 }
 
