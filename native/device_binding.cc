@@ -93,16 +93,40 @@ bool ToU16(const Napi::Value& v, uint16_t* out) {
 // Writable, 16-byte aligned: &kEmptyBuffer[1] is never page-aligned.
 alignas(16) uint8_t kEmptyBuffer[16];
 
+// A Uint8Array as a DM_OP buffer descriptor; false if `v` is not one. Runs
+// no JS.
+bool DescribeBuffer(napi_env env, napi_value v, PrivcmdDmOpBuf* out) {
+  bool is = false;
+  napi_typedarray_type t;
+  size_t len;
+  void* data;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_uint8_array)
+    return false;
+  // An empty array points one byte into writable memory of ours. V8's
+  // pointer for it may be NULL or a read-only sentinel, and Linux 6.1
+  // fails a zero-size buffer at an aligned address (or NULL) with EFAULT
+  // because it pins no page; an unaligned one pins its page and passes.
+  *out = {len == 0 ? reinterpret_cast<uint64_t>(&kEmptyBuffer[1]) : reinterpret_cast<uint64_t>(data), len};
+  return true;
+}
+
 // The buffers of a DM_OP: an array whose entries are Uint8Arrays (the
 // caller's memory, used in place) or null, in which case `raw` (a
 // BigUint64Array of [addr, size] pairs; the test-only raw-pointer path) gives
 // the descriptor. Fills descs, for the synchronous call only: the caller's
-// memory cannot change while it runs.
+// memory cannot change while it runs. Every entry is read before any is
+// described: reading one may run JS (an index getter), which could detach a
+// buffer, or `raw`, that was already described.
 bool UnpackBuffers(Napi::Env env, const Napi::Value& list, const Napi::Value& raw, std::vector<PrivcmdDmOpBuf>* descs) {
   if (!list.IsArray()) return false;
   Napi::Array arr = list.As<Napi::Array>();
   uint32_t n = arr.Length();
   if (n > 0xffff) return false;
+  std::vector<napi_value> items(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (napi_get_element(env, arr, i, &items[i]) != napi_ok) return false;
+  }
   uint64_t* pairs = nullptr;
   size_t npairs = 0;
   if (raw.IsTypedArray()) {
@@ -116,37 +140,35 @@ bool UnpackBuffers(Napi::Env env, const Napi::Value& list, const Napi::Value& ra
   }
   descs->resize(n);
   for (uint32_t i = 0; i < n; ++i) {
-    Napi::Value v = arr.Get(i);
-    napi_typedarray_type t;
-    size_t len;
-    void* data;
-    if (v.IsTypedArray()) {
-      if (napi_get_typedarray_info(env, v, &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_uint8_array)
-        return false;
-      // An empty array points one byte into writable memory of ours. V8's
-      // pointer for it may be NULL or a read-only sentinel, and Linux 6.1
-      // fails a zero-size buffer at an aligned address (or NULL) with EFAULT
-      // because it pins no page; an unaligned one pins its page and passes.
-      (*descs)[i] = {len == 0 ? reinterpret_cast<uint64_t>(&kEmptyBuffer[1]) : reinterpret_cast<uint64_t>(data), len};
-    } else if (v.IsNull() && i < npairs) {
-      (*descs)[i] = {pairs[2 * i], pairs[2 * i + 1]};
-    } else {
-      return false;
-    }
+    if (DescribeBuffer(env, items[i], &(*descs)[i])) continue;
+    napi_valuetype type;
+    if (napi_typeof(env, items[i], &type) != napi_ok || type != napi_null || i >= npairs) return false;
+    (*descs)[i] = {pairs[2 * i], pairs[2 * i + 1]};
   }
   return true;
 }
 
-// dmOp(dom, buffers, raw|null) -> ioctl result | -errno
+// dmOp(dom, buffers, raw|null) -> ioctl result | -errno. `buffers` is an
+// array (see UnpackBuffers) or, for the common single buffer, the Uint8Array
+// itself: no array to build in JS, no element to look up here, nothing to
+// allocate.
+// The device is used through the holder, without a reference of its own
+// (an atomic count up and down cost more than the rest of the call): nothing
+// can close it while no JS runs, and it is looked at again after the only
+// step that runs JS.
 Napi::Value DmOp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto dev = DeviceOf(info);
-  if (!dev) return Errno(env, -EBADF);
+  const auto* ref = static_cast<const HolderRef*>(info.Data());
+  if (!ref || !(*ref)->dev) return Errno(env, -EBADF);
+  const DeviceHolder& holder = **ref;
   uint16_t dom;
+  if (info.Length() < 3 || !ToU16(info[0], &dom)) return Errno(env, -EINVAL);
+  PrivcmdDmOpBuf one;
+  if (DescribeBuffer(env, info[1], &one)) return Errno(env, holder.dev->DmOp(dom, 1, &one));
   std::vector<PrivcmdDmOpBuf> descs;
-  if (info.Length() < 3 || !ToU16(info[0], &dom) || !UnpackBuffers(env, info[1], info[2], &descs))
-    return Errno(env, -EINVAL);
-  return Errno(env, dev->DmOp(dom, static_cast<uint16_t>(descs.size()), descs.data()));
+  if (!UnpackBuffers(env, info[1], info[2], &descs)) return Errno(env, -EINVAL);
+  if (!holder.dev) return Errno(env, -EBADF);  // closed by an index getter
+  return Errno(env, holder.dev->DmOp(dom, static_cast<uint16_t>(descs.size()), descs.data()));
 }
 
 // The async DM_OP. The caller's bytes are staged when the call is made

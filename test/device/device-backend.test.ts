@@ -58,6 +58,33 @@ describe('raw device binding', () => {
     await expect(d.dmOpAsync(1, [], null)).resolves.toBe(-9);
   });
 
+  test('dmOp takes one Uint8Array alone as one buffer', () => {
+    const d = native.deviceOpen('/dev/null');
+    if (typeof d === 'number') throw new Error('open');
+    expect(d.dmOp(1, new Uint8Array(32), null)).toBe(-25);
+    expect(d.dmOp(1, new Uint8Array(0), null)).toBe(-25);
+    expect(d.dmOp(1, new Uint16Array(2) as unknown as Uint8Array, null)).toBe(-22);
+    d.close();
+    expect(d.dmOp(1, new Uint8Array(32), null)).toBe(-9);
+  });
+
+  test('a buffer list whose index getter closes the device or detaches a buffer is refused or sent safely', () => {
+    const d = native.deviceOpen('/dev/null');
+    if (typeof d === 'number') throw new Error('open');
+    const closing: Uint8Array[] = [new Uint8Array(8)];
+    Object.defineProperty(closing, 1, { get: () => { d.close(); return new Uint8Array(8); } });
+    expect(d.dmOp(1, closing, null)).toBe(-9);
+    const e = native.deviceOpen('/dev/null');
+    if (typeof e === 'number') throw new Error('open');
+    const first = new Uint8Array(64);
+    const detaching: Uint8Array[] = [first];
+    Object.defineProperty(detaching, 1, { get: () => { structuredClone(first.buffer, { transfer: [first.buffer] }); return new Uint8Array(8); } });
+    // Every entry is read before any is described: the detached one goes out empty, never at its old address.
+    expect(e.dmOp(1, detaching, null)).toBe(-25);
+    expect(first.byteLength).toBe(0);
+    e.close();
+  });
+
   test('an async call keeps the device open until the ioctl returns, even if closed meanwhile', async () => {
     const d = native.deviceOpen('/dev/null');
     if (typeof d === 'number') throw new Error('open');
