@@ -40,6 +40,18 @@ export function genuineBytes(x: unknown): Uint8Array | null {
   }
 }
 
+/**
+ * genuineBytes for a backend that reaches the bytes only through the typed
+ * array's internal slots (the device's native layer, napi_get_typedarray_info),
+ * never its properties: the caller's array itself, without a fresh view, when
+ * it is a genuine Uint8Array with bytes (so not detached); an empty or
+ * detached one as genuineBytes says.
+ */
+export function genuineInPlace(x: unknown): Uint8Array | null {
+  if (!types.isUint8Array(x)) return null;
+  return (Reflect.apply(BYTE_LENGTH, x, []) as number) !== 0 ? x : genuineBytes(x);
+}
+
 /** A private copy of `bytes`. */
 export function snapshotBytes(bytes: Uint8Array): Uint8Array {
   const copy = new Uint8Array(bytes.length);

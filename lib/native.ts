@@ -96,8 +96,8 @@ export interface NativeDevice {
   restrict(domid: number): number;
   /** The descriptor (owned by the handle), or -EBADF once closed. */
   fd(): number;
-  /** Entries: the caller's Uint8Arrays, or null where raw[2i], raw[2i+1] give {addr, size} (test-only). */
-  dmOp(dom: number, buffers: (Uint8Array | null)[], raw: BigUint64Array | null): number;
+  /** Entries: the caller's Uint8Arrays, or null where raw[2i], raw[2i+1] give {addr, size} (test-only). One Uint8Array alone is one buffer. */
+  dmOp(dom: number, buffers: Uint8Array | (Uint8Array | null)[], raw: BigUint64Array | null): number;
   dmOpAsync(dom: number, buffers: (Uint8Array | null)[], raw: BigUint64Array | null): Promise<number>;
   hypercall(op: number, args: BigUint64Array): bigint | number;
   hypercallAsync(op: number, args: BigUint64Array): Promise<bigint | number>;

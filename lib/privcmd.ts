@@ -14,7 +14,7 @@ import { DeviceBackend, PRIVCMD_DEVICE } from './backends/device';
 import type { Allocation } from './allocation';
 import { isSimulatedHost, type SimulatedHost } from './sim/host';
 import { HypercallFilter } from './policy/filter';
-import { ArgSnapshot, copyBackChanged, genuineBytes, snapshotBytes } from './copy-once';
+import { ArgSnapshot, copyBackChanged, genuineBytes, genuineInPlace, snapshotBytes } from './copy-once';
 import { registryOf, type HandleRegistry } from './handle-registry';
 import { domidArg } from './domid-arg';
 import { Mapping, checkMapForeign, checkMapResource, checkResourceId, type MapForeignOptions, type MapResourceOptions, type ResourceId } from './mapping';
@@ -221,9 +221,11 @@ export class Privcmd {
     const n = buffers.length;
     if (n > 0xffff) throw invalidArgument('ioctl', `privcmd_dm_op.num is a u16; ${n} buffers cannot be passed`);
     const sent: BufferArg[] = new Array<BufferArg>(n);
+    // A device's native layer reads typed arrays by their internal slots only: it needs no fresh view.
+    const inPlace = b.kind === 'device';
     for (let i = 0; i < n; i++) {
       const x: unknown = buffers[i];
-      const bytes = genuineBytes(x);
+      const bytes = inPlace ? genuineInPlace(x) : genuineBytes(x);
       if (bytes !== null) {
         sent[i] = bytes;
         continue;

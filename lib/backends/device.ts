@@ -170,8 +170,14 @@ export class DeviceBackend implements Backend {
 
   #dmOpList(domid: number, buffers: readonly BufferArg[]): number {
     const dev = this.#live();
-    const [list, raw] = this.#unpack(buffers);
-    const rc = dev.dmOp(domid, list, raw);
+    const only = buffers.length === 1 ? buffers[0] : undefined;
+    let rc: number;
+    if (only instanceof Uint8Array) {
+      rc = dev.dmOp(domid, only, null); // one buffer: no list to build
+    } else {
+      const [list, raw] = this.#unpack(buffers);
+      rc = dev.dmOp(domid, list, raw);
+    }
     this.why = rc < 0 ? hint('dm_op', rc) : '';
     return rc;
   }
