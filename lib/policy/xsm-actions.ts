@@ -414,6 +414,12 @@ export function dmopRule(op: number): XsmRule | undefined {
 export type ArgReader = (addr: bigint, out: Uint8Array) => boolean;
 
 const scratch = new Uint8Array(4);
+const scratch2 = scratch.subarray(0, 2);
+// A register's low 32 bits without BigInt arithmetic (BigInt.asUintN
+// allocates): store it in a BigUint64Array, read the low word of a view.
+const register = new BigUint64Array(1);
+const registerWords = new Uint32Array(register.buffer);
+const LOW_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
 
 /** A value at `loc`: >= 0, or -1 if the memory could not be read. */
 export function readArg(loc: ArgLoc, args: readonly bigint[], read: ArgReader): number {
@@ -438,8 +444,11 @@ export function readArgAt(loc: ArgLoc, args: readonly bigint[], read: ArgReader)
 
 function readArgChecked(loc: ArgLoc, a: bigint, read: ArgReader): number {
   const at = loc.at;
-  if (at === null) return (Number(BigInt.asUintN(32, a)) & loc.mask) >>> 0;
-  const out = at.size === 2 ? scratch.subarray(0, 2) : scratch;
+  if (at === null) {
+    register[0] = a;
+    return ((registerWords[LOW_WORD] as number) & loc.mask) >>> 0;
+  }
+  const out = at.size === 2 ? scratch2 : scratch;
   if (!read(BigInt.asUintN(64, a + BigInt(at.offset)), out)) return -1;
   return at.size === 2 ? out[0]! | (out[1]! << 8) : (out[0]! | (out[1]! << 8) | (out[2]! << 16) | (out[3]! << 24)) >>> 0;
 }
