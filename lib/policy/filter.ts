@@ -20,6 +20,7 @@ import { DMOP_TABLE_SIZE } from '../abi/dmops';
 import { DOMID } from '../abi/domids';
 import { HYPERCALLS } from '../abi/hypercalls';
 import { describe, codedError, invalidArgument, type PrivcmdError } from '../errors';
+import { domidArg } from '../domid-arg';
 import { HW_PRIV_VARIANTS, xsmActionName, xsmDefaultAction, type HwPrivVariant, type XsmSubject } from './xsm';
 import { ALTP2M_MODES, ALTP2M_STRUCTS, HVMOP_ALTP2M, HVMOP_ALTP2M_INTERFACE_VERSION, altp2mModeName, type AllowEntry, type Altp2mModeName } from './altp2m';
 import { roleLabel, roleSubject, type RoleName, type RoleSpec } from './roles';
@@ -330,7 +331,7 @@ export class HypercallFilter {
    * see it (a raw buffer 0 it cannot read). Throws a coded EPERM on refusal.
    */
   checkDmop(domid: number, op: number, ctx?: FilterContext): void {
-    if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || domid > 0xffff) throw invalidArgument('filter', `domid must be a domid_t, got ${describe(domid)}`);
+    domidArg('filter', 'domid', domid);
     if (typeof op !== 'number' || !Number.isInteger(op) || op < -1 || op > 0xffffffff) throw invalidArgument('filter', `op must be a DMOP number (or -1: unknown), got ${describe(op)}`);
     checkContext(ctx);
     const v = op >= 0 && op < DMOP_TABLE_SIZE ? (this.#dmop[op] as Verdict) : this.#dmopAny;

@@ -17,6 +17,14 @@ describe('filter and policy helpers', () => {
     expect(code(() => f.checkHypercall(34, HUGE_SPARSE))).toBe('EINVAL');
   });
 
+  test('checkDmop takes a domid_t (domidArg) and checkHypercall u64 arguments: outside them EINVAL', () => {
+    for (const bad of [-1, 65536, NaN, Infinity, 2 ** 53, -0.5]) expect(code(() => f.checkDmop(bad, 1))).toBe('EINVAL');
+    expect(code(() => f.checkDmop(5, 1))).toBe('ok');
+    expect(code(() => f.checkDmop(65535, 1))).toBe('EPERM'); // a domid_t: judged, and not the target
+    for (const bad of [-1n, 1n << 64n, (1n << 64n) + 5n]) expect(code(() => f.checkHypercall(17, [0n, bad]))).toBe('EINVAL');
+    expect(code(() => f.checkHypercall(17, [0n, (1n << 64n) - 1n]))).toBe('ok');
+  });
+
   test('createFilter: prototype names and huge deny lists are refused', () => {
     expect(code(() => api.createFilter({ role: 'guest', altp2mMode: 'toString' as never }))).toBe('EINVAL');
     expect(code(() => api.createFilter({ role: 'guest', deny: HUGE_SPARSE }))).toBe('EINVAL');
