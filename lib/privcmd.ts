@@ -67,7 +67,7 @@ function rawPointer(b: Backend, x: unknown, i: number): BufferArg {
     throw invalidArgument('ioctl', `${want}: reading it threw`);
   }
   if (typeof size === 'number' && Number.isSafeInteger(size) && size >= 0) size = BigInt(size);
-  if (typeof addr !== 'bigint' || typeof size !== 'bigint' || addr < 0n || addr >= 1n << 64n || size < 0n || size >= 1n << 64n) {
+  if (typeof addr !== 'bigint' || typeof size !== 'bigint' || addr < 0n || addr >= U64_END || size < 0n || size >= U64_END) {
     throw invalidArgument('ioctl', `${want}: addr and size must be u64 values (size may be a non-negative integer number)`);
   }
   return Object.freeze({ addr, size });
@@ -88,6 +88,9 @@ function finishRaw(call: RawCall): void {
   if (b !== null) copyBackChanged(b.before, b.sent, b.caller);
 }
 
+/** 2^64, once (V8 evaluates a BigInt shift on every call). */
+const U64_END = 1n << 64n;
+
 const HYPERCALL_NAMES = new Map<number, string>(Object.entries(HYPERCALLS).map(([k, v]) => [v, k]));
 
 const checkDomid = (syscall: string, domid: unknown): number => domidArg(syscall, 'domid', domid);
@@ -103,7 +106,7 @@ function hypercallArgs(op: number | HypercallName, args: readonly (bigint | numb
   for (let i = 0; i < args.length; i++) {
     const v: unknown = args[i];
     const x = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : v;
-    if (typeof x !== 'bigint' || x < 0n || x >= 1n << 64n) throw invalidArgument('ioctl', `hypercall argument ${i} must be a u64, got ${describe(v)}`);
+    if (typeof x !== 'bigint' || x < 0n || x >= U64_END) throw invalidArgument('ioctl', `hypercall argument ${i} must be a u64, got ${describe(v)}`);
     a.push(x);
   }
   while (a.length < 5) a.push(0n);

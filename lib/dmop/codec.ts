@@ -59,6 +59,8 @@ const PLANS = new Map<string, OpPlan>(DMOPS.map((d) => [d.name, plan(d)]));
 const BY_NUMBER = new Map<number, OpPlan>(DMOPS.map((d) => [d.op, PLANS.get(d.name) as OpPlan]));
 const NO_EXTRAS: Uint8Array[] = [];
 const MAX = { u8: 0xff, u16: 0xffff, u32: 0xffffffff } as const;
+/** 2^64, once (V8 evaluates a BigInt shift on every call). */
+const U64_END = 1n << 64n;
 const MAX_BITMAP_PAGES = DMOP_LIMITS.builtBufferMaxBytes * 8;
 const MAX_EXTENTS = DMOP_LIMITS.builtBufferMaxBytes / EXTENT.size;
 
@@ -84,7 +86,7 @@ function value(op: string, f: FieldPlan, raw: unknown): number | bigint {
   }
   if (f.type === 'u64') {
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
-    if (typeof v === 'bigint' && v >= 0n && v < 1n << 64n) return v;
+    if (typeof v === 'bigint' && v >= 0n && v < U64_END) return v;
     throw invalidArgument(SYSCALL, `${op}.${f.key} must be a u64 (bigint, or a non-negative safe integer), got ${describe(v)}`);
   }
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX[f.type]) {
