@@ -10,7 +10,7 @@
 //  - the device binding on a fake device (/dev/null: every ioctl answers
 //    ENOTTY, the fd and the thread-pool calls are real): open, async DM_OP and
 //    hypercall, close; and open() of it, which fails its probe and must close.
-// Usage: node --expose-gc scripts/soak.js [--cycles N | --seconds S] [--warmup N] [--json]
+// Usage: MALLOC_ARENA_MAX=1 node --expose-gc scripts/soak.js [--cycles N | --seconds S] [--warmup N] [--json]
 // (build first: it loads dist/). `npm run soak -- --seconds 600` for a long run.
 'use strict';
 const fs = require('fs');
@@ -27,7 +27,7 @@ const arg = (name) => {
 };
 const seconds = arg('--seconds');
 const cycles = arg('--cycles') ?? (seconds === undefined ? 5000 : Infinity);
-const warmup = arg('--warmup') ?? 8000;
+const warmup = arg('--warmup') ?? 4000;
 const json = process.argv.includes('--json');
 if (typeof global.gc !== 'function') {
   console.error('soak: run with node --expose-gc');
