@@ -11,6 +11,7 @@ import { types } from 'util';
 import { describe, invalidArgument } from '../errors';
 import { XSM, type XsmAction } from './xsm';
 import { HVM_PARAM } from '../abi/hvm-params';
+import { domidArg } from '../domid-arg';
 
 /** hvm_op sub-command number (xen/hvm/hvm_op.h). */
 export const HVMOP_ALTP2M = 25;
@@ -322,10 +323,8 @@ export function encodeAltp2mOp(request: Altp2mRequest): Uint8Array {
   const r = request as unknown as Record<string, unknown>;
   const keys = new Set(['cmd', 'domain', ...info.inputs.map(camel)]);
   for (const k in r) if (!keys.has(k)) throw invalidArgument(SYSCALL, `altp2m ${info.name}: unknown field '${k}' (fields: ${[...keys].filter((x) => x !== 'cmd').join(', ')})`);
-  const domain = r.domain;
-  if (typeof domain !== 'number' || !Number.isInteger(domain) || domain < 0 || domain > 0xffff) {
-    throw invalidArgument(SYSCALL, `altp2m ${info.name}.domain must be a domid (0..65535), got ${describe(domain)}`);
-  }
+  // Any domid_t, DOMID_SELF included: do_altp2m_op (xen/arch/x86/hvm/hvm.c) judges it.
+  const domain = domidArg(SYSCALL, `altp2m ${info.name}.domain`, r.domain);
   const out = new Uint8Array(ALTP2M_OP_SIZE);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, HVMOP_ALTP2M_INTERFACE_VERSION, true);

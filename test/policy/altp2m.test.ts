@@ -79,6 +79,11 @@ describe('codec', () => {
       { cmd: 'set_mem_access', domain: 1, view: 0, access: 1, gfn: 1.5 }, { cmd: 'set_domain_state', domain: 1, state: 'on' },
     ];
     for (const r of bad) expect({ r, c: code(() => encodeAltp2mOp(r as never)) }).toEqual({ r, c: 'EINVAL' });
+    // The domid check is the library's one (domidArg), and its message names the field.
+    for (const domain of [70000, -1, 1.5, '1', undefined]) {
+      expect(() => encodeAltp2mOp({ cmd: 'switch_p2m', domain, view: 1 } as never)).toThrow(
+        expect.objectContaining({ code: 'EINVAL', detail: expect.stringMatching(/^altp2m switch_p2m\.domain must be an integer in \[0, 65535\] \(domid_t\), got /) }));
+    }
     expect(code(() => decodeAltp2mOp('nope' as never, new Uint8Array(80)))).toBe('EINVAL');
     expect(code(() => decodeAltp2mOp('get_p2m_idx', new Uint8Array(79)))).toBe('EINVAL');
   });
