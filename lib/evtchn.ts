@@ -8,6 +8,7 @@
 // ports.
 import { codedError, describe, errnoError, invalidArgument, type PrivcmdError } from './errors';
 import { ERRNO } from './abi/errno';
+import type { Outcome } from './backends/backend';
 import type { EvtchnBackend } from './backends/evtchn-backend';
 import { SimulatedEvtchnBackend } from './backends/evtchn-simulated';
 import { DeviceEvtchnBackend, EVTCHN_DEVICE } from './backends/evtchn-device';
@@ -77,13 +78,14 @@ export class EventChannels {
     return this.#backend;
   }
 
-  #fail(b: EvtchnBackend, rc: number, what: string): PrivcmdError {
-    return errnoError(rc, 'ioctl', b.why ? `${what}: ${b.why}` : what);
+  /** The error for a refused call, with the reason its own outcome brought. */
+  #fail(rc: number, what: string, why: string, syscall = 'ioctl'): PrivcmdError {
+    return errnoError(rc, syscall, why ? `${what}: ${why}` : what);
   }
 
-  #port(b: EvtchnBackend, rc: number, what: string): number {
-    if (rc < 0) throw this.#fail(b, rc, what);
-    return rc;
+  #port(o: Outcome<number>, what: string): number {
+    if (o.result < 0) throw this.#fail(o.result, what, o.why);
+    return o.result;
   }
 
   /** IOCTL_EVTCHN_BIND_INTERDOMAIN: bind the remote domain's unbound port; returns the local port. */
@@ -91,35 +93,35 @@ export class EventChannels {
     const b = this.#live('ioctl');
     checkDomid('ioctl', 'remoteDomid', remoteDomid);
     checkU32('ioctl', 'remotePort', remotePort);
-    return this.#port(b, b.bindInterdomain(remoteDomid, remotePort), `IOCTL_EVTCHN_BIND_INTERDOMAIN to port ${remotePort} of domain ${remoteDomid} refused`);
+    return this.#port(b.bindInterdomain(remoteDomid, remotePort), `IOCTL_EVTCHN_BIND_INTERDOMAIN to port ${remotePort} of domain ${remoteDomid} refused`);
   }
 
   /** IOCTL_EVTCHN_BIND_UNBOUND_PORT: a fresh local port the remote domain may bind; returns it. */
   bindUnboundPort(remoteDomid: number): number {
     const b = this.#live('ioctl');
     checkDomid('ioctl', 'remoteDomid', remoteDomid);
-    return this.#port(b, b.bindUnboundPort(remoteDomid), `IOCTL_EVTCHN_BIND_UNBOUND_PORT for domain ${remoteDomid} refused`);
+    return this.#port(b.bindUnboundPort(remoteDomid), `IOCTL_EVTCHN_BIND_UNBOUND_PORT for domain ${remoteDomid} refused`);
   }
 
   /** IOCTL_EVTCHN_BIND_VIRQ: bind a VIRQ on vCPU 0; returns the local port. */
   bindVirq(virq: number): number {
     const b = this.#live('ioctl');
     checkU32('ioctl', 'virq', virq);
-    return this.#port(b, b.bindVirq(virq), `IOCTL_EVTCHN_BIND_VIRQ ${virq} refused`);
+    return this.#port(b.bindVirq(virq), `IOCTL_EVTCHN_BIND_VIRQ ${virq} refused`);
   }
 
   /** IOCTL_EVTCHN_UNBIND: a port this handle bound (else ENOTCONN). */
   unbind(port: number): void {
     const b = this.#live('ioctl');
     checkU32('ioctl', 'port', port);
-    this.#port(b, b.unbind(port), `IOCTL_EVTCHN_UNBIND of port ${port} refused`);
+    this.#port(b.unbind(port), `IOCTL_EVTCHN_UNBIND of port ${port} refused`);
   }
 
   /** IOCTL_EVTCHN_NOTIFY: signal the other end of a port this handle bound (else ENOTCONN). */
   notify(port: number): void {
     const b = this.#live('ioctl');
     checkU32('ioctl', 'port', port);
-    this.#port(b, b.notify(port), `IOCTL_EVTCHN_NOTIFY on port ${port} refused`);
+    this.#port(b.notify(port), `IOCTL_EVTCHN_NOTIFY on port ${port} refused`);
   }
 
   /**
@@ -130,7 +132,7 @@ export class EventChannels {
   restrict(domid: number): void {
     const b = this.#live('ioctl');
     checkDomid('ioctl', 'domid', domid);
-    this.#port(b, b.restrict(domid), `IOCTL_EVTCHN_RESTRICT_DOMID to domain ${domid} refused`);
+    this.#port(b.restrict(domid), `IOCTL_EVTCHN_RESTRICT_DOMID to domain ${domid} refused`);
     this.#restrictedTo = domid;
   }
 
@@ -140,10 +142,10 @@ export class EventChannels {
    */
   pending(): number[] {
     const b = this.#live('read');
-    const r = b.read(MAX_READ);
+    const { result: r, why } = b.read(MAX_READ);
     if (typeof r === 'number') {
       if (r === -ERRNO.EAGAIN) return [];
-      throw this.#fail(b, r, 'read of /dev/xen/evtchn failed');
+      throw this.#fail(r, 'read of /dev/xen/evtchn failed', why);
     }
     return r;
   }
@@ -152,8 +154,8 @@ export class EventChannels {
   unmask(port: number): void {
     const b = this.#live('write');
     checkU32('write', 'port', port);
-    const r = b.unmask([port]);
-    if (r < 0) throw errnoError(r, 'write', `unmasking port ${port} failed${b.why ? `: ${b.why}` : ''}`);
+    const { result: r, why } = b.unmask([port]);
+    if (r < 0) throw this.#fail(r, `unmasking port ${port} failed`, why, 'write');
   }
 
   /** Wait until at least one port fired, and return them (as pending()). EBADF if the handle is closed meanwhile. */
@@ -221,10 +223,10 @@ export class EventChannels {
    */
   probeRestriction(): { unboundPort: number; otherDomainBind: number } {
     const b = this.#live('ioctl');
-    const unboundPort = b.bindUnboundPort(0);
+    const unboundPort = b.bindUnboundPort(0).result;
     if (unboundPort >= 0) b.unbind(unboundPort);
     const other = this.#restrictedTo === 1 ? 2 : 1;
-    return { unboundPort, otherDomainBind: b.bindInterdomain(other, 0) };
+    return { unboundPort, otherDomainBind: b.bindInterdomain(other, 0).result };
   }
 }
 

@@ -7,7 +7,7 @@ import { HYPERCALLS, type HypercallName } from './abi/hypercalls';
 import { describe, codedError, errnoError, invalidArgument, type PrivcmdError } from './errors';
 import { decodeOwned, decodePlanned, encodeOwned, encodePlanned, planOf, XEN_DM_OP_SIZE } from './dmop/codec';
 import type { DmopRequest, DmopResult } from './dmop/types';
-import { bindBackend, claimBackend, type Backend, type BufferArg } from './backends/backend';
+import { bindBackend, claimBackend, type Backend, type BufferArg, type Outcome } from './backends/backend';
 import { SimulatedBackend } from './backends/simulated';
 import { later } from './later';
 import { DeviceBackend, PRIVCMD_DEVICE } from './backends/device';
@@ -163,12 +163,8 @@ export class Privcmd {
     return this.#backend;
   }
 
-  /**
-   * The error for a refused call. A synchronous call's reason is the
-   * backend's `why`, read in the same turn as the call; an async call brings
-   * its own (Outcome.why), since other calls, or close(), may come between.
-   */
-  #fail(rc: number, what: string, why: string | undefined = this.#backend?.why): PrivcmdError {
+  /** The error for a refused call, with the reason its own outcome brought (sync or async alike). */
+  #fail(rc: number, what: string, why: string): PrivcmdError {
     return errnoError(rc, 'ioctl', why ? `${what}: ${why}` : what);
   }
 
@@ -181,8 +177,8 @@ export class Privcmd {
     const b = this.#live('ioctl');
     checkDomid('ioctl', domid);
     if (domid === DOMID.INVALID) throw invalidArgument('ioctl', 'restricting to DOMID_INVALID would leave the handle unrestricted');
-    const rc = b.restrict(domid);
-    if (rc < 0) throw this.#fail(rc, `IOCTL_PRIVCMD_RESTRICT to domain ${domid} refused`);
+    const { result: rc, why } = b.restrict(domid);
+    if (rc < 0) throw this.#fail(rc, `IOCTL_PRIVCMD_RESTRICT to domain ${domid} refused`, why);
     this.#restrictedTo = domid;
   }
 
@@ -194,9 +190,9 @@ export class Privcmd {
     const extras = encodeOwned(plan, request, this.#buf0, this.#words);
     // Buffer 0 is the handle's own: the filter reads the bytes that are sent.
     if (this.#filter !== null) this.#filter.checkDmop(domid, this.#words[0] as number, b.filterContext);
-    const rc = b.dmOp(domid, extras.length === 0 ? this.#one : [this.#buf0, ...extras]);
+    const o = b.dmOp(domid, extras.length === 0 ? this.#one : [this.#buf0, ...extras]);
     // The op name from the plan: request.op is read once (a getter may answer differently later).
-    if (rc < 0) throw this.#fail(rc, `DM_OP ${plan.info.name} on domain ${domid} refused`);
+    if (o.result < 0) throw this.#fail(o.result, `DM_OP ${plan.info.name} on domain ${domid} refused`, o.why);
     return decodeOwned<R>(plan, this.#buf0, extras[0]);
   }
 
@@ -207,9 +203,9 @@ export class Privcmd {
   dmopRaw(domid: number, buffers: readonly BufferArg[]): number {
     const b = this.#live('ioctl');
     const call = this.#prepareRaw(b, domid, buffers);
-    const rc = b.dmOp(domid, call.sent);
+    const { result: rc, why } = b.dmOp(domid, call.sent);
     finishRaw(call);
-    if (rc < 0) throw this.#fail(rc, `DM_OP with ${call.sent.length} buffers on domain ${domid} refused`);
+    if (rc < 0) throw this.#fail(rc, `DM_OP with ${call.sent.length} buffers on domain ${domid} refused`, why);
     return rc;
   }
 
@@ -254,15 +250,15 @@ export class Privcmd {
     const b = this.#live('ioctl');
     const [num, a] = hypercallArgs(op, args);
     const snap = this.#decideHypercall(b, num, a);
-    let r: bigint;
+    let o: Outcome<bigint>;
     try {
-      r = b.hypercall(num, snap?.args ?? a);
+      o = b.hypercall(num, snap?.args ?? a);
       snap?.copyBack();
     } finally {
       snap?.release();
     }
-    if (r < 0n) throw this.#fail(Number(r), `HYPERCALL ${HYPERCALL_NAMES.get(num) ?? num} refused`);
-    return r;
+    if (o.result < 0n) throw this.#fail(Number(o.result), `HYPERCALL ${HYPERCALL_NAMES.get(num) ?? num} refused`, o.why);
+    return o.result;
   }
 
   /**
@@ -301,8 +297,8 @@ export class Privcmd {
     const b = this.#live('ioctl');
     checkDomid('ioctl', domid);
     const { type, id } = checkResourceId(resource);
-    const rc = b.resourceSize(domid, type, id);
-    if (rc < 0) throw this.#fail(rc, `IOCTL_PRIVCMD_MMAP_RESOURCE size query (type ${type}, id ${id}) on domain ${domid} refused`);
+    const { result: rc, why } = b.resourceSize(domid, type, id);
+    if (rc < 0) throw this.#fail(rc, `IOCTL_PRIVCMD_MMAP_RESOURCE size query (type ${type}, id ${id}) on domain ${domid} refused`, why);
     return rc;
   }
 
@@ -315,9 +311,9 @@ export class Privcmd {
     const b = this.#live('mmap');
     checkDomid('mmap', domid);
     const o = checkMapResource(options);
-    const r = b.mapResource(domid, o.type, o.id, o.frame, o.count, o.writable);
+    const { result: r, why } = b.mapResource(domid, o.type, o.id, o.frame, o.count, o.writable);
     if (typeof r === 'number') {
-      throw this.#fail(r, `IOCTL_PRIVCMD_MMAP_RESOURCE of frames ${o.frame}..${o.frame + o.count - 1} (type ${o.type}, id ${o.id}) on domain ${domid} refused`);
+      throw this.#fail(r, `IOCTL_PRIVCMD_MMAP_RESOURCE of frames ${o.frame}..${o.frame + o.count - 1} (type ${o.type}, id ${o.id}) on domain ${domid} refused`, why);
     }
     return this.#adopt(new Mapping(r, { domid, kind: 'resource', writable: o.writable, pages: o.count, errors: new Array<number>(o.count).fill(0) }, (m) => this.#mappings.delete(m)));
   }
@@ -333,12 +329,12 @@ export class Privcmd {
     checkDomid('mmap', domid);
     const o = checkMapForeign(gfns, options);
     const errs = new Int32Array(o.gfns.length);
-    const r = b.mapForeign(domid, o.gfns, errs, o.writable);
-    if (typeof r === 'number') throw this.#fail(r, `IOCTL_PRIVCMD_MMAPBATCH_V2 of ${o.gfns.length} frames of domain ${domid} refused`);
+    const { result: r, why } = b.mapForeign(domid, o.gfns, errs, o.writable);
+    if (typeof r === 'number') throw this.#fail(r, `IOCTL_PRIVCMD_MMAPBATCH_V2 of ${o.gfns.length} frames of domain ${domid} refused`, why);
     const m = new Mapping(r, { domid, kind: 'foreign', writable: o.writable, pages: o.gfns.length, errors: [...errs] }, (x) => this.#mappings.delete(x));
     if (errs.every((e) => e !== 0)) {
       m.unmap();
-      throw this.#fail(errs[0] as number, `IOCTL_PRIVCMD_MMAPBATCH_V2: none of the ${errs.length} frames of domain ${domid} mapped (gfn 0x${(o.gfns[0] as bigint).toString(16)} first)`);
+      throw this.#fail(errs[0] as number, `IOCTL_PRIVCMD_MMAPBATCH_V2: none of the ${errs.length} frames of domain ${domid} mapped (gfn 0x${(o.gfns[0] as bigint).toString(16)} first)`, why);
     }
     return this.#adopt(m);
   }
@@ -450,7 +446,7 @@ export class Privcmd {
    */
   probeRestriction(): { hypercall: bigint; dmop: number; foreignMap: number } {
     const b = this.#live('ioctl');
-    return { hypercall: b.hypercall(PROBE_HYPERCALL, [0n, 0n, 0n, 0n, 0n]), dmop: b.dmOp(DOMID.INVALID, []), foreignMap: this.#probeForeignMap(b) };
+    return { hypercall: b.hypercall(PROBE_HYPERCALL, [0n, 0n, 0n, 0n, 0n]).result, dmop: b.dmOp(DOMID.INVALID, []).result, foreignMap: this.#probeForeignMap(b) };
   }
 
   /**
@@ -460,7 +456,7 @@ export class Privcmd {
    */
   #probeForeignMap(b: Backend): number {
     const errs = new Int32Array(1);
-    const r = b.mapForeign(DOMID.INVALID, new BigUint64Array(1), errs, false);
+    const { result: r } = b.mapForeign(DOMID.INVALID, new BigUint64Array(1), errs, false);
     if (typeof r === 'number') return r;
     const rc = r.native.unmap(r.native.buffer);
     r.release?.();

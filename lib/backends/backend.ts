@@ -1,8 +1,9 @@
 // What a Privcmd handle needs from the thing behind it: the real
 // /dev/xen/privcmd (device backend) or a process on a simulated host. Each
-// method is one ioctl; failures come back as negative errno values (with a
-// reason in `why` where the backend knows one), never as exceptions, so the
-// handle can build one error with the whole context.
+// method is one ioctl; it answers with an Outcome, its result (negative
+// errno values on failure, never exceptions) and the reason for a failure
+// taken when the call finished, so the handle can build one error with the
+// whole context, the same way for sync and async calls.
 import type { Allocation } from '../allocation';
 import type { FilterContext } from '../policy/filter';
 import type { ProcessSelector } from '../handle-registry';
@@ -18,14 +19,19 @@ export interface BackendMapping {
 export type BufferArg = Uint8Array | { readonly addr: bigint; readonly size: bigint | number };
 
 /**
- * An async call's result with the reason for its failure, taken when the
- * call finished: by the time the caller's await resumes, the handle may have
- * made other calls (each overwriting `why`) or been closed.
+ * A call's result with the reason for its failure ('' when it succeeded, or
+ * when the backend knows none), taken when the call finished. The reason
+ * travels with the result rather than in shared state of the backend: by the
+ * time an async caller's await resumes, the handle may have made other calls
+ * or been closed.
  */
 export interface Outcome<T> {
   readonly result: T;
   readonly why: string;
 }
+
+/** The outcome of a call that answered 0, shared so that the hot path allocates nothing. */
+export const DONE: Outcome<number> = Object.freeze({ result: 0, why: '' });
 
 export interface Backend {
   readonly kind: 'simulated' | 'device';
@@ -33,20 +39,22 @@ export interface Backend {
   readonly rawPointers: boolean;
   /** The domain the handle was restricted to when it opened (a restricted process), or null. */
   readonly restrictedAtOpen: number | null;
-  /** The reason for the last failure, if the backend knows one. */
-  readonly why: string;
   /** IOCTL_PRIVCMD_RESTRICT: 0 or -errno. */
-  restrict(domid: number): number;
+  restrict(domid: number): Outcome<number>;
   /** IOCTL_PRIVCMD_DM_OP: 0 (or Xen's non-negative result) or -errno. */
-  dmOp(domid: number, buffers: readonly BufferArg[]): number;
+  dmOp(domid: number, buffers: readonly BufferArg[]): Outcome<number>;
   /** IOCTL_PRIVCMD_HYPERCALL: Xen's result (negative = -errno). */
-  hypercall(op: number, args: readonly bigint[]): bigint;
+  hypercall(op: number, args: readonly bigint[]): Outcome<bigint>;
   /** IOCTL_PRIVCMD_MMAP_RESOURCE's size query: frames, or -errno. */
-  resourceSize(domid: number, type: number, id: number): number;
+  resourceSize(domid: number, type: number, id: number): Outcome<number>;
   /** mmap of the device, then IOCTL_PRIVCMD_MMAP_RESOURCE: the mapping, or -errno. */
-  mapResource(domid: number, type: number, id: number, frame: number, count: number, writable: boolean): BackendMapping | number;
-  /** mmap, then IOCTL_PRIVCMD_MMAPBATCH_V2; errs gets each page's errno (0 or negative). The mapping, or -errno. */
-  mapForeign(domid: number, gfns: BigUint64Array, errs: Int32Array, writable: boolean): BackendMapping | number;
+  mapResource(domid: number, type: number, id: number, frame: number, count: number, writable: boolean): Outcome<BackendMapping | number>;
+  /**
+   * mmap, then IOCTL_PRIVCMD_MMAPBATCH_V2; errs gets each page's errno (0 or
+   * negative). The mapping (its `why`: what the failed pages met, if the
+   * backend knows), or -errno.
+   */
+  mapForeign(domid: number, gfns: BigUint64Array, errs: Int32Array, writable: boolean): Outcome<BackendMapping | number>;
   /** The same ioctls off the event loop (the thread pool on a device); buffers stay alive until done. */
   dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<Outcome<number>>;
   hypercallAsync(op: number, args: readonly bigint[]): Promise<Outcome<bigint>>;

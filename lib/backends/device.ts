@@ -5,11 +5,11 @@ import { existsSync, readFileSync } from 'fs';
 import { DOMID } from '../abi/domids';
 import { ERRNO } from '../abi/errno';
 import { codedError, errnoError } from '../errors';
-import { native, type NativeDevice } from '../native';
+import { native, type NativeDevice, type NativeMapping } from '../native';
 import type { Allocation } from '../allocation';
 import type { FilterContext } from '../policy/filter';
 import type { ProcessSelector } from '../handle-registry';
-import { madeBackend, type Backend, type BackendMapping, type BufferArg, type Outcome } from './backend';
+import { DONE, madeBackend, type Backend, type BackendMapping, type BufferArg, type Outcome } from './backend';
 
 export const PRIVCMD_DEVICE = '/dev/xen/privcmd';
 export const PRIVCMD_PARAMETERS = '/sys/module/xen_privcmd/parameters';
@@ -60,6 +60,21 @@ function hint(kind: keyof typeof HINTS, rc: number | bigint): string {
   return HINTS[kind]?.[name] ?? '';
 }
 
+/** An ioctl's return value with the kernel's reason, when it failed. */
+function answered(kind: keyof typeof HINTS, rc: number): Outcome<number> {
+  return rc === 0 ? DONE : { result: rc, why: rc < 0 ? hint(kind, rc) : '' };
+}
+
+/** Xen's result of a hypercall (the binding gives a failure as a negative number), with the reason. */
+function hypercallOutcome(r: bigint | number): Outcome<bigint> {
+  return typeof r === 'number' ? { result: BigInt(r), why: hint('hypercall', r) } : { result: r, why: '' };
+}
+
+/** A mapping, or the errno it failed with and why. */
+function mapped(r: NativeMapping | number): Outcome<BackendMapping | number> {
+  return typeof r === 'number' ? { result: r, why: hint('mmap', r) } : { result: { native: r }, why: '' };
+}
+
 export interface DeviceProbe {
   /** DM_OP with no buffers and DOMID_INVALID answered 0 (libxendevicemodel's probe). */
   dmOp: boolean;
@@ -72,7 +87,6 @@ export class DeviceBackend implements Backend {
   readonly rawPointers: boolean;
   readonly probe: DeviceProbe;
   readonly restrictedAtOpen: number | null;
-  why = '';
   /**
    * On a device the caller's domain is unknown (the filter's `self` option
    * can name it) and only this handle's hypercall buffers can be read: the
@@ -120,28 +134,20 @@ export class DeviceBackend implements Backend {
     return this.#dev;
   }
 
-  restrict(domid: number): number {
-    const rc = this.#live().restrict(domid);
-    this.why = rc < 0 ? hint('restrict', rc) : '';
-    return rc;
+  restrict(domid: number): Outcome<number> {
+    return answered('restrict', this.#live().restrict(domid));
   }
 
-  resourceSize(domid: number, type: number, id: number): number {
-    const rc = this.#live().resourceSize(domid, type, id);
-    this.why = rc < 0 ? hint('mmap', rc) : '';
-    return rc;
+  resourceSize(domid: number, type: number, id: number): Outcome<number> {
+    return answered('mmap', this.#live().resourceSize(domid, type, id));
   }
 
-  mapResource(domid: number, type: number, id: number, frame: number, count: number, writable: boolean): BackendMapping | number {
-    const r = this.#live().mapResource(domid, type, id, frame, count, writable);
-    this.why = typeof r === 'number' ? hint('mmap', r) : '';
-    return typeof r === 'number' ? r : { native: r };
+  mapResource(domid: number, type: number, id: number, frame: number, count: number, writable: boolean): Outcome<BackendMapping | number> {
+    return mapped(this.#live().mapResource(domid, type, id, frame, count, writable));
   }
 
-  mapForeign(domid: number, gfns: BigUint64Array, errs: Int32Array, writable: boolean): BackendMapping | number {
-    const r = this.#live().mapForeign(domid, gfns, errs, writable);
-    this.why = typeof r === 'number' ? hint('mmap', r) : '';
-    return typeof r === 'number' ? r : { native: r };
+  mapForeign(domid: number, gfns: BigUint64Array, errs: Int32Array, writable: boolean): Outcome<BackendMapping | number> {
+    return mapped(this.#live().mapForeign(domid, gfns, errs, writable));
   }
 
   #unpack(buffers: readonly BufferArg[]): [(Uint8Array | null)[], BigUint64Array | null] {
@@ -157,46 +163,34 @@ export class DeviceBackend implements Backend {
   }
 
   // Small, so that V8 inlines it into the handle's dmop(); the rest is #dmOpList.
-  dmOp(domid: number, buffers: readonly BufferArg[]): number {
+  dmOp(domid: number, buffers: readonly BufferArg[]): Outcome<number> {
     if (buffers.length !== 1 || buffers[0] !== this.#mailbox || this.#mailbox === null) return this.#dmOpList(domid, buffers);
     const dev = this.#live();
     const tail = this.#mailboxTail as Uint32Array;
     tail[0] = domid; // u16 domain, then 2 bytes of padding
     tail[1] = this.#mailboxLength;
-    const rc = dev.dmOpMailbox();
-    this.why = rc < 0 ? hint('dm_op', rc) : '';
-    return rc;
+    return answered('dm_op', dev.dmOpMailbox());
   }
 
-  #dmOpList(domid: number, buffers: readonly BufferArg[]): number {
+  #dmOpList(domid: number, buffers: readonly BufferArg[]): Outcome<number> {
     const dev = this.#live();
     const only = buffers.length === 1 ? buffers[0] : undefined;
-    let rc: number;
-    if (only instanceof Uint8Array) {
-      rc = dev.dmOp(domid, only, null); // one buffer: no list to build
-    } else {
-      const [list, raw] = this.#unpack(buffers);
-      rc = dev.dmOp(domid, list, raw);
-    }
-    this.why = rc < 0 ? hint('dm_op', rc) : '';
-    return rc;
+    if (only instanceof Uint8Array) return answered('dm_op', dev.dmOp(domid, only, null)); // one buffer: no list to build
+    const [list, raw] = this.#unpack(buffers);
+    return answered('dm_op', dev.dmOp(domid, list, raw));
   }
 
   async dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<Outcome<number>> {
     const [list, raw] = this.#unpack(buffers);
-    const rc = await this.#live().dmOpAsync(domid, list, raw);
-    return { result: rc, why: rc < 0 ? hint('dm_op', rc) : '' };
+    return answered('dm_op', await this.#live().dmOpAsync(domid, list, raw));
   }
 
-  hypercall(op: number, args: readonly bigint[]): bigint {
-    const r = this.#live().hypercall(op, BigUint64Array.from(args));
-    this.why = typeof r === 'number' ? hint('hypercall', r) : '';
-    return typeof r === 'number' ? BigInt(r) : r;
+  hypercall(op: number, args: readonly bigint[]): Outcome<bigint> {
+    return hypercallOutcome(this.#live().hypercall(op, BigUint64Array.from(args)));
   }
 
   async hypercallAsync(op: number, args: readonly bigint[]): Promise<Outcome<bigint>> {
-    const r = await this.#live().hypercallAsync(op, BigUint64Array.from(args));
-    return typeof r === 'number' ? { result: BigInt(r), why: hint('hypercall', r) } : { result: r, why: '' };
+    return hypercallOutcome(await this.#live().hypercallAsync(op, BigUint64Array.from(args)));
   }
 
   allocHypercallBuffer(size: number): Allocation {

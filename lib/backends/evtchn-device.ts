@@ -5,6 +5,7 @@ import { existsSync } from 'fs';
 import { ERRNO } from '../abi/errno';
 import { codedError, errnoError } from '../errors';
 import { native, type NativeEvtchn } from '../native';
+import { DONE, type Outcome } from './backend';
 import type { EvtchnBackend } from './evtchn-backend';
 
 export const EVTCHN_DEVICE = '/dev/xen/evtchn';
@@ -19,9 +20,12 @@ const HINTS: Partial<Record<string, string>> = {
   EEXIST: 'the VIRQ is already bound',
 };
 
+function hint(rc: number): string {
+  return HINTS[Object.entries(ERRNO).find(([, v]) => v === -rc)?.[0] ?? ''] ?? '';
+}
+
 export class DeviceEvtchnBackend implements EvtchnBackend {
   readonly kind = 'device' as const;
-  why = '';
   readonly restrictedAtOpen: number | null;
   #dev: NativeEvtchn | null;
 
@@ -53,54 +57,54 @@ export class DeviceEvtchnBackend implements EvtchnBackend {
     this.restrictedAtOpen = r.restrictedAtOpen >= 0 ? r.restrictedAtOpen : null;
   }
 
-  #call(fn: (d: NativeEvtchn) => number): number {
-    if (this.#dev === null) return -ERRNO.EBADF;
+  #call(fn: (d: NativeEvtchn) => number): Outcome<number> {
+    if (this.#dev === null) return { result: -ERRNO.EBADF, why: '' };
     const rc = fn(this.#dev);
-    this.why = rc < 0 ? HINTS[Object.entries(ERRNO).find(([, v]) => v === -rc)?.[0] ?? ''] ?? '' : '';
-    return rc;
+    return rc === 0 ? DONE : { result: rc, why: rc < 0 ? hint(rc) : '' };
   }
 
-  bindVirq(virq: number): number {
+  bindVirq(virq: number): Outcome<number> {
     return this.#call((d) => d.bindVirq(virq));
   }
 
-  bindInterdomain(remoteDomid: number, remotePort: number): number {
+  bindInterdomain(remoteDomid: number, remotePort: number): Outcome<number> {
     return this.#call((d) => d.bindInterdomain(remoteDomid, remotePort));
   }
 
-  bindUnboundPort(remoteDomid: number): number {
+  bindUnboundPort(remoteDomid: number): Outcome<number> {
     return this.#call((d) => d.bindUnboundPort(remoteDomid));
   }
 
-  unbind(port: number): number {
+  unbind(port: number): Outcome<number> {
     return this.#call((d) => d.unbind(port));
   }
 
-  notify(port: number): number {
+  notify(port: number): Outcome<number> {
     return this.#call((d) => d.notify(port));
   }
 
-  reset(): number {
+  reset(): Outcome<number> {
     return this.#call((d) => d.reset());
   }
 
-  restrict(domid: number): number {
+  restrict(domid: number): Outcome<number> {
     return this.#call((d) => d.restrict(domid));
   }
 
-  read(max: number): number[] | number {
-    if (this.#dev === null) return -ERRNO.EBADF;
-    return this.#dev.read(max);
+  read(max: number): Outcome<number[] | number> {
+    if (this.#dev === null) return { result: -ERRNO.EBADF, why: '' };
+    // EAGAIN (nothing pending) is no failure to explain.
+    return { result: this.#dev.read(max), why: '' };
   }
 
-  unmask(ports: readonly number[]): number {
+  unmask(ports: readonly number[]): Outcome<number> {
     let total = 0;
     for (const p of ports) {
-      const rc = this.#call((d) => d.unmask(p));
-      if (rc < 0) return rc;
-      total += rc;
+      const o = this.#call((d) => d.unmask(p));
+      if (o.result < 0) return o;
+      total += o.result;
     }
-    return total;
+    return { result: total, why: '' };
   }
 
   waitReadable(): Promise<number> {

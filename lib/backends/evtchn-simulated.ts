@@ -1,6 +1,7 @@
 // /dev/xen/evtchn opened by a process on a simulated host.
 import { SimEvtchnFile } from '../sim/evtchn-driver';
 import type { SimulatedHost } from '../sim/host';
+import { DONE, type Outcome } from './backend';
 import type { EvtchnBackend } from './evtchn-backend';
 
 export class SimulatedEvtchnBackend implements EvtchnBackend {
@@ -13,44 +14,47 @@ export class SimulatedEvtchnBackend implements EvtchnBackend {
     this.file = new SimEvtchnFile(process.domain, (id) => host.domainById(id));
   }
 
-  get why(): string {
-    return this.file.why;
+  // The simulated driver keeps the reason for its last failure; each call
+  // takes it at once, into its own outcome.
+  #answered(rc: number): Outcome<number> {
+    return rc === 0 ? DONE : { result: rc, why: rc < 0 ? this.file.why : '' };
   }
 
-  bindVirq(virq: number): number {
-    return this.file.bindVirq(virq);
+  bindVirq(virq: number): Outcome<number> {
+    return this.#answered(this.file.bindVirq(virq));
   }
 
-  bindInterdomain(remoteDomid: number, remotePort: number): number {
-    return this.file.bindInterdomain(remoteDomid, remotePort);
+  bindInterdomain(remoteDomid: number, remotePort: number): Outcome<number> {
+    return this.#answered(this.file.bindInterdomain(remoteDomid, remotePort));
   }
 
-  bindUnboundPort(remoteDomid: number): number {
-    return this.file.bindUnboundPort(remoteDomid);
+  bindUnboundPort(remoteDomid: number): Outcome<number> {
+    return this.#answered(this.file.bindUnboundPort(remoteDomid));
   }
 
-  unbind(port: number): number {
-    return this.file.unbind(port);
+  unbind(port: number): Outcome<number> {
+    return this.#answered(this.file.unbind(port));
   }
 
-  notify(port: number): number {
-    return this.file.notify(port);
+  notify(port: number): Outcome<number> {
+    return this.#answered(this.file.notify(port));
   }
 
-  reset(): number {
-    return this.file.reset();
+  reset(): Outcome<number> {
+    return this.#answered(this.file.reset());
   }
 
-  restrict(domid: number): number {
-    return this.file.restrict(domid);
+  restrict(domid: number): Outcome<number> {
+    return this.#answered(this.file.restrict(domid));
   }
 
-  read(max: number): number[] | number {
-    return this.file.read(max);
+  read(max: number): Outcome<number[] | number> {
+    // Its only failure is EAGAIN (nothing pending), no failure to explain.
+    return { result: this.file.read(max), why: '' };
   }
 
-  unmask(ports: readonly number[]): number {
-    return this.file.write(ports);
+  unmask(ports: readonly number[]): Outcome<number> {
+    return this.#answered(this.file.write(ports));
   }
 
   async waitReadable(): Promise<number> {

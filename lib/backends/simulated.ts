@@ -11,7 +11,7 @@ import { SimPrivcmdFile } from '../sim/driver';
 import type { SimulatedHost } from '../sim/host';
 import { later } from '../later';
 import type { ProcessSelector } from '../handle-registry';
-import { madeBackend, type Backend, type BackendMapping, type BufferArg, type Outcome } from './backend';
+import { DONE, madeBackend, type Backend, type BackendMapping, type BufferArg, type Outcome } from './backend';
 
 const DESC = 16;
 
@@ -65,33 +65,38 @@ export class SimulatedBackend implements Backend {
     return null;
   }
 
-  get why(): string {
-    return this.file.why;
-  }
-
   get space(): AddressSpace {
     return this.#space;
   }
 
-  restrict(domid: number): number {
-    return this.file.restrict(domid);
+  // The simulated driver keeps the reason for its last failure (as the
+  // kernel logs one); each call takes it at once, into its own outcome.
+  #answered(rc: number): Outcome<number> {
+    return rc === 0 ? DONE : { result: rc, why: rc < 0 ? this.file.why : '' };
   }
 
-  resourceSize(domid: number, type: number, id: number): number {
-    this.#open();
-    return this.file.mmapResource(domid, type, id, 0, 0, false) as number;
+  #mapped(r: BackendMapping | number, pagesWhy = false): Outcome<BackendMapping | number> {
+    return typeof r === 'number' || pagesWhy ? { result: r, why: this.file.why } : { result: r, why: '' };
   }
 
-  mapResource(domid: number, type: number, id: number, frame: number, count: number, writable: boolean): BackendMapping | number {
-    this.#open();
-    return this.file.mmapResource(domid, type, id, frame, count, writable);
+  restrict(domid: number): Outcome<number> {
+    return this.#answered(this.file.restrict(domid));
   }
 
-  mapForeign(domid: number, gfns: BigUint64Array, errs: Int32Array, writable: boolean): BackendMapping | number {
+  resourceSize(domid: number, type: number, id: number): Outcome<number> {
     this.#open();
-    const r = this.file.mmapBatchV2(domid, [...gfns], errs, writable);
+    return this.#answered(this.file.mmapResource(domid, type, id, 0, 0, false) as number);
+  }
+
+  mapResource(domid: number, type: number, id: number, frame: number, count: number, writable: boolean): Outcome<BackendMapping | number> {
+    this.#open();
+    return this.#mapped(this.file.mmapResource(domid, type, id, frame, count, writable));
+  }
+
+  mapForeign(domid: number, gfns: BigUint64Array, errs: Int32Array, writable: boolean): Outcome<BackendMapping | number> {
+    this.#open();
     // Linux: -ENOENT with err[] filled when a frame is paged out; the mapping stands.
-    return r;
+    return this.#mapped(this.file.mmapBatchV2(domid, [...gfns], errs, writable), true);
   }
 
   #open(): void {
@@ -110,13 +115,13 @@ export class SimulatedBackend implements Backend {
     return Number(s.addr);
   }
 
-  dmOp(domid: number, buffers: readonly BufferArg[]): number {
+  dmOp(domid: number, buffers: readonly BufferArg[]): Outcome<number> {
     const n = buffers.length;
     // More buffers than the driver takes (at most 16, as on Linux): it
     // refuses them (after the restriction check) before reading a
     // descriptor, so nothing is staged, and the descriptor block made for
     // 16 never has to grow.
-    if (n > this.host.privcmdParams.dmOpMaxNrBufs) return this.file.dmOp(domid, n, this.#descsAddr);
+    if (n > this.host.privcmdParams.dmOpMaxNrBufs) return this.#answered(this.file.dmOp(domid, n, this.#descsAddr));
     const dv = this.#descView;
     let staged = false;
     for (let i = 0; i < n; i++) {
@@ -149,7 +154,7 @@ export class SimulatedBackend implements Backend {
         dv.setBigUint64(i * DESC + 8, size, true);
       }
     }
-    const rc = this.file.dmOp(domid, n, this.#descsAddr);
+    const rc = this.#answered(this.file.dmOp(domid, n, this.#descsAddr));
     if (staged) {
       for (let i = 0; i < n; i++) {
         const b = buffers[i];
@@ -161,8 +166,9 @@ export class SimulatedBackend implements Backend {
     return rc;
   }
 
-  hypercall(op: number, args: readonly bigint[]): bigint {
-    return this.file.hypercall(op, args);
+  hypercall(op: number, args: readonly bigint[]): Outcome<bigint> {
+    const r = this.file.hypercall(op, args);
+    return { result: r, why: r < 0n ? this.file.why : '' };
   }
 
   // The simulated kernel has no thread pool: the call runs on a later turn of
@@ -188,17 +194,11 @@ export class SimulatedBackend implements Backend {
   }
 
   dmOpAsync(domid: number, buffers: readonly BufferArg[]): Promise<Outcome<number>> {
-    return this.#later(() => {
-      const result = this.dmOp(domid, buffers);
-      return { result, why: result < 0 ? this.why : '' };
-    });
+    return this.#later(() => this.dmOp(domid, buffers));
   }
 
   hypercallAsync(op: number, args: readonly bigint[]): Promise<Outcome<bigint>> {
-    return this.#later(() => {
-      const result = this.hypercall(op, args);
-      return { result, why: result < 0n ? this.why : '' };
-    });
+    return this.#later(() => this.hypercall(op, args));
   }
 
   allocHypercallBuffer(size: number): Allocation {
