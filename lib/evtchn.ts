@@ -1,5 +1,6 @@
 // The public event-channel handle: openEventChannels() on /dev/xen/evtchn,
-// or on a simulated host with { host, domain }. Argument checks happen here,
+// on a simulated host with { host, domain }, or on a backend made beforehand
+// with { backend } (the same seam as open({ backend })). Argument checks happen here,
 // once, for both backends; the backend does the ioctl. The kernel's rules
 // are Linux's (drivers/xen/evtchn.c), which differ from privcmd's: a handle
 // is restricted once (again is EACCES, even to the same domain); domain 0
@@ -9,6 +10,7 @@
 import { codedError, describe, errnoError, invalidArgument, type PrivcmdError } from './errors';
 import { ERRNO } from './abi/errno';
 import type { Outcome } from './backends/backend';
+import { bindBackend, claimEvtchnBackend } from './backends/backend';
 import type { EvtchnBackend } from './backends/evtchn-backend';
 import { SimulatedEvtchnBackend } from './backends/evtchn-simulated';
 import { DeviceEvtchnBackend, EVTCHN_DEVICE } from './backends/evtchn-device';
@@ -34,6 +36,13 @@ export interface OpenEventChannelsOptions {
    * must say which domain it is for.)
    */
   restrictTo?: number;
+  /**
+   * The backend to use, made by createDeviceEvtchnBackend() or
+   * createSimulatedEvtchnBackend(): the seam for injecting one, as
+   * open({ backend }) is for privcmd. Alone; each backend serves one handle.
+   * openEventChannels({ host }) and openEventChannels() go through the same seam.
+   */
+  backend?: EvtchnBackend;
 }
 
 const checkDomid = (syscall: string, what: string, v: unknown): number => domidArg(syscall, what, v);
@@ -54,8 +63,9 @@ export class EventChannels {
   #restrictedTo: number | null;
   #registry: HandleRegistry | null = null;
 
-  /** @internal Use openEventChannels(). */
+  /** @internal Use openEventChannels(): a handle is built only on a backend it claimed (so that it joins its process's registry). */
   constructor(backend: EvtchnBackend) {
+    if (!bindBackend(backend, this)) throw invalidArgument('open', 'an event-channel handle is made by openEventChannels(); this backend was not claimed by it');
     this.#backend = backend;
     this.#restrictedTo = backend.restrictedAtOpen;
   }
@@ -232,34 +242,64 @@ export class EventChannels {
 
 /**
  * Open an event-channel handle: on a simulated host with `{ host, domain }`,
- * else the real /dev/xen/evtchn.
+ * on a backend with `{ backend }`, else the real /dev/xen/evtchn.
  */
 export function openEventChannels(options: OpenEventChannelsOptions = {}): EventChannels {
   if (typeof options !== 'object' || options === null) throw invalidArgument('open', `options must be an object, got ${describe(options)}`);
   // Each option read once: a getter must not answer one thing to the checks and another to the open.
-  const { host, domain, device, fd, restrictTo } = options;
-  if (host !== undefined) {
-    if (device !== undefined || fd !== undefined || restrictTo !== undefined) {
-      throw invalidArgument('open', '`device`, `fd` and `restrictTo` name a real device; a simulated host has none');
+  const { host, domain, device, fd, restrictTo, backend } = options;
+  if (backend !== undefined) {
+    if (host !== undefined || domain !== undefined || device !== undefined || fd !== undefined || restrictTo !== undefined) {
+      throw invalidArgument('open', '`backend` names the handle\'s backend whole: it takes no host, domain, device, fd or restrictTo');
     }
-    if (!isSimulatedHost(host)) throw invalidArgument('open', `host must be a simulated host made by createSimulatedHost(), got ${describe(host)}`);
-    const d = checkDomid('open', 'domain', domain ?? 0);
-    const h = new EventChannels(new SimulatedEvtchnBackend(host, d));
-    h.enroll(registryOf({ host, domain: d }));
-    return h;
+    return openOn(backend);
   }
+  if (host !== undefined && (device !== undefined || fd !== undefined || restrictTo !== undefined)) {
+    throw invalidArgument('open', '`device`, `fd` and `restrictTo` name a real device; a simulated host has none');
+  }
+  if (host !== undefined) return openOn(createSimulatedEvtchnBackend(host, (domain ?? 0) as number));
   if (domain !== undefined) throw invalidArgument('open', '`domain` only applies to a simulated host; a real handle belongs to the domain it runs in');
+  return openOn(createDeviceEvtchnBackend({
+    ...(device !== undefined ? { device } : {}),
+    ...(fd !== undefined ? { fd } : {}),
+    ...(restrictTo !== undefined ? { restrictTo } : {}),
+  }));
+}
+
+/** A handle on an event-channel backend of ours that no other handle uses, in the backend's process. */
+function openOn(backend: unknown): EventChannels {
+  if (!claimEvtchnBackend(backend)) {
+    throw invalidArgument('open', `backend must come from createDeviceEvtchnBackend() or createSimulatedEvtchnBackend() and serve no other handle, got ${describe(backend)}`);
+  }
+  const b: EvtchnBackend = backend;
+  let h: EventChannels;
+  try {
+    h = new EventChannels(b);
+  } catch (e) {
+    b.close();
+    throw e;
+  }
+  h.enroll(registryOf(b.process));
+  return h;
+}
+
+/** A backend for openEventChannels({ backend }): /dev/xen/evtchn of a process of a simulated host (domain default 0). */
+export function createSimulatedEvtchnBackend(host: SimulatedHost, domain = 0): EvtchnBackend {
+  if (!isSimulatedHost(host)) throw invalidArgument('open', `host must be a simulated host made by createSimulatedHost(), got ${describe(host)}`);
+  return new SimulatedEvtchnBackend(host, checkDomid('open', 'domain', domain));
+}
+
+/** A backend for openEventChannels({ backend }): /dev/xen/evtchn (or `device`). */
+export function createDeviceEvtchnBackend(options: { device?: string; fd?: number; restrictTo?: number } = {}): EvtchnBackend {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('open', `options must be an object, got ${describe(options)}`);
+  const { device, fd, restrictTo } = options;
   if (device !== undefined && typeof device !== 'string') throw invalidArgument('open', `device must be a path, got ${describe(device)}`);
   if (fd !== undefined || restrictTo !== undefined) {
     if (device !== undefined) throw invalidArgument('open', '`fd` is an open device: give `fd` or `device`, not both');
     if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw invalidArgument('open', `fd must be a file descriptor, got ${describe(fd)}`);
     // Not 0 or reserved: the kernel's rule for IOCTL_EVTCHN_RESTRICT_DOMID.
     const d = domidArg('open', 'restrictTo', restrictTo, 'guest');
-    const h = new EventChannels(new DeviceEvtchnBackend({ fd, restrictTo: d }));
-    h.enroll(registryOf());
-    return h;
+    return new DeviceEvtchnBackend({ fd, restrictTo: d });
   }
-  const h = new EventChannels(new DeviceEvtchnBackend(device ?? EVTCHN_DEVICE));
-  h.enroll(registryOf());
-  return h;
+  return new DeviceEvtchnBackend(device ?? EVTCHN_DEVICE);
 }

@@ -15,7 +15,10 @@ export { nativePath } from './native';
 export { open, createDeviceBackend, createSimulatedBackend, Privcmd, PRIVCMD_DEVICE, type OpenOptions } from './privcmd';
 export type { Backend, BufferArg } from './backends/backend';
 export { Mapping, MAX_MAP_PAGES, MAX_GFN, type MapResourceOptions, type MapForeignOptions, type ResourceId } from './mapping';
-export { openEventChannels, EventChannels, EVTCHN_DEVICE, type OpenEventChannelsOptions } from './evtchn';
+export {
+  openEventChannels, createDeviceEvtchnBackend, createSimulatedEvtchnBackend, EventChannels, EVTCHN_DEVICE, type OpenEventChannelsOptions,
+} from './evtchn';
+export type { EvtchnBackend } from './backends/evtchn-backend';
 // A device model's pieces: the ioreq protocol engine, the server around it, and an example device.
 export {
   IoreqEngine, MAX_REPS, type IoreqEngineOptions, type GuestMemory, type Access, type DeviceErrorEvent, type IoreqStats,

@@ -8,6 +8,7 @@ import type { Allocation } from '../allocation';
 import type { FilterContext } from '../policy/filter';
 import type { ProcessSelector } from '../handle-registry';
 import type { NativeMapping } from '../native';
+import type { EvtchnBackend } from './evtchn-backend';
 
 /** A mapping a backend made: the native object, and (simulated host) how its pages are let go. */
 export interface BackendMapping {
@@ -77,29 +78,44 @@ export interface Backend {
   close(): void;
 }
 
-// Backends this module's classes made, and what became of them: open()
-// claims one (identity, not instanceof, which a Proxy or Object.create
-// passes), then the handle it builds binds it. Each is claimed and bound at
-// most once (two handles on one backend would close it twice), and a handle
-// cannot be built on a backend open() did not claim (it would join no
-// registry, so restrictAll would not cover it).
-const made = new WeakSet<object>();
+// Backends this module's classes made, of which kind, and what became of
+// them: open() or openEventChannels() claims one (identity, not instanceof,
+// which a Proxy or Object.create passes), then the handle it builds binds
+// it. Each is claimed and bound at most once (two handles on one backend
+// would close it twice), and a handle cannot be built on a backend its
+// open function did not claim (it would join no registry, so restrictAll
+// would not cover it).
+const made = new WeakMap<object, 'privcmd' | 'evtchn'>();
 const owner = new WeakMap<object, object | null>();
 
-/** @internal Called by each backend's constructor. */
+/** @internal Called by each privcmd backend's constructor. */
 export function madeBackend(b: Backend): void {
-  made.add(b);
+  made.set(b, 'privcmd');
 }
 
-/** Claim a backend for one handle: false if it is not one of ours, or already taken. */
-export function claimBackend(b: unknown): b is Backend {
-  if (typeof b !== 'object' || b === null || !made.has(b) || owner.has(b)) return false;
+/** @internal Called by each event-channel backend's constructor. */
+export function madeEvtchnBackend(b: EvtchnBackend): void {
+  made.set(b, 'evtchn');
+}
+
+function claim(b: unknown, kind: 'privcmd' | 'evtchn'): boolean {
+  if (typeof b !== 'object' || b === null || made.get(b) !== kind || owner.has(b)) return false;
   owner.set(b, null);
   return true;
 }
 
+/** Claim a privcmd backend for one handle: false if it is not one of ours, or already taken. */
+export function claimBackend(b: unknown): b is Backend {
+  return claim(b, 'privcmd');
+}
+
+/** Claim an event-channel backend for one handle: false if it is not one of ours, or already taken. */
+export function claimEvtchnBackend(b: unknown): b is EvtchnBackend {
+  return claim(b, 'evtchn');
+}
+
 /** Bind a claimed backend to the handle built on it: false if unclaimed or already bound. */
-export function bindBackend(b: Backend, handle: object): boolean {
+export function bindBackend(b: Backend | EvtchnBackend, handle: object): boolean {
   if (owner.get(b) !== null) return false;
   owner.set(b, handle);
   return true;

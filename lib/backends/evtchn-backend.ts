@@ -3,12 +3,15 @@
 // Each method is one ioctl, read() or write(); it answers with an Outcome,
 // its result (negative errno values on failure, never exceptions) and the
 // reason for a failure, taken when the call finished.
+import type { ProcessSelector } from '../handle-registry';
 import type { Outcome } from './backend';
 
 export interface EvtchnBackend {
   readonly kind: 'simulated' | 'device';
   /** The domain the file was restricted to when it opened (a restricted process), or null. */
   readonly restrictedAtOpen: number | null;
+  /** The process the handle belongs to: which registry restrictAll covers it in. */
+  readonly process: ProcessSelector;
   bindVirq(virq: number): Outcome<number>;
   bindInterdomain(remoteDomid: number, remotePort: number): Outcome<number>;
   bindUnboundPort(remoteDomid: number): Outcome<number>;

@@ -5,7 +5,8 @@ import { existsSync } from 'fs';
 import { ERRNO } from '../abi/errno';
 import { codedError, errnoError } from '../errors';
 import { native, type NativeEvtchn } from '../native';
-import { DONE, type Outcome } from './backend';
+import type { ProcessSelector } from '../handle-registry';
+import { DONE, madeEvtchnBackend, type Outcome } from './backend';
 import type { EvtchnBackend } from './evtchn-backend';
 
 export const EVTCHN_DEVICE = '/dev/xen/evtchn';
@@ -27,6 +28,8 @@ function hint(rc: number): string {
 export class DeviceEvtchnBackend implements EvtchnBackend {
   readonly kind = 'device' as const;
   readonly restrictedAtOpen: number | null;
+  /** The real process: the handle joins its registry. */
+  readonly process: ProcessSelector = {};
   #dev: NativeEvtchn | null;
 
   /**
@@ -43,6 +46,7 @@ export class DeviceEvtchnBackend implements EvtchnBackend {
       }
       this.#dev = r;
       this.restrictedAtOpen = path.restrictTo;
+      madeEvtchnBackend(this);
       return;
     }
     const r = native.evtchnOpen(path);
@@ -55,6 +59,7 @@ export class DeviceEvtchnBackend implements EvtchnBackend {
     }
     this.#dev = r;
     this.restrictedAtOpen = r.restrictedAtOpen >= 0 ? r.restrictedAtOpen : null;
+    madeEvtchnBackend(this);
   }
 
   #call(fn: (d: NativeEvtchn) => number): Outcome<number> {

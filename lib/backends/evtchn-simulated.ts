@@ -1,17 +1,22 @@
 // /dev/xen/evtchn opened by a process on a simulated host.
 import { SimEvtchnFile } from '../sim/evtchn-driver';
 import type { SimulatedHost } from '../sim/host';
-import { DONE, type Outcome } from './backend';
+import type { ProcessSelector } from '../handle-registry';
+import { DONE, madeEvtchnBackend, type Outcome } from './backend';
 import type { EvtchnBackend } from './evtchn-backend';
 
 export class SimulatedEvtchnBackend implements EvtchnBackend {
   readonly kind = 'simulated' as const;
   readonly file: SimEvtchnFile;
   readonly restrictedAtOpen = null;
+  /** The simulated process the handle runs in (its registry, for restrictAll). */
+  readonly process: ProcessSelector;
 
   constructor(host: SimulatedHost, domid: number) {
     const process = host.process(domid);
+    this.process = { host, domain: domid };
     this.file = new SimEvtchnFile(process.domain, (id) => host.domainById(id));
+    madeEvtchnBackend(this);
   }
 
   // The simulated driver keeps the reason for its last failure; each call
