@@ -51,12 +51,11 @@ export {
 } from './policy/xsm-actions';
 export { ROLES, roleSubject, roleLabel, describeRole, type RoleName, type RoleSpec } from './policy/roles';
 export { hwPrivOf, hwPrivForXenVersion, NEWEST_KNOWN_XEN } from './clients/target-xen';
+// altp2m's constants, layouts and sub-op table come with lib/abi above.
 export {
-  HVMOP_ALTP2M, HVMOP_ALTP2M_INTERFACE_VERSION, HVM_PARAM_ALTP2M, ALTP2M_MODES, MAX_ALTP2M, XENMEM_ACCESS, ALTP2M_STRUCTS,
-  ALTP2M_CMDS, ALTP2M_MIXED_MODE_CLASSIFICATION, altp2mCmd, altp2mModeName, altp2mXsmAction, altp2mGuestAllowList, altp2mRuleName,
+  ALTP2M_MIXED_MODE_CLASSIFICATION, altp2mCmd, altp2mModeName, altp2mXsmAction, altp2mGuestAllowList, altp2mRuleName,
   encodeAltp2mOp, decodeAltp2mOp,
-  type Altp2mModeName, type Altp2mCmdName, type Altp2mCmdInfo, type Altp2mRequest, type Altp2mRequests, type Altp2mResult,
-  type Altp2mResults, type Altp2mGuestClass, type AllowEntry,
+  type Altp2mRequest, type Altp2mRequests, type Altp2mResult, type Altp2mResults, type Altp2mGuestClass, type AllowEntry,
 } from './policy/altp2m';
 export { altp2mOp } from './clients/altp2m';
 export type { Altp2mSnapshot } from './sim/host';

@@ -8,3 +8,4 @@ export * from './flask';
 export * from './evtchn';
 export * from './hvm-params';
 export * from './ioreq';
+export * from './altp2m';

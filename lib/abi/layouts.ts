@@ -2,6 +2,7 @@
 // One table: the codec and the simulator read it, and test/abi checks every
 // size and offset against Xen's own headers (libxen-dev: xen/sys/privcmd.h,
 // xen/hvm/dm_op.h) compiled by gcc.
+import { f, struct } from './define';
 
 export type Scalar = 'u8' | 'u16' | 'u32' | 'u64';
 
@@ -26,13 +27,6 @@ export interface StructLayout {
 }
 
 export const SCALAR_SIZE: Readonly<Record<Scalar, number>> = { u8: 1, u16: 2, u32: 4, u64: 8 };
-
-const f = (name: string, offset: number, type: Scalar, dir: Direction, count?: number): Field =>
-  count === undefined ? { name, offset, type, dir } : { name, offset, type, dir, count };
-
-function struct(name: string, size: number, ...fields: Field[]): StructLayout {
-  return { name, size, fields };
-}
 
 /** Linux privcmd uAPI (xen/sys/privcmd.h). Pointers are u64 on x86-64. */
 export const PRIVCMD_STRUCTS = {

@@ -1,123 +1,34 @@
-// altp2m (HVMOP_altp2m, an hvm_op sub-command): the sub-op table, the
-// layout of struct xen_hvm_altp2m_op and its union members (checked against
-// xen/hvm/hvm_op.h by test/abi), the request codec, Xen's gating of who may
-// call which sub-op in each mode, and this project's audited classification
-// of the sub-ops for mixed mode (which an in-guest agent may be given).
+// altp2m (HVMOP_altp2m, an hvm_op sub-command) as policy sees it: Xen's
+// gating of who may call which sub-op in each mode, this project's audited
+// classification of the sub-ops for mixed mode (which an in-guest agent may
+// be given), and the request codec. The ABI
+// (sub-op table, struct layouts, constants) is lib/abi/altp2m.ts.
 // Xen 4.17 semantics: do_altp2m_op in xen/arch/x86/hvm/hvm.c and
 // xsm_hvm_altp2mhvm_op in xen/include/xsm/dummy.h.
-import type { Field, Scalar, StructLayout } from '../abi/layouts';
+import {
+  ALTP2M_CMDS, ALTP2M_MODES, ALTP2M_OP_SIZE, ALTP2M_STRUCTS, ALTP2M_U, HVMOP_ALTP2M_INTERFACE_VERSION, XENMEM_ACCESS,
+  type Altp2mCmdInfo, type Altp2mCmdName, type Altp2mModeName,
+} from '../abi/altp2m';
+import type { Field, Scalar } from '../abi/layouts';
 import { camel } from '../dmop/ops';
 import { types } from 'util';
 import { describe, invalidArgument } from '../errors';
 import { XSM, type XsmAction } from './xsm';
-import { HVM_PARAM } from '../abi/hvm-params';
 import { domidArg } from '../domid-arg';
 
-/** hvm_op sub-command number (xen/hvm/hvm_op.h). */
-export const HVMOP_ALTP2M = 25;
-export const HVMOP_ALTP2M_INTERFACE_VERSION = 0x00000001;
-/** The per-domain mode (xen/hvm/params.h). */
-export const HVM_PARAM_ALTP2M = HVM_PARAM.ALTP2M;
-/** Nested HVM and altp2m exclude each other. */
-export const HVM_PARAM_NESTEDHVM = HVM_PARAM.NESTEDHVM;
-export const ALTP2M_MODES = { disabled: 0, mixed: 1, external: 2, limited: 3 } as const;
-export type Altp2mModeName = keyof typeof ALTP2M_MODES;
+// The ABI, for the callers that know altp2m through this module.
+export {
+  HVMOP_ALTP2M, HVMOP_ALTP2M_INTERFACE_VERSION, HVM_PARAM_ALTP2M, HVM_PARAM_NESTEDHVM, ALTP2M_MODES, MAX_ALTP2M, XENMEM_ACCESS,
+  INVALID_ALTP2M, ALTP2M_STRUCTS, ALTP2M_U, ALTP2M_OP_SIZE, ALTP2M_CMDS,
+  type Altp2mModeName, type Altp2mStructName, type Altp2mCmdName, type Altp2mCmdInfo,
+} from '../abi/altp2m';
+
 const MODE_NAMES = Object.keys(ALTP2M_MODES) as Altp2mModeName[];
-/** Views per domain in Xen 4.17 (MAX_ALTP2M; configurable per domain since 4.21). */
-export const MAX_ALTP2M = 10;
-/** xenmem_access_t (xen/memory.h). */
-export const XENMEM_ACCESS = { n: 0, r: 1, w: 2, rw: 3, x: 4, rx: 5, wx: 6, rwx: 7, rx2rw: 8, n2rwx: 9, default: 10 } as const;
-/** vcpu_altp2m(v).p2midx of a vCPU without altp2m (INVALID_ALTP2M). */
-export const INVALID_ALTP2M = 0xffff;
 
 /** The mode's name for a value 0..3 (undefined otherwise). */
 export function altp2mModeName(mode: number): Altp2mModeName | undefined {
   return typeof mode === 'number' && Number.isInteger(mode) && mode >= 0 ? MODE_NAMES[mode] : undefined;
 }
-
-const f = (name: string, offset: number, type: Scalar, dir: Field['dir'], count?: number): Field =>
-  count === undefined ? { name, offset, type, dir } : { name, offset, type, dir, count };
-const struct = (name: string, size: number, ...fields: Field[]): StructLayout => ({ name, size, fields });
-
-/**
- * struct xen_hvm_altp2m_op (80 bytes) and the union members Xen 4.17 uses.
- * Handles (pfn_list, access_list) are 8-byte guest pointers on x86-64.
- */
-export const ALTP2M_STRUCTS = {
-  xen_hvm_altp2m_op: struct('xen_hvm_altp2m_op', 80,
-    f('version', 0, 'u32', 'in'), f('cmd', 4, 'u32', 'in'), f('domain', 8, 'u16', 'in'),
-    f('pad1', 10, 'u16', 'pad'), f('pad2', 12, 'u32', 'pad'), f('u', 16, 'u8', 'inout', 64)),
-  xen_hvm_altp2m_domain_state: struct('xen_hvm_altp2m_domain_state', 1, f('state', 0, 'u8', 'inout')),
-  xen_hvm_altp2m_vcpu_enable_notify: struct('xen_hvm_altp2m_vcpu_enable_notify', 16,
-    f('vcpu_id', 0, 'u32', 'in'), f('pad', 4, 'u32', 'pad'), f('gfn', 8, 'u64', 'in')),
-  xen_hvm_altp2m_vcpu_disable_notify: struct('xen_hvm_altp2m_vcpu_disable_notify', 4, f('vcpu_id', 0, 'u32', 'in')),
-  xen_hvm_altp2m_view: struct('xen_hvm_altp2m_view', 4,
-    f('view', 0, 'u16', 'inout'), f('hvmmem_default_access', 2, 'u16', 'in')),
-  xen_hvm_altp2m_mem_access: struct('xen_hvm_altp2m_mem_access', 16,
-    f('view', 0, 'u16', 'in'), f('access', 2, 'u16', 'inout'), f('pad', 4, 'u32', 'pad'), f('gfn', 8, 'u64', 'in')),
-  xen_hvm_altp2m_change_gfn: struct('xen_hvm_altp2m_change_gfn', 24,
-    f('view', 0, 'u16', 'in'), f('pad1', 2, 'u16', 'pad'), f('pad2', 4, 'u32', 'pad'),
-    f('old_gfn', 8, 'u64', 'in'), f('new_gfn', 16, 'u64', 'in')),
-  xen_hvm_altp2m_set_mem_access_multi: struct('xen_hvm_altp2m_set_mem_access_multi', 32,
-    f('view', 0, 'u16', 'in'), f('pad', 2, 'u16', 'pad'), f('nr', 4, 'u32', 'in'), f('opaque', 8, 'u64', 'inout'),
-    f('pfn_list', 16, 'u64', 'in'), f('access_list', 24, 'u64', 'in')),
-  xen_hvm_altp2m_suppress_ve: struct('xen_hvm_altp2m_suppress_ve', 16,
-    f('view', 0, 'u16', 'in'), f('suppress_ve', 2, 'u8', 'inout'), f('pad1', 3, 'u8', 'pad'),
-    f('pad2', 4, 'u32', 'pad'), f('gfn', 8, 'u64', 'in')),
-  xen_hvm_altp2m_suppress_ve_multi: struct('xen_hvm_altp2m_suppress_ve_multi', 32,
-    f('view', 0, 'u16', 'in'), f('suppress_ve', 2, 'u8', 'in'), f('pad1', 3, 'u8', 'pad'),
-    f('first_error', 4, 'u32', 'out'), f('first_gfn', 8, 'u64', 'inout'), f('last_gfn', 16, 'u64', 'in'),
-    f('first_error_gfn', 24, 'u64', 'out')),
-  xen_hvm_altp2m_get_vcpu_p2m_idx: struct('xen_hvm_altp2m_get_vcpu_p2m_idx', 8,
-    f('vcpu_id', 0, 'u32', 'in'), f('altp2m_idx', 4, 'u16', 'out')),
-  xen_hvm_altp2m_set_visibility: struct('xen_hvm_altp2m_set_visibility', 4,
-    f('altp2m_idx', 0, 'u16', 'in'), f('visible', 2, 'u8', 'in'), f('pad', 3, 'u8', 'pad')),
-} as const;
-export type Altp2mStructName = keyof typeof ALTP2M_STRUCTS;
-
-/** Offset of the union in struct xen_hvm_altp2m_op. */
-export const ALTP2M_U = 16;
-export const ALTP2M_OP_SIZE = 80;
-
-export interface Altp2mCmdInfo {
-  readonly cmd: number;
-  /** Xen's name without the HVMOP_altp2m_ prefix. */
-  readonly name: Altp2mCmdName;
-  /** The member of xen_hvm_altp2m_op.u the command uses. */
-  readonly member: string;
-  readonly struct: Altp2mStructName;
-  /** C fields the caller fills, and C fields Xen writes back (copy_to_guest of the whole struct). */
-  readonly inputs: readonly string[];
-  readonly outputs: readonly string[];
-}
-
-export type Altp2mCmdName =
-  | 'get_domain_state' | 'set_domain_state' | 'vcpu_enable_notify' | 'create_p2m' | 'destroy_p2m' | 'switch_p2m'
-  | 'set_mem_access' | 'change_gfn' | 'set_mem_access_multi' | 'set_suppress_ve' | 'get_suppress_ve'
-  | 'get_mem_access' | 'vcpu_disable_notify' | 'get_p2m_idx' | 'set_suppress_ve_multi' | 'set_visibility';
-
-const cmd = (n: number, name: Altp2mCmdName, member: string, s: Altp2mStructName, inputs: string[], outputs: string[] = []): Altp2mCmdInfo =>
-  ({ cmd: n, name, member, struct: s, inputs, outputs });
-
-/** HVMOP_altp2m_* (xen/hvm/hvm_op.h), Xen 4.17: 1..16. */
-export const ALTP2M_CMDS: readonly Altp2mCmdInfo[] = [
-  cmd(1, 'get_domain_state', 'domain_state', 'xen_hvm_altp2m_domain_state', [], ['state']),
-  cmd(2, 'set_domain_state', 'domain_state', 'xen_hvm_altp2m_domain_state', ['state']),
-  cmd(3, 'vcpu_enable_notify', 'enable_notify', 'xen_hvm_altp2m_vcpu_enable_notify', ['vcpu_id', 'gfn']),
-  cmd(4, 'create_p2m', 'view', 'xen_hvm_altp2m_view', ['hvmmem_default_access'], ['view']),
-  cmd(5, 'destroy_p2m', 'view', 'xen_hvm_altp2m_view', ['view']),
-  cmd(6, 'switch_p2m', 'view', 'xen_hvm_altp2m_view', ['view']),
-  cmd(7, 'set_mem_access', 'mem_access', 'xen_hvm_altp2m_mem_access', ['view', 'access', 'gfn']),
-  cmd(8, 'change_gfn', 'change_gfn', 'xen_hvm_altp2m_change_gfn', ['view', 'old_gfn', 'new_gfn']),
-  cmd(9, 'set_mem_access_multi', 'set_mem_access_multi', 'xen_hvm_altp2m_set_mem_access_multi', ['view', 'nr', 'opaque', 'pfn_list', 'access_list'], ['opaque']),
-  cmd(10, 'set_suppress_ve', 'suppress_ve', 'xen_hvm_altp2m_suppress_ve', ['view', 'suppress_ve', 'gfn']),
-  cmd(11, 'get_suppress_ve', 'suppress_ve', 'xen_hvm_altp2m_suppress_ve', ['view', 'gfn'], ['suppress_ve']),
-  cmd(12, 'get_mem_access', 'mem_access', 'xen_hvm_altp2m_mem_access', ['view', 'gfn'], ['access']),
-  cmd(13, 'vcpu_disable_notify', 'disable_notify', 'xen_hvm_altp2m_vcpu_disable_notify', ['vcpu_id']),
-  cmd(14, 'get_p2m_idx', 'get_vcpu_p2m_idx', 'xen_hvm_altp2m_get_vcpu_p2m_idx', ['vcpu_id'], ['altp2m_idx']),
-  cmd(15, 'set_suppress_ve_multi', 'suppress_ve_multi', 'xen_hvm_altp2m_suppress_ve_multi', ['view', 'suppress_ve', 'first_gfn', 'last_gfn'], ['first_error', 'first_gfn', 'first_error_gfn']),
-  cmd(16, 'set_visibility', 'set_visibility', 'xen_hvm_altp2m_set_visibility', ['altp2m_idx', 'visible']),
-];
 
 const BY_NAME = new Map<string, Altp2mCmdInfo>(ALTP2M_CMDS.map((c) => [c.name, c]));
 const BY_CMD = new Map<number, Altp2mCmdInfo>(ALTP2M_CMDS.map((c) => [c.cmd, c]));
@@ -170,24 +81,28 @@ export interface Altp2mGuestClass {
  * and the audit record: `altp2mGuestAllowList()` turns its safe entries into
  * an allow-list.
  */
-export const ALTP2M_MIXED_MODE_CLASSIFICATION: readonly Altp2mGuestClass[] = Object.freeze([
-  { cmd: 'get_domain_state', safe: true, reason: 'read-only: whether altp2m is active, which the guest can already observe (VMFUNC, #VE).' },
-  { cmd: 'set_domain_state', safe: false, reason: 'turning altp2m off flushes every view (p2m_flush_altp2m) and disables #VE on all vCPUs: it removes every protection the monitor built; turning it on resets the views.' },
-  { cmd: 'vcpu_enable_notify', safe: true, reason: 'registers the #VE info page of one of the guest\'s own vCPUs (the cooperative channel; the only sub-op Xen allows the guest in limited mode). #VE only reports violations on pages whose suppress-#VE bit was cleared, so it cannot take events away from the monitor while set_suppress_ve stays denied.' },
-  { cmd: 'create_p2m', safe: false, reason: 'consumes one of the MAX_ALTP2M (10) view slots, which the monitor needs, and the creator chooses the default access, so the new view can be an unrestricted one to switch into.' },
-  { cmd: 'destroy_p2m', safe: false, reason: 'destroys any inactive view, including the monitor\'s restricted views.' },
-  { cmd: 'switch_p2m', safe: false, reason: 'moves every vCPU to any visible view, e.g. out of a restricted view into an unrestricted one: escapes monitoring.' },
-  { cmd: 'set_mem_access', safe: false, reason: 'changes the access rights of a page in any view (view 0 is the host p2m): lifts the monitor\'s execute/write restrictions.' },
-  { cmd: 'change_gfn', safe: false, reason: 'remaps a gfn to another frame in a view: can redirect a protected page or hide code from the monitor.' },
-  { cmd: 'set_mem_access_multi', safe: false, reason: 'set_mem_access for a list of pages.' },
-  { cmd: 'set_suppress_ve', safe: false, reason: 'clearing the suppress-#VE bit turns EPT violations on that page into #VE in the guest instead of vm_event to the monitor: the guest swallows the monitor\'s events.' },
-  { cmd: 'get_suppress_ve', safe: true, reason: 'read-only, about the guest\'s own pages; it does reveal which pages are routed to #VE.' },
-  { cmd: 'get_mem_access', safe: true, reason: 'read-only, about the guest\'s own pages; it does reveal which pages the monitor restricts.' },
-  { cmd: 'vcpu_disable_notify', safe: false, reason: 'tears down a vCPU\'s #VE channel, silencing the in-guest handler another component relies on; Xen\'s limited mode refuses it to the guest for the same reason.' },
-  { cmd: 'get_p2m_idx', safe: true, reason: 'read-only: which view a vCPU runs in (the guest sees the EPTP index in #VE information anyway).' },
-  { cmd: 'set_suppress_ve_multi', safe: false, reason: 'set_suppress_ve for a range of pages.' },
-  { cmd: 'set_visibility', safe: false, reason: 'makes a view selectable by in-guest VMFUNC (EPTP switching) or hides the monitor\'s view: visible unrestricted views let the guest switch out of monitoring without a hypercall.' },
-].map((c) => Object.freeze(c as Altp2mGuestClass)));
+const CLASSIFICATION = {
+  get_domain_state: { safe: true, reason: 'read-only: whether altp2m is active, which the guest can already observe (VMFUNC, #VE).' },
+  set_domain_state: { safe: false, reason: 'turning altp2m off flushes every view (p2m_flush_altp2m) and disables #VE on all vCPUs: it removes every protection the monitor built; turning it on resets the views.' },
+  vcpu_enable_notify: { safe: true, reason: 'registers the #VE info page of one of the guest\'s own vCPUs (the cooperative channel; the only sub-op Xen allows the guest in limited mode). #VE only reports violations on pages whose suppress-#VE bit was cleared, so it cannot take events away from the monitor while set_suppress_ve stays denied.' },
+  create_p2m: { safe: false, reason: 'consumes one of the MAX_ALTP2M (10) view slots, which the monitor needs, and the creator chooses the default access, so the new view can be an unrestricted one to switch into.' },
+  destroy_p2m: { safe: false, reason: 'destroys any inactive view, including the monitor\'s restricted views.' },
+  switch_p2m: { safe: false, reason: 'moves every vCPU to any visible view, e.g. out of a restricted view into an unrestricted one: escapes monitoring.' },
+  set_mem_access: { safe: false, reason: 'changes the access rights of a page in any view (view 0 is the host p2m): lifts the monitor\'s execute/write restrictions.' },
+  change_gfn: { safe: false, reason: 'remaps a gfn to another frame in a view: can redirect a protected page or hide code from the monitor.' },
+  set_mem_access_multi: { safe: false, reason: 'set_mem_access for a list of pages.' },
+  set_suppress_ve: { safe: false, reason: 'clearing the suppress-#VE bit turns EPT violations on that page into #VE in the guest instead of vm_event to the monitor: the guest swallows the monitor\'s events.' },
+  get_suppress_ve: { safe: true, reason: 'read-only, about the guest\'s own pages; it does reveal which pages are routed to #VE.' },
+  get_mem_access: { safe: true, reason: 'read-only, about the guest\'s own pages; it does reveal which pages the monitor restricts.' },
+  vcpu_disable_notify: { safe: false, reason: 'tears down a vCPU\'s #VE channel, silencing the in-guest handler another component relies on; Xen\'s limited mode refuses it to the guest for the same reason.' },
+  get_p2m_idx: { safe: true, reason: 'read-only: which view a vCPU runs in (the guest sees the EPTP index in #VE information anyway).' },
+  set_suppress_ve_multi: { safe: false, reason: 'set_suppress_ve for a range of pages.' },
+  set_visibility: { safe: false, reason: 'makes a view selectable by in-guest VMFUNC (EPTP switching) or hides the monitor\'s view: visible unrestricted views let the guest switch out of monitoring without a hypercall.' },
+} as const satisfies Readonly<Record<Altp2mCmdName, { readonly safe: boolean; readonly reason: string }>>;
+
+/** The classification above as a list, in the sub-op table's order. */
+export const ALTP2M_MIXED_MODE_CLASSIFICATION: readonly Altp2mGuestClass[] = Object.freeze(
+  ALTP2M_CMDS.map((c): Altp2mGuestClass => Object.freeze({ cmd: c.name, ...CLASSIFICATION[c.name] })));
 
 /** Filter rule name of a sub-op (see lib/policy/xsm-actions.ts). */
 export function altp2mRuleName(c: Altp2mCmdName): string {
@@ -260,6 +175,12 @@ export interface Altp2mResults {
 
 export type Altp2mRequest = { [K in Altp2mCmdName]: { cmd: K } & Altp2mRequests[K] }[Altp2mCmdName];
 export type Altp2mResult<R extends Altp2mRequest> = Altp2mResults[R['cmd']];
+
+// The request and result types name exactly the sub-ops of the table: one
+// added there and forgotten here (or the other way round) does not compile.
+type SameKeys<T, K extends PropertyKey> = [Exclude<keyof T, K>, Exclude<K, keyof T>] extends [never, never] ? true : false;
+const inStep: [SameKeys<Altp2mRequests, Altp2mCmdName>, SameKeys<Altp2mResults, Altp2mCmdName>] = [true, true];
+void inStep;
 
 const SYSCALL = 'hvm_op';
 const MAX = { u8: 0xff, u16: 0xffff, u32: 0xffffffff } as const;
