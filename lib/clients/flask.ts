@@ -3,23 +3,24 @@
 // label (`system_u:system_r:vm_t`) into a sid; FLASK_RELABEL_DOMAIN moves a
 // domain to that sid. The same bytes go to a real /dev/xen/privcmd and to the
 // simulated host. On a Xen without Flask every xsm_op is ENOSYS, which these
-// report as such: the domain keeps its label.
+// report as such: the domain keeps its label. The structs are written and
+// read through the codec engine (lib/codec/layout.ts), from the layout table.
 import { FLASK_MAX_STRING, FLASK_OP, XEN_FLASK_INTERFACE_VERSION } from '../abi/flask';
-import { FLASK_OP_AT, FLASK_STRUCTS } from '../abi/layouts';
+import { FLASK_STRUCTS, XEN_FLASK_OP_HEADER_SIZE } from '../abi/layouts';
+import { getField, putFields } from '../codec/layout';
 import { describe, invalidArgument, isPrivcmdError, withDetail, type PrivcmdError } from '../errors';
 import type { Privcmd } from '../privcmd';
 import { domidArg } from '../domid-arg';
 
 const OP_SIZE = FLASK_STRUCTS.xen_flask_op.size;
-const AT = FLASK_OP_AT;
+/** Where the payload union sits in xen_flask_op. */
+const U = XEN_FLASK_OP_HEADER_SIZE;
 
-/** A zeroed xen_flask_op for `cmd` at the current interface version, and a view to fill its payload. */
-function newFlaskOp(cmd: number): { op: Uint8Array; dv: DataView } {
+/** A zeroed xen_flask_op for `cmd` at the current interface version (its payload to fill). */
+function newFlaskOp(cmd: number): Uint8Array {
   const op = new Uint8Array(OP_SIZE);
-  const dv = new DataView(op.buffer);
-  dv.setUint32(AT.cmd, cmd, true);
-  dv.setUint32(AT.interfaceVersion, XEN_FLASK_INTERFACE_VERSION, true);
-  return { op, dv };
+  putFields(op, 0, FLASK_STRUCTS.xen_flask_op, { cmd, interface_version: XEN_FLASK_INTERFACE_VERSION });
+  return op;
 }
 
 /** The 40-byte xen_flask_op for FLASK_RELABEL_DOMAIN (what libxc's xc_flask_relabel_domain sends). */
@@ -27,9 +28,8 @@ export function encodeFlaskRelabel(domid: number, sid: number): Uint8Array {
   // Raw: any u32 (Xen's own checks are what a raw op is for); only values that cannot be encoded are refused.
   checkU32('domid', domid);
   checkU32('sid', sid);
-  const { op, dv } = newFlaskOp(FLASK_OP.RELABEL_DOMAIN);
-  dv.setUint32(AT.relabel.domid, domid, true);
-  dv.setUint32(AT.relabel.sid, sid, true);
+  const op = newFlaskOp(FLASK_OP.RELABEL_DOMAIN);
+  putFields(op, U, FLASK_STRUCTS.xen_flask_relabel, { domid, sid });
   return op;
 }
 
@@ -37,9 +37,8 @@ export function encodeFlaskRelabel(domid: number, sid: number): Uint8Array {
 export function encodeFlaskContextToSid(context: bigint, size: number): Uint8Array {
   if (typeof context !== 'bigint' || context < 0n || context >= 1n << 64n) throw invalidArgument('xsm_op', `context must be a u64 guest address, got ${describe(context)}`);
   checkU32('size', size);
-  const { op, dv } = newFlaskOp(FLASK_OP.CONTEXT_TO_SID);
-  dv.setUint32(AT.sidContext.size, size, true);
-  dv.setBigUint64(AT.sidContext.context, context, true);
+  const op = newFlaskOp(FLASK_OP.CONTEXT_TO_SID);
+  putFields(op, U, FLASK_STRUCTS.xen_flask_sid_context, { size, context });
   return op;
 }
 
@@ -90,7 +89,7 @@ export function flaskContextToSid(h: Privcmd, context: string): number {
     } catch (e) {
       explain(e, `FLASK_CONTEXT_TO_SID ${JSON.stringify(context)}`);
     }
-    return new DataView(op.view.buffer, op.view.byteOffset, OP_SIZE).getUint32(AT.sidContext.sid, true);
+    return getField(op.view, U, FLASK_STRUCTS.xen_flask_sid_context, 'sid') as number;
   }));
 }
 
@@ -129,7 +128,7 @@ export function flaskRelabelDomain(h: Privcmd, domid: number, sid: number): void
 export function flaskStatus(h: Privcmd): 'enforcing' | 'permissive' | 'absent' {
   checkHandle(h);
   return withBuffer(h, OP_SIZE, (op) => {
-    op.view.set(newFlaskOp(FLASK_OP.GETENFORCE).op);
+    op.view.set(newFlaskOp(FLASK_OP.GETENFORCE));
     try {
       return h.hypercall('xsm_op', [op.addr]) === 0n ? 'permissive' : 'enforcing';
     } catch (e) {

@@ -1,12 +1,14 @@
 // DMOP codec, built from the layout table (lib/abi/layouts.ts) and the op
-// interface table (lib/dmop/ops.ts) rather than written op by op. encodeDmop
+// interface table (lib/dmop/ops.ts) rather than written op by op, through
+// the codec engine the altp2m and Flask codecs share (lib/codec/layout.ts). encodeDmop
 // produces exactly what libxendevicemodel sends: buffer 0 is the whole 32-byte
 // struct xen_dm_op, zeroed, with op and the op's IN fields; then the op's extra
 // buffer (track_dirty_vram's bitmap, modified_memory's extents).
 import { DMOPS, DMOP_LIMITS, type DmopInfo } from '../abi/dmops';
 import { DMOP_STRUCTS, SCALAR_SIZE, XEN_DM_OP_HEADER_SIZE, type Scalar } from '../abi/layouts';
 import { codedError, describe, invalidArgument } from '../errors';
-import { OP_INTERFACE, camel } from './ops';
+import { decodeFields, fieldValue, planStruct, put, type FieldPlan } from '../codec/layout';
+import { OP_INTERFACE } from './ops';
 import { types } from 'util';
 
 const { isUint8Array } = types;
@@ -16,15 +18,6 @@ export const XEN_DM_OP_SIZE = DMOP_STRUCTS.xen_dm_op.size;
 const EXTENT = DMOP_STRUCTS.xen_dm_op_modified_memory_extent;
 const U = XEN_DM_OP_HEADER_SIZE;
 const SYSCALL = 'dm_op';
-
-interface FieldPlan {
-  readonly key: string;
-  readonly offset: number;
-  readonly type: Scalar;
-  readonly names?: Readonly<Record<string, number>>;
-  readonly boolean: boolean;
-  readonly dflt?: number | bigint;
-}
 
 export interface OpPlan {
   readonly info: DmopInfo;
@@ -36,21 +29,8 @@ export interface OpPlan {
 
 function plan(info: DmopInfo): OpPlan {
   const iface = OP_INTERFACE[info.name] ?? {};
-  const layout = DMOP_STRUCTS[info.struct];
-  const inputs: FieldPlan[] = [];
-  const outputs: FieldPlan[] = [];
-  for (const f of layout.fields) {
-    if (f.dir === 'pad' || iface.internal?.includes(f.name)) continue;
-    const key = camel(f.name);
-    const named = iface.names?.[key];
-    const p: FieldPlan = {
-      key, offset: f.offset, type: f.type, boolean: named === 'boolean',
-      ...(named !== undefined && named !== 'boolean' ? { names: named } : {}),
-      ...(iface.defaults?.[key] !== undefined ? { dflt: iface.defaults[key] } : {}),
-    };
-    if (f.dir === 'out') outputs.push(p);
-    else inputs.push(p);
-  }
+  // The op's struct sits in xen_dm_op.u, after the header.
+  const { inputs, outputs } = planStruct(DMOP_STRUCTS[info.struct], U, iface);
   const keys = new Set(['op', ...inputs.map((p) => p.key), ...(iface.extra === 'extents' ? ['extents'] : [])]);
   return { info, inputs, outputs, keys, ...(iface.extra ? { extra: iface.extra } : {}) };
 }
@@ -58,9 +38,6 @@ function plan(info: DmopInfo): OpPlan {
 const PLANS = new Map<string, OpPlan>(DMOPS.map((d) => [d.name, plan(d)]));
 const BY_NUMBER = new Map<number, OpPlan>(DMOPS.map((d) => [d.op, PLANS.get(d.name) as OpPlan]));
 const NO_EXTRAS: Uint8Array[] = [];
-const MAX = { u8: 0xff, u16: 0xffff, u32: 0xffffffff } as const;
-/** 2^64, once (V8 evaluates a BigInt shift on every call). */
-const U64_END = 1n << 64n;
 const MAX_BITMAP_PAGES = DMOP_LIMITS.builtBufferMaxBytes * 8;
 const MAX_EXTENTS = DMOP_LIMITS.builtBufferMaxBytes / EXTENT.size;
 
@@ -72,65 +49,7 @@ export function dmopInfo(name: string): DmopInfo {
 }
 
 function value(op: string, f: FieldPlan, raw: unknown): number | bigint {
-  let v = raw === undefined ? f.dflt : raw;
-  if (v === undefined) throw invalidArgument(SYSCALL, `${op}: missing field '${f.key}'`);
-  if (typeof v === 'string') {
-    const n = f.names?.[v];
-    if (n === undefined) {
-      throw invalidArgument(SYSCALL, `${op}.${f.key}: unknown name '${v}'${f.names ? ` (known: ${Object.keys(f.names).join(', ')})` : ''}`);
-    }
-    v = n;
-  } else if (typeof v === 'boolean') {
-    if (!f.boolean) throw invalidArgument(SYSCALL, `${op}.${f.key} takes a number, not a boolean`);
-    v = v ? 1 : 0;
-  }
-  if (f.type === 'u64') {
-    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
-    if (typeof v === 'bigint' && v >= 0n && v < U64_END) return v;
-    throw invalidArgument(SYSCALL, `${op}.${f.key} must be a u64 (bigint, or a non-negative safe integer), got ${describe(v)}`);
-  }
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX[f.type]) {
-    throw invalidArgument(SYSCALL, `${op}.${f.key} must be a ${f.type} (0..${MAX[f.type]}), got ${describe(v)}`);
-  }
-  return v;
-}
-
-// Little-endian stores and loads on plain bytes: buffer 0 is often a Buffer
-// view, and neither a DataView nor Buffer#fill per call is free.
-// Neither calls itself: V8 does not inline a recursive function into its caller.
-function put(b: Uint8Array, at: number, type: Scalar, v: number | bigint): void {
-  if (type === 'u64') {
-    putU32(b, at, typeof v === 'bigint' ? Number(v & 0xffffffffn) : (v as number) >>> 0);
-    putU32(b, at + 4, typeof v === 'bigint' ? Number(v >> 32n) : Math.floor((v as number) / 0x100000000));
-    return;
-  }
-  const n = v as number;
-  b[at] = n & 0xff;
-  if (type === 'u8') return;
-  b[at + 1] = (n >>> 8) & 0xff;
-  if (type === 'u16') return;
-  b[at + 2] = (n >>> 16) & 0xff;
-  b[at + 3] = (n >>> 24) & 0xff;
-}
-
-function putU32(b: Uint8Array, at: number, n: number): void {
-  b[at] = n & 0xff;
-  b[at + 1] = (n >>> 8) & 0xff;
-  b[at + 2] = (n >>> 16) & 0xff;
-  b[at + 3] = (n >>> 24) & 0xff;
-}
-
-function getU32(b: Uint8Array, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-}
-
-function get(b: Uint8Array, at: number, type: Scalar): number | bigint {
-  switch (type) {
-    case 'u8': return b[at]!;
-    case 'u16': return b[at]! | (b[at + 1]! << 8);
-    case 'u32': return getU32(b, at);
-    case 'u64': return BigInt(getU32(b, at)) | (BigInt(getU32(b, at + 4)) << 32n);
-  }
+  return fieldValue(SYSCALL, op, f, raw);
 }
 
 // The last plan used: a device model repeats a few ops, and an interned op
@@ -203,7 +122,7 @@ function encodeFields(p: OpPlan, request: DmopRequest, buf0: Uint8Array): Uint8A
     if (raw !== undefined) present++;
     const v = value(p.info.name, f, raw);
     if (f.key === 'nr') nr = v as number;
-    put(buf0, U + f.offset, f.type, v);
+    put(buf0, f.at, f.type, v);
   }
   let keys = 0;
   for (const _k in r) keys++;
@@ -230,15 +149,15 @@ function encodeExtra(p: OpPlan, r: Record<string, unknown>, buf0: Uint8Array, nr
     throw codedError('E2BIG', 'ioctl', `modified_memory: ${list.length} extents is more than ${MAX_EXTENTS} (${DMOP_LIMITS.builtBufferMaxBytes} bytes), more than privcmd takes in one buffer`);
   }
   const ext = new Uint8Array(list.length * EXTENT.size);
-  const nrF: FieldPlan = { key: 'nr', offset: 0, type: 'u32', boolean: false };
-  const pfnF: FieldPlan = { key: 'firstPfn', offset: 8, type: 'u64', boolean: false };
+  const nrF: FieldPlan = { key: 'nr', at: 0, type: 'u32', boolean: false };
+  const pfnF: FieldPlan = { key: 'firstPfn', at: 8, type: 'u64', boolean: false };
   for (let i = 0; i < list.length; i++) {
     const e: unknown = list[i]; // a hole reads as undefined and is refused, where forEach would skip it
     if (typeof e !== 'object' || e === null) throw invalidArgument(SYSCALL, `modified_memory.extents[${i}] must be { firstPfn, nr }`);
     const x = e as Record<string, unknown>;
     for (const k of Object.keys(x)) if (k !== 'nr' && k !== 'firstPfn') throw invalidArgument(SYSCALL, `modified_memory.extents[${i}]: unknown field '${k}'`);
-    put(ext, i * EXTENT.size + nrF.offset, 'u32', value(`modified_memory.extents[${i}]`, nrF, x.nr));
-    put(ext, i * EXTENT.size + pfnF.offset, 'u64', value(`modified_memory.extents[${i}]`, pfnF, x.firstPfn));
+    put(ext, i * EXTENT.size + nrF.at, 'u32', value(`modified_memory.extents[${i}]`, nrF, x.nr));
+    put(ext, i * EXTENT.size + pfnF.at, 'u64', value(`modified_memory.extents[${i}]`, pfnF, x.firstPfn));
   }
   put(buf0, U, 'u32', list.length); // nr_extents
   return [ext];
@@ -273,12 +192,7 @@ export function decodePlanned<R extends DmopRequest>(p: OpPlan, buffers: readonl
 
 /** decodePlanned from a handle's own buffer 0 (at least 32 bytes, unchecked) and the op's extra buffer. */
 export function decodeOwned<R extends DmopRequest>(p: OpPlan, buf0: Uint8Array, extra: Uint8Array | undefined): DmopResult<R> {
-  const out: Record<string, unknown> = {};
-  const outputs = p.outputs;
-  for (let i = 0; i < outputs.length; i++) {
-    const f = outputs[i]!;
-    out[f.key] = get(buf0, U + f.offset, f.type);
-  }
+  const out = decodeFields(buf0, p.outputs);
   if (p.extra === 'dirty-bitmap') out.bitmap = extra;
   return out as DmopResult<R>;
 }

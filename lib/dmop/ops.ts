@@ -59,8 +59,3 @@ export const OP_INTERFACE: Readonly<Record<DmopName, OpInterface>> = {
   set_irq_level: { names: { level: 'boolean' } },
   nr_vcpus: {},
 };
-
-/** snake_case C field name -> the camelCase request/result key. */
-export function camel(name: string): string {
-  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-}

@@ -1,7 +1,7 @@
 // altp2m (HVMOP_altp2m, an hvm_op sub-command) as policy sees it: Xen's
 // gating of who may call which sub-op in each mode, this project's audited
 // classification of the sub-ops for mixed mode (which an in-guest agent may
-// be given), and the request codec. The ABI
+// be given), and the request codec over the shared codec engine. The ABI
 // (sub-op table, struct layouts, constants) is lib/abi/altp2m.ts.
 // Xen 4.17 semantics: do_altp2m_op in xen/arch/x86/hvm/hvm.c and
 // xsm_hvm_altp2mhvm_op in xen/include/xsm/dummy.h.
@@ -9,8 +9,7 @@ import {
   ALTP2M_CMDS, ALTP2M_MODES, ALTP2M_OP_SIZE, ALTP2M_STRUCTS, ALTP2M_U, HVMOP_ALTP2M_INTERFACE_VERSION, XENMEM_ACCESS,
   type Altp2mCmdInfo, type Altp2mCmdName, type Altp2mModeName,
 } from '../abi/altp2m';
-import type { Field, Scalar } from '../abi/layouts';
-import { camel } from '../dmop/ops';
+import { decodeFields, fieldValue, planStruct, putFields, put, type FieldPlan, type StructInterface } from '../codec/layout';
 import { types } from 'util';
 import { describe, invalidArgument } from '../errors';
 import { XSM, type XsmAction } from './xsm';
@@ -183,55 +182,26 @@ const inStep: [SameKeys<Altp2mRequests, Altp2mCmdName>, SameKeys<Altp2mResults, 
 void inStep;
 
 const SYSCALL = 'hvm_op';
-const MAX = { u8: 0xff, u16: 0xffff, u32: 0xffffffff } as const;
-const BOOLEAN_FIELDS = new Set(['state', 'suppress_ve', 'visible']);
-const ACCESS_FIELDS = new Set(['access', 'hvmmem_default_access']);
-const DEFAULTS: Readonly<Record<string, number | bigint>> = { opaque: 0n, hvmmem_default_access: XENMEM_ACCESS.default };
 
-function layoutField(info: Altp2mCmdInfo, name: string): Field {
-  return ALTP2M_STRUCTS[info.struct].fields.find((x) => x.name === name) as Field;
+/** Named values, booleans and defaults of the union members' fields, and how OUT fields come back. */
+const IFACE: StructInterface = {
+  names: { state: 'boolean', suppressVe: 'boolean', visible: 'boolean', access: XENMEM_ACCESS, hvmmemDefaultAccess: XENMEM_ACCESS },
+  defaults: { opaque: 0n, hvmmemDefaultAccess: XENMEM_ACCESS.default },
+  decode: { state: 'boolean', suppressVe: 'boolean', visible: 'boolean', firstError: 'i32' },
+};
+
+interface CmdPlan {
+  readonly info: Altp2mCmdInfo;
+  readonly inputs: readonly FieldPlan[];
+  readonly outputs: readonly FieldPlan[];
+  readonly keys: ReadonlySet<string>;
 }
 
-function put(dv: DataView, at: number, type: Scalar, v: number | bigint): void {
-  switch (type) {
-    case 'u8': dv.setUint8(at, Number(v)); break;
-    case 'u16': dv.setUint16(at, Number(v), true); break;
-    case 'u32': dv.setUint32(at, Number(v), true); break;
-    case 'u64': dv.setBigUint64(at, BigInt(v), true); break;
-  }
-}
-
-function get(dv: DataView, at: number, type: Scalar): number | bigint {
-  switch (type) {
-    case 'u8': return dv.getUint8(at);
-    case 'u16': return dv.getUint16(at, true);
-    case 'u32': return dv.getUint32(at, true);
-    case 'u64': return dv.getBigUint64(at, true);
-  }
-}
-
-function fieldValue(cmdName: string, f: Field, raw: unknown): number | bigint {
-  const key = camel(f.name);
-  let v = raw === undefined ? DEFAULTS[f.name] : raw;
-  if (v === undefined) throw invalidArgument(SYSCALL, `altp2m ${cmdName}: missing field '${key}'`);
-  if (typeof v === 'string') {
-    const n = ACCESS_FIELDS.has(f.name) ? (XENMEM_ACCESS as Record<string, number>)[v] : undefined;
-    if (n === undefined) throw invalidArgument(SYSCALL, `altp2m ${cmdName}.${key}: unknown name '${v}'${ACCESS_FIELDS.has(f.name) ? ` (known: ${Object.keys(XENMEM_ACCESS).join(', ')})` : ''}`);
-    v = n;
-  } else if (typeof v === 'boolean') {
-    if (!BOOLEAN_FIELDS.has(f.name)) throw invalidArgument(SYSCALL, `altp2m ${cmdName}.${key} takes a number, not a boolean`);
-    v = v ? 1 : 0;
-  }
-  if (f.type === 'u64') {
-    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
-    if (typeof v === 'bigint' && v >= 0n && v < 1n << 64n) return v;
-    throw invalidArgument(SYSCALL, `altp2m ${cmdName}.${key} must be a u64 (bigint), got ${describe(v)}`);
-  }
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX[f.type]) {
-    throw invalidArgument(SYSCALL, `altp2m ${cmdName}.${key} must be a ${f.type} (0..${MAX[f.type]}), got ${describe(v)}`);
-  }
-  return v;
-}
+// Each command's IN and OUT fields of its union member (at ALTP2M_U), planned once.
+const PLANS = new Map<string, CmdPlan>(ALTP2M_CMDS.map((info) => {
+  const { inputs, outputs } = planStruct(ALTP2M_STRUCTS[info.struct], ALTP2M_U, IFACE, info);
+  return [info.name, { info, inputs, outputs, keys: new Set(['cmd', 'domain', ...inputs.map((f) => f.key)]) }];
+}));
 
 /**
  * The 80-byte struct xen_hvm_altp2m_op for a request: version 1, the command,
@@ -239,37 +209,26 @@ function fieldValue(cmdName: string, f: Field, raw: unknown): number | bigint {
  */
 export function encodeAltp2mOp(request: Altp2mRequest): Uint8Array {
   if (typeof request !== 'object' || request === null) throw invalidArgument(SYSCALL, 'an altp2m request must be an object such as { cmd: \'get_domain_state\', domain: 1 }');
-  const info = typeof request.cmd === 'string' ? BY_NAME.get(request.cmd) : undefined;
-  if (info === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command ${describe(request.cmd)} (known: ${[...BY_NAME.keys()].join(', ')})`);
+  const c: unknown = request.cmd;
+  const p = typeof c === 'string' ? PLANS.get(c) : undefined;
+  if (p === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command ${describe(c)} (known: ${[...PLANS.keys()].join(', ')})`);
+  const what = `altp2m ${p.info.name}`;
   const r = request as unknown as Record<string, unknown>;
-  const keys = new Set(['cmd', 'domain', ...info.inputs.map(camel)]);
-  for (const k in r) if (!keys.has(k)) throw invalidArgument(SYSCALL, `altp2m ${info.name}: unknown field '${k}' (fields: ${[...keys].filter((x) => x !== 'cmd').join(', ')})`);
+  for (const k in r) if (!p.keys.has(k)) throw invalidArgument(SYSCALL, `${what}: unknown field '${k}' (fields: ${[...p.keys].filter((x) => x !== 'cmd').join(', ')})`);
   // Any domid_t, DOMID_SELF included: do_altp2m_op (xen/arch/x86/hvm/hvm.c) judges it.
-  const domain = domidArg(SYSCALL, `altp2m ${info.name}.domain`, r.domain);
+  const domain = domidArg(SYSCALL, `${what}.domain`, r.domain);
+  const values = p.inputs.map((f) => fieldValue(SYSCALL, what, f, r[f.key]));
   const out = new Uint8Array(ALTP2M_OP_SIZE);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, HVMOP_ALTP2M_INTERFACE_VERSION, true);
-  dv.setUint32(4, info.cmd, true);
-  dv.setUint16(8, domain, true);
-  for (const name of info.inputs) {
-    const fl = layoutField(info, name);
-    put(dv, ALTP2M_U + fl.offset, fl.type, fieldValue(info.name, fl, r[camel(name)]));
-  }
+  putFields(out, 0, ALTP2M_STRUCTS.xen_hvm_altp2m_op, { version: HVMOP_ALTP2M_INTERFACE_VERSION, cmd: p.info.cmd, domain });
+  p.inputs.forEach((f, i) => put(out, f.at, f.type, values[i] as number | bigint));
   return out;
 }
 
 /** The OUT fields of a command, read from the struct Xen wrote back. */
 export function decodeAltp2mOp<R extends Altp2mRequest>(c: R['cmd'], bytes: Uint8Array): Altp2mResult<R> {
-  const info = BY_NAME.get(c);
-  if (info === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command ${describe(c)}`);
+  const p = typeof c === 'string' ? PLANS.get(c) : undefined;
+  if (p === undefined) throw invalidArgument(SYSCALL, `unknown altp2m command ${describe(c)}`);
   if (!types.isUint8Array(bytes)) throw invalidArgument(SYSCALL, `an altp2m op must be a Uint8Array, got ${describe(bytes)}`);
   if (bytes.byteLength < ALTP2M_OP_SIZE) throw invalidArgument(SYSCALL, `an altp2m op is ${ALTP2M_OP_SIZE} bytes, got ${bytes.byteLength}`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, ALTP2M_OP_SIZE);
-  const out: Record<string, unknown> = {};
-  for (const name of info.outputs) {
-    const fl = layoutField(info, name);
-    const v = get(dv, ALTP2M_U + fl.offset, fl.type);
-    out[camel(name)] = BOOLEAN_FIELDS.has(name) ? v !== 0 : name === 'first_error' ? (v as number) | 0 : v;
-  }
-  return out as Altp2mResult<R>;
+  return decodeFields(bytes, p.outputs) as Altp2mResult<R>;
 }

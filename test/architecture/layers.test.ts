@@ -12,7 +12,7 @@ const LIB = path.join(__dirname, '../../lib');
 const LAYERS: readonly (readonly string[])[] = [
   ['abi/'],
   ['errors.ts', 'native.ts', 'allocation.ts', 'domid-arg.ts', 'later.ts', 'types/'],
-  ['dmop/'],
+  ['codec/', 'dmop/'],
   ['policy/'],
   ['sim/'],
   ['backends/', 'copy-once.ts', 'handle-registry.ts'],
