@@ -23,3 +23,15 @@ export const ARG_COPIED_FIRST: Readonly<Partial<Record<HypercallName, { readonly
   platform_op: { struct: 'xen_platform_op', size: 136 },
   sysctl: { struct: 'xen_sysctl', size: 136 },
 };
+
+/**
+ * The interface_version (at offset 4 of the argument struct) that these
+ * handlers check right after copying the struct in, before any lookup or
+ * XSM check: any other value is -EACCES (do_domctl, do_sysctl,
+ * do_platform_op). Checked by test/abi.
+ */
+export const INTERFACE_VERSIONS: Readonly<Partial<Record<HypercallName, { readonly macro: string; readonly version: number }>>> = {
+  domctl: { macro: 'XEN_DOMCTL_INTERFACE_VERSION', version: 0x15 },
+  sysctl: { macro: 'XEN_SYSCTL_INTERFACE_VERSION', version: 0x15 },
+  platform_op: { macro: 'XENPF_INTERFACE_VERSION', version: 0x03000001 },
+};

@@ -187,7 +187,8 @@ const TABLE: Readonly<Record<HypercallName, Spec>> = {
         target: dom(1, 'xen_add_to_physmap_batch', 'u.foreign_domid', 6),
         note: 'foreign mapping (XENMAPSPACE_gmfn_foreign: how Linux privcmd maps guest memory on a PVH/HVM dom0): TARGET on the owner, u.foreign_domid; `domid`, normally DOMID_SELF, is checked too. Other spaces carry 0 there, so they are checked against domain 0',
       }),
-      sub('claim_pages', 24, 'XENMEM_claim_pages', XSM.PRIV, 'xsm_claim_pages', { target: RESERVATION }),
+      // rcu_lock_domain_by_id: DOMID_SELF is taken literally (and is no domain: EINVAL).
+      sub('claim_pages', 24, 'XENMEM_claim_pages', XSM.PRIV, 'xsm_claim_pages', { target: dom(1, 'xen_memory_reservation', 'domid', 24, false) }),
       sub('get_vnumainfo', 26, 'XENMEM_get_vnumainfo', XSM.TARGET, 'xsm_get_vnumainfo', { target: dom(1, 'xen_vnuma_topology_info', 'domid', 0) }),
       sub('acquire_resource', 28, 'XENMEM_acquire_resource', XSM.DM_PRIV, 'xsm_domain_resource_map', {
         target: dom(1, 'xen_mem_acquire_resource', 'domid', 0),
@@ -303,7 +304,6 @@ const TABLE: Readonly<Record<HypercallName, Spec>> = {
         target: HVM_PARAM_TARGET,
         key: field(1, 'xen_hvm_param', 'index', 4),
         subs: [
-          sub('NESTEDHVM', HVM_PARAM.NESTEDHVM, 'HVM_PARAM_NESTEDHVM', XSM.PRIV, 'xsm_hvm_param_nested', { target: HVM_PARAM_TARGET }),
           sub('ALTP2M', HVM_PARAM.ALTP2M, 'HVM_PARAM_ALTP2M', XSM.PRIV, 'xsm_hvm_param_altp2mhvm', {
             target: HVM_PARAM_TARGET,
             note: 'Xen 4.17: after the XSM_TARGET check; read-only since 4.19 (-EEXIST)',

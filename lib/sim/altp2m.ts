@@ -115,7 +115,7 @@ export function doAltp2mOp(env: Altp2mEnv, caller: Domain, space: AddressSpace, 
       return writeBack();
 
     case 'set_domain_state': {
-      if (d.params[HVM_PARAM.NESTEDHVM] !== 0n) return env.fail('EINVAL', 'altp2m and nested HVM exclude each other');
+      if (d.nestedHvm) return env.fail('EINVAL', 'altp2m and nested HVM exclude each other');
       const on = dv.getUint8(u) !== 0;
       if (on === a.active) return 0;
       a.active = on;

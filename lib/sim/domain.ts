@@ -94,6 +94,10 @@ export interface DomainConfig {
   label?: string;
   /** HVM_PARAM_ALTP2M as the toolstack sets it at build (HVM/PVH only). Default disabled. */
   altp2m?: Altp2mModeName;
+  /** d->max_pages (XEN_DOMCTL_max_mem, in pages). Default: the pages createDomain populates. */
+  maxPages?: number;
+  /** Nested virtualisation (XEN_DOMCTL_CDF_nested_virt; HVM with HAP only, not with altp2m). Default false. */
+  nestedHvm?: boolean;
 }
 
 /** The labels Xen gives domains created without one (SECINITSID_DOM0 / SECINITSID_DOMU in the example policy). */
@@ -104,6 +108,12 @@ export class Domain implements XsmSubject, EvtchnDomain {
   readonly type: DomainType;
   readonly maxVcpus: number;
   readonly hap: boolean;
+  /** nestedhvm_enabled(d): a creation flag since Xen 4.17 (HVM_PARAM_NESTEDHVM is deprecated). */
+  nestedHvm: boolean;
+  /** d->max_pages: what memory_op(XENMEM_maximum_reservation) reports. */
+  maxPages: number;
+  /** d->arch.hvm.is_s3_suspended (HVM_PARAM_ACPI_S_STATE 3). */
+  s3Suspended = false;
   readonly isControl: boolean;
   readonly isHardware: boolean;
   readonly isXenstore: boolean;
@@ -165,6 +175,8 @@ export class Domain implements XsmSubject, EvtchnDomain {
     this.type = cfg.type ?? 'hvm';
     this.maxVcpus = cfg.vcpus ?? 1;
     this.hap = cfg.hap ?? this.type !== 'pv';
+    this.nestedHvm = cfg.nestedHvm === true;
+    this.maxPages = cfg.maxPages ?? 0;
     this.isControl = cfg.isControl ?? false;
     this.isHardware = cfg.isHardware ?? false;
     this.isXenstore = cfg.isXenstore ?? false;
@@ -178,6 +190,11 @@ export class Domain implements XsmSubject, EvtchnDomain {
       veInfoGfn: new Array<bigint | null>(this.maxVcpus).fill(null),
     };
     if (cfg.altp2m !== undefined) this.params[HVM_PARAM.ALTP2M] = BigInt(ALTP2M_MODES[cfg.altp2m]);
+    if (this.isHvm) {
+      // hpet_init and hvm_domain_initialise (seen on the real host: 1 and SHUTDOWN_reboot).
+      this.params[HVM_PARAM.HPET_ENABLED] = 1n;
+      this.params[HVM_PARAM.TRIPLE_FAULT_REASON] = 1n;
+    }
     this.pendingEvent = new Array<InjectedEvent | null>(this.maxVcpus).fill(null);
   }
 

@@ -220,6 +220,13 @@ export class SimulatedHost {
       if (typeof config.altp2m !== 'string' || !Object.hasOwn(ALTP2M_MODES, config.altp2m)) throw invalidArgument(syscall, `altp2m must be one of ${Object.keys(ALTP2M_MODES).join(', ')}, got ${describe(config.altp2m)}`);
       if (type === 'pv') throw invalidArgument(syscall, 'altp2m needs an HVM or PVH domain');
     }
+    if (config.maxPages !== undefined) checkCount(syscall, 'maxPages', config.maxPages, 0, 2 ** 40);
+    if (config.nestedHvm !== undefined) {
+      if (typeof config.nestedHvm !== 'boolean') throw invalidArgument(syscall, `nestedHvm must be a boolean, got ${describe(config.nestedHvm)}`);
+      // arch_sanitise_domain_config: nested virtualisation needs HVM with HAP; the altp2m param then refuses.
+      if (config.nestedHvm && (type === 'pv' || config.hap === false)) throw invalidArgument(syscall, 'nestedHvm needs an HVM or PVH domain with HAP');
+      if (config.nestedHvm && config.altp2m !== undefined && config.altp2m !== 'disabled') throw invalidArgument(syscall, 'altp2m and nested HVM exclude each other');
+    }
     // A truthy non-boolean ('no', 1) would otherwise make the domain privileged.
     checkRoleFlags(syscall, '', config);
     if (config.isHardware === true) {
@@ -246,6 +253,7 @@ export class SimulatedHost {
       d.ioreqGfnMask = (1 << NR_IOREQ_SERVER_PAGES) - 1;
       for (let i = 0; i < NR_IOREQ_SERVER_PAGES; i++) d.populate(Number(IOREQ_SERVER_PFN) + i);
     }
+    if (config.maxPages === undefined) d.maxPages = pages + (d.isHvm ? NR_IOREQ_SERVER_PAGES : 0);
     this.#domains.set(domid, d);
     return domid;
   }

@@ -22,6 +22,10 @@ import { doXsmOp, type FlaskOpEnv } from './flask';
 import { HVM_NR_PARAMS, HVM_PARAM, type HvmParamName } from '../abi/hvm-params';
 import { XENMEM_RESOURCE, IOREQ_SERVER_FRAME } from '../abi/ioreq';
 import { allocIoreqPages, ioreqServerMaxFrames } from './ioreq-pages';
+import { doXenVersion, type XenVersion } from './xen-version';
+import { hypercallChecks, type CheckEnv } from './hypercall-checks';
+
+export type { XenVersion };
 
 /** Xen's op_size[] on x86: Arm-only ops (set_irq_level) have no entry, so 0. */
 const OP_SIZE: readonly number[] = (() => {
@@ -38,21 +42,39 @@ const OP_NAME: readonly string[] = (() => {
 const DMOP_MAX_BUFS = 2;
 const XEN_DM_OP_BUF_SIZE = DMOP_STRUCTS.xen_dm_op_buf.size;
 
-const XENVER = { version: 0, extraversion: 1, capabilities: 3, pagesize: 7 } as const;
-const HVMOP = { set_param: 0, get_param: 1, get_mem_type: 15 } as const;
+const HVMOP = { set_param: 0, get_param: 1, pagetable_dying: 9, get_mem_type: 15 } as const;
 const paramSet = (...names: HvmParamName[]): number[] => names.map((n) => HVM_PARAM[n]);
 /** Parameters a guest may set on itself (hvm_allow_set_param). */
 const GUEST_SETTABLE = new Set<number>(paramSet('CALLBACK_IRQ', 'VM86_TSS', 'VM86_TSS_SIZED', 'ACPI_IOPORTS_LOCATION', 'VM_GENERATION_ID_ADDR', 'STORE_EVTCHN', 'CONSOLE_EVTCHN', 'X87_FIP_WIDTH'));
 /** Parameters set once: changing a non-zero value is EEXIST. */
 const SET_ONCE = new Set<number>(paramSet('VIRIDIAN', 'IOREQ_SERVER_PFN', 'NR_IOREQ_SERVER_PAGES', 'ALTP2M', 'MCA_CAP'));
 /** Parameters a guest may read on itself (hvm_allow_get_param). */
-const GUEST_READABLE = new Set<number>(paramSet('CALLBACK_IRQ', 'STORE_PFN', 'STORE_EVTCHN', 'CONSOLE_PFN', 'CONSOLE_EVTCHN', 'ALTP2M', 'X87_FIP_WIDTH'));
+const GUEST_READABLE = new Set<number>(paramSet('CALLBACK_IRQ', 'VM86_TSS', 'VM86_TSS_SIZED', 'ACPI_IOPORTS_LOCATION', 'VM_GENERATION_ID_ADDR', 'STORE_PFN', 'STORE_EVTCHN', 'CONSOLE_PFN', 'CONSOLE_EVTCHN', 'ALTP2M', 'X87_FIP_WIDTH'));
+/**
+ * Parameters Xen 4.17 refuses to get or set (EINVAL, for every caller):
+ * PAE_ENABLED, DM_DOMAIN, the MEMORY_EVENT_* ones (20..23, 25, 30),
+ * NESTEDHVM (a createdomain flag since 4.17) and BUFIOREQ_EVTCHN.
+ */
+const DEPRECATED = new Set<number>([HVM_PARAM.PAE_ENABLED, HVM_PARAM.DM_DOMAIN, 20, 21, 22, 23, HVM_PARAM.NESTEDHVM, 25, HVM_PARAM.BUFIOREQ_EVTCHN, 30]);
+const HVMPTM_ONE_MISSED_TICK_PENDING = 3n;
+/** HVMPV_base_freq and HVMPV_feature_mask (xen/include/public/hvm/params.h). */
+const HVMPV_BASE_FREQ = 1n;
+const HVMPV_FEATURE_MASK = 0x1fffn;
+/** SHUTDOWN_MAX (xen/include/public/sched.h): soft_reset. */
+const SHUTDOWN_MAX = 5n;
+/** VM86_TSS_UPDATED (xen/arch/x86/include/asm/hvm/domain.h), sizeof(struct tss32), and the useful maximum hvm_set_param caps at. */
+const VM86_TSS_UPDATED = 1n << 63n;
+const TSS32_SIZE = 104n;
+const VM86_TSS_MAX = TSS32_SIZE + 0x100n / 8n + 0x10000n / 8n + 1n;
 
-export interface XenVersion {
-  major: number;
-  minor: number;
-  extra: string;
-  capabilities: string;
+/** hvm_get_param: the parameters that are not read from the array as they are. */
+function getParam(d: Domain, index: number): bigint {
+  switch (index) {
+    case HVM_PARAM.ACPI_S_STATE: return d.s3Suspended ? 3n : 0n;
+    case HVM_PARAM.VM86_TSS: return BigInt.asUintN(32, d.params[HVM_PARAM.VM86_TSS_SIZED]!);
+    case HVM_PARAM.VM86_TSS_SIZED: return d.params[HVM_PARAM.VM86_TSS_SIZED]! & ~VM86_TSS_UPDATED;
+    default: return d.params[index]!;
+  }
 }
 
 const errno = (code: ErrnoName) => -ERRNO[code];
@@ -74,8 +96,9 @@ const MAX_ACQUIRE_FRAMES = 0xffffffff >>> 6;
 const SET_PARAM_RULE = rule('hvm_op/set_param');
 const GET_PARAM_RULE = rule('hvm_op/get_param');
 const GET_MEM_TYPE_RULE = rule('hvm_op/get_mem_type');
-/** Parameters hvm_set_param checks again, with their own hooks (xsm_hvm_param_altp2mhvm, xsm_hvm_param_nested). */
-const PARAM_RULES = new Map<number, XsmRule>([...SET_PARAM_RULE.children].map(([k, r]) => [k, r]));
+const PAGETABLE_DYING_RULE = rule('hvm_op/pagetable_dying');
+/** hvm_set_param checks HVM_PARAM_ALTP2M again, with its own hook (xsm_hvm_param_altp2mhvm). */
+const ALTP2M_PARAM_RULE = rule('hvm_op/set_param/ALTP2M');
 
 export class Hypervisor {
   /** Why the last call failed, for error messages. */
@@ -214,15 +237,18 @@ export class Hypervisor {
     const a = (i: number) => args[i] ?? 0n;
     switch (op) {
       case HYPERCALLS.xen_version: {
-        // xsm_xen_version first: the commands it refuses answer -EPERM.
-        const rc = this.#xsm(caller, space, op, args);
-        if (rc !== 0) return BigInt(rc);
-        return this.#xenVersion(space, Number(a(0) & 0xffffffffn), a(1));
+        // xsm_xen_version first: a denied command still answers (with "<denied>").
+        const deny = this.#xsm(caller, space, op, args) !== 0;
+        this.why = '';
+        return doXenVersion({ version: this.version, spaceId: space.id, caller, deny, fail: (code, why) => this.#fail(code, why) }, Number(a(0) & 0xffffffffn), a(1));
       }
       case HYPERCALLS.hvm_op: {
-        const cmd = Number(a(0) & 0xffffffffn);
+        // do_hvm_op switches on the whole unsigned long: no bits are ignored.
+        if (a(0) > 0xffffffffn) return BigInt(this.#fail('ENOSYS', `hvm_op 0x${a(0).toString(16)} does not exist`));
+        const cmd = Number(a(0));
         if (cmd === HVMOP.set_param || cmd === HVMOP.get_param || cmd === HVMOP.get_mem_type) return BigInt(this.#hvmOp(caller, space, cmd, a(1)));
         if (cmd === HVMOP_ALTP2M) return BigInt(doAltp2mOp(this.#altp2mEnv(), caller, space, a(1)));
+        if (cmd === HVMOP.pagetable_dying) return BigInt(this.#pagetableDying(caller, space, a(1)));
         return BigInt(this.#unimplemented(caller, space, op, args));
       }
       case HYPERCALLS.dm_op:
@@ -232,6 +258,17 @@ export class Hypervisor {
       default:
         return BigInt(this.#unimplemented(caller, space, op, args));
     }
+  }
+
+  #checkEnv(caller: Domain, space: AddressSpace): CheckEnv {
+    return {
+      host: this.host, spaceId: space.id, caller,
+      fail: (code, why) => this.#fail(code, why),
+      xsm: (name, d) => {
+        const r = rule(name);
+        return this.#xsmCheck(r, r.action, caller, d);
+      },
+    };
   }
 
   #flaskEnv(): FlaskOpEnv {
@@ -376,6 +413,8 @@ export class Hypervisor {
     if (first !== undefined && native.spaceRead(space.id, args[0] ?? 0n, new Uint8Array(first.size)) !== 0) {
       return this.#fail('EFAULT', `${name}: the ${first.size}-byte struct ${first.struct} at 0x${(args[0] ?? 0n).toString(16)} is not readable`);
     }
+    const checked = hypercallChecks(this.#checkEnv(caller, space), op, args);
+    if (checked !== undefined) return Number(checked);
     const rc = this.#xsm(caller, space, op, args);
     if (rc !== 0) return rc;
     const r = hypercallRule(op);
@@ -384,20 +423,20 @@ export class Hypervisor {
       : `${classifyName(op, args, space)} is not implemented by the simulated Xen (XSM allows it)`);
   }
 
-  #xenVersion(space: AddressSpace, cmd: number, arg: bigint): bigint {
-    const v = this.version;
-    const str = (s: string, len: number): bigint => {
-      const out = new Uint8Array(len);
-      out.set(new TextEncoder().encode(s).subarray(0, len - 1));
-      return native.spaceWrite(space.id, arg, out) === 0 ? 0n : BigInt(this.#fail('EFAULT', `cannot write ${len} bytes at 0x${arg.toString(16)}`));
-    };
-    switch (cmd) {
-      case XENVER.version: return BigInt((v.major << 16) | v.minor);
-      case XENVER.extraversion: return str(v.extra, 16);
-      case XENVER.capabilities: return str(v.capabilities, 1024);
-      case XENVER.pagesize: return 4096n;
-      default: return BigInt(this.#fail('ENOSYS', `xen_version command ${cmd} is not implemented by the simulated Xen`));
-    }
+  /**
+   * HVMOP_pagetable_dying: a hint a shadow-paged guest gives about itself.
+   * Another domain's is -EOPNOTSUPP; a PV or HAP domain's own does nothing
+   * and is -EINVAL.
+   */
+  #pagetableDying(caller: Domain, space: AddressSpace, arg: bigint): number {
+    const raw = new Uint8Array(16);
+    if (native.spaceRead(space.id, arg, raw) !== 0) return this.#fail('EFAULT', `the xen_hvm_pagetable_dying at 0x${arg.toString(16)} is not readable`);
+    const domid = new DataView(raw.buffer).getUint16(0, true);
+    const d = domid === DOMID.SELF ? caller : this.host.domainById(domid);
+    if (d === undefined) return this.#fail('ESRCH', `no domain ${domid}`);
+    if (d !== caller) return this.#fail('EOPNOTSUPP', `pagetable_dying is for the caller's own domain, not domain ${domid}`);
+    if (!d.isHvm || d.hap) return this.#fail('EINVAL', `domain ${domid} is not a shadow-paged HVM domain`);
+    return this.#xsmCheck(PAGETABLE_DYING_RULE, PAGETABLE_DYING_RULE.action, caller, d);
   }
 
   #hvmOp(caller: Domain, space: AddressSpace, cmd: number, arg: bigint): number {
@@ -405,6 +444,8 @@ export class Hypervisor {
     if (native.spaceRead(space.id, arg, raw) !== 0) return this.#fail('EFAULT', `the hvm_op argument at 0x${arg.toString(16)} is not readable`);
     const dv = new DataView(raw.buffer);
     const domid = dv.getUint16(0, true);
+    // hvmop_{get,set}_param check the index before the domain.
+    if (cmd !== HVMOP.get_mem_type && dv.getUint32(4, true) >= HVM_NR_PARAMS) return this.#fail('EINVAL', `HVM param ${dv.getUint32(4, true)} does not exist (HVM_NR_PARAMS = ${HVM_NR_PARAMS})`);
     // rcu_lock_domain_by_any_id: DOMID_SELF means the caller.
     const d = domid === DOMID.SELF ? caller : this.host.domainById(domid);
     if (d === undefined) return this.#fail('ESRCH', `no domain ${domid}`);
@@ -423,35 +464,73 @@ export class Hypervisor {
     }
     if (!d.isHvm) return this.#fail('EINVAL', `domain ${d.domid} is not HVM`);
     const index = dv.getUint32(4, true);
-    if (index >= HVM_NR_PARAMS) return this.#fail('EINVAL', `HVM param ${index} does not exist (HVM_NR_PARAMS = ${HVM_NR_PARAMS})`);
     const pr = cmd === HVMOP.get_param ? GET_PARAM_RULE : SET_PARAM_RULE;
+    // hvm_allow_{get,set}_param: XSM, then the deprecated parameters (for
+    // everyone), then what a guest may touch on itself.
     const x = this.#xsmCheck(pr, pr.action, caller, d);
     if (x !== 0) return x;
+    if (DEPRECATED.has(index)) return this.#fail('EINVAL', `HVM param ${index} is deprecated in Xen 4.17`);
     if (cmd === HVMOP.get_param) {
       if (d === caller && !GUEST_READABLE.has(index)) return this.#fail('EPERM', `a guest may not read its own HVM param ${index}`);
-      dv.setBigUint64(8, d.params[index]!, true);
+      dv.setBigUint64(8, getParam(d, index), true);
       return native.spaceWrite(space.id, arg, raw) === 0 ? 0 : this.#fail('EFAULT', 'cannot write the result back');
     }
-    const value = dv.getBigUint64(8, true);
+    let value = dv.getBigUint64(8, true);
     const old = d.params[index]!;
-    // hvm_allow_set_param: what a guest may set on itself, then the set-once parameters.
     if (d === caller && !GUEST_SETTABLE.has(index)) return this.#fail('EPERM', `a guest may not set its own HVM param ${index}`);
     if (SET_ONCE.has(index) && old !== 0n && value !== old) return this.#fail('EEXIST', `HVM param ${index} is already set`);
-    // hvm_set_param: parameters with a hook of their own.
-    const own = PARAM_RULES.get(index);
-    if (own !== undefined) {
-      const y = this.#xsmCheck(own, own.action, caller, d);
-      if (y !== 0) return y;
+    // hvm_set_param: each parameter's own rule.
+    const P = HVM_PARAM;
+    let store = index;
+    switch (index) {
+      case P.TIMER_MODE:
+        if (value > HVMPTM_ONE_MISSED_TICK_PENDING) return this.#fail('EINVAL', `timer mode ${value} is not 0..3`);
+        break;
+      case P.VIRIDIAN:
+        if ((value & ~HVMPV_FEATURE_MASK) !== 0n || (value & HVMPV_BASE_FREQ) === 0n) return this.#fail('EINVAL', `viridian features 0x${value.toString(16)}: unknown bits, or no HVMPV_base_freq`);
+        break;
+      case P.ACPI_S_STATE:
+        if (value !== 0n && value !== 3n) return this.#fail('EINVAL', `ACPI S-state ${value} is not 0 or 3`);
+        d.s3Suspended = value === 3n;
+        break;
+      case P.ALTP2M: {
+        const y = this.#xsmCheck(ALTP2M_PARAM_RULE, ALTP2M_PARAM_RULE.action, caller, d);
+        if (y !== 0) return y;
+        if (value > 3n || (value !== 0n && d.nestedHvm)) return this.#fail('EINVAL', value > 3n ? `altp2m mode ${value} is not 0..3` : 'altp2m and nested HVM exclude each other');
+        break;
+      }
+      case P.TRIPLE_FAULT_REASON:
+        if (value > SHUTDOWN_MAX) return this.#fail('EINVAL', `shutdown reason ${value} is above SHUTDOWN_MAX`);
+        break;
+      case P.NR_IOREQ_SERVER_PAGES:
+        // The mask is an unsigned long: 64 pages at most.
+        if (value === 0n || value > 64n) return this.#fail('EINVAL', 'NR_IOREQ_SERVER_PAGES must be 1..64');
+        d.ioreqGfnMask = Number((1n << (value > 32n ? 32n : value)) - 1n);
+        break;
+      case P.X87_FIP_WIDTH:
+        if (value !== 0n && value !== 4n && value !== 8n) return this.#fail('EINVAL', `x87 FIP width ${value} is not 0, 4 or 8`);
+        break;
+      case P.VM86_TSS:
+        // Kept in VM86_TSS_SIZED, with hvmloader's 128-byte size.
+        if (value !== BigInt.asUintN(32, value)) return this.#fail('EINVAL', 'VM86_TSS is a 32-bit address');
+        if (value !== 0n) value |= (128n << 32n) | VM86_TSS_UPDATED;
+        store = P.VM86_TSS_SIZED;
+        break;
+      case P.VM86_TSS_SIZED: {
+        const size = value >> 32n;
+        if (size < TSS32_SIZE) return this.#fail('EINVAL', `a VM86 TSS of ${size} bytes is smaller than struct tss32`);
+        if (size > VM86_TSS_MAX) value = BigInt.asUintN(32, value) | (VM86_TSS_MAX << 32n);
+        value |= VM86_TSS_UPDATED;
+        break;
+      }
+      case P.MCA_CAP:
+        // vmce_enable_mca_cap: LMCE is the only capability, and Intel's (not on this host's AMD CPU).
+        if (value !== 0n) return this.#fail('EINVAL', `MCA capabilities 0x${value.toString(16)}: LMCE is not supported`);
+        break;
+      default:
+        break;
     }
-    if (index === HVM_PARAM.NR_IOREQ_SERVER_PAGES) {
-      if (value === 0n || value > 32n) return this.#fail('EINVAL', 'NR_IOREQ_SERVER_PAGES must be 1..32');
-      d.ioreqGfnMask = Number((1n << value) - 1n);
-    } else if (index === HVM_PARAM.ALTP2M && (value > 3n || (value !== 0n && d.params[HVM_PARAM.NESTEDHVM] !== 0n))) {
-      return this.#fail('EINVAL', value > 3n ? `altp2m mode ${value} is not 0..3` : 'altp2m and nested HVM exclude each other');
-    } else if (index === HVM_PARAM.NESTEDHVM && value !== 0n && (d.params[HVM_PARAM.ALTP2M] !== 0n || !d.hap)) {
-      return this.#fail('EINVAL', d.hap ? 'nested HVM and altp2m exclude each other' : 'nested HVM needs HAP');
-    }
-    d.params[index] = value;
+    d.params[store] = value;
     return 0;
   }
 }

@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import {
-  ARG_COPIED_FIRST, DMOPS, DMOP_STRUCTS, DMOP_TABLE_SIZE, DOMID, DOMIDS_AFTER_4_17, ERRNO, FLASK_OP, FLASK_STRUCTS, HYPERCALLS, IOCTLS, PRIVCMD_STRUCTS,
+  ARG_COPIED_FIRST, INTERFACE_VERSIONS, DMOPS, DMOP_STRUCTS, DMOP_TABLE_SIZE, DOMID, DOMIDS_AFTER_4_17, ERRNO, FLASK_OP, FLASK_STRUCTS, HYPERCALLS, IOCTLS, PRIVCMD_STRUCTS,
   HVM_NR_PARAMS, HVM_PARAM, SCALAR_SIZE, XEN_FLASK_INTERFACE_VERSION, EVTCHN_IOCTLS, EVTCHNOP, EVTCHN_2L_NR_CHANNELS, NR_VIRQS, VIRQ, XEN_FLASK_OP_HEADER_SIZE,
   type StructLayout,
 } from '../../lib/abi';
@@ -44,6 +44,7 @@ function program(): string {
   for (const io of Object.values(IOCTLS)) if (io.inXenSysHeader) emit(`ioctl.${io.name}`, io.name);
   for (const n of Object.keys(HYPERCALLS)) emit(`hypercall.${n}`, `__HYPERVISOR_${n}`);
   for (const a of Object.values(ARG_COPIED_FIRST)) emit(`sizeof.${a.struct}`, `sizeof(struct ${a.struct})`);
+  for (const v of Object.values(INTERFACE_VERSIONS)) emit(`version.${v.macro}`, v.macro);
   for (const io of Object.values(EVTCHN_IOCTLS)) emit(`ioctl.${io.name}`, io.name);
   for (const n of Object.keys(EVTCHNOP)) emit(`evtchnop.${n}`, `EVTCHNOP_${n}`);
   for (const n of Object.keys(VIRQ)) emit(`virq.${n}`, `VIRQ_${n}`);
@@ -56,7 +57,7 @@ function program(): string {
   return [
     '#include <stddef.h>', '#include <stdio.h>', '#include <stdint.h>', '#include <sys/ioctl.h>',
     '#include <xen/xen.h>', '#include <xen/sys/privcmd.h>', '#include <xen/hvm/dm_op.h>', '#include <xen/xsm/flask_op.h>',
-    '#include <xen/event_channel.h>', '#include <xen/sys/evtchn.h>', '#include <xen/hvm/params.h>', '#include <xen/platform.h>', '#include <xen/sysctl.h>',
+    '#include <xen/event_channel.h>', '#include <xen/sys/evtchn.h>', '#include <xen/hvm/params.h>', '#include <xen/platform.h>', '#include <xen/sysctl.h>', '#include <xen/domctl.h>',
     '#define XEN_ERRNO(name, value) XEN_##name = value,', 'enum xen_errno {', '#include <xen/errno.h>', '};',
     'int main(void) {', ...lines, '  return 0;', '}', '',
   ].join('\n');
@@ -160,6 +161,7 @@ describeHeaders('ABI tables match Xen 4.17 headers (libxen-dev)', () => {
   test('hypercall numbers', () => {
     for (const [n, v] of Object.entries(HYPERCALLS)) expect({ n, v: fact(`hypercall.${n}`) }).toEqual({ n, v });
     for (const a of Object.values(ARG_COPIED_FIRST)) expect({ s: a.struct, size: fact(`sizeof.${a.struct}`) }).toEqual({ s: a.struct, size: a.size });
+    for (const v of Object.values(INTERFACE_VERSIONS)) expect({ m: v.macro, v: fact(`version.${v.macro}`) }).toEqual({ m: v.macro, v: v.version });
   });
 
   test('special domids', () => {

@@ -1,6 +1,7 @@
 // One default XSM policy for the filter and the simulated host (Xen 4.17's,
 // without the XSM_HW_PRIV split), and the target Xen's policy taken from the
 // simulated host or from xen_version through a handle.
+import { INTERFACE_VERSIONS } from '../../lib/abi/hypercalls';
 import { open } from '../../lib/privcmd';
 import { createSimulatedHost } from '../../lib/sim/host';
 import { createFilter } from '../../lib/policy/filter';
@@ -33,8 +34,9 @@ describe('the default: the filter and the simulated host agree out of the box', 
     const h = open({ host, domain: hw, filter: createFilter({ role: 'hardware' }) });
     const bare = open({ host, domain: hw });
     // Xen 4.17 gives a hardware domain that is not the control domain nothing
-    // privileged. do_platform_op copies its struct in before XSM: pass a readable one.
+    // privileged. do_platform_op copies its struct in and checks its version before XSM: pass a readable one.
     const arg = bare.hypercallBuffer(4096);
+    arg.view.writeUInt32LE(INTERFACE_VERSIONS.platform_op!.version, 4);
     expect(caught(() => bare.hypercall('platform_op', [arg.addr])).code).toBe('EPERM');
     expect(byFilter(() => h.hypercall('platform_op', [0]))).toBe('filter');
     expect(byFilter(() => h.hypercall('physdev_op', [25]))).toBe('filter');
@@ -46,7 +48,8 @@ describe('the default: the filter and the simulated host agree out of the box', 
     host.createDomain({ type: 'pvh', isHardware: true });
     const h = open({ host, filter: createFilter({ role: 'control' }) });
     expect(h.filter?.allowsEverything).toBe(true);
-    const arg = h.hypercallBuffer(4096); // copied in before XSM
+    const arg = h.hypercallBuffer(4096); // copied in, and its version checked, before XSM
+    arg.view.writeUInt32LE(INTERFACE_VERSIONS.platform_op!.version, 4);
     expect(caught(() => h.hypercall('platform_op', [arg.addr])).code).toBe('ENOSYS'); // XSM allows; not simulated
     host.close();
   });

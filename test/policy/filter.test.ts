@@ -3,7 +3,7 @@
 // list, the filter's own rules, composition with restrict(), and the async
 // calls.
 import { DOMID } from '../../lib/abi/domids';
-import { HYPERCALLS } from '../../lib/abi/hypercalls';
+import { HYPERCALLS, INTERFACE_VERSIONS } from '../../lib/abi/hypercalls';
 import { open, type Privcmd } from '../../lib/privcmd';
 import { createSimulatedHost, type SimulatedHost } from '../../lib/sim/host';
 import { createFilter, HypercallFilter } from '../../lib/policy/filter';
@@ -35,7 +35,7 @@ function param(h: Privcmd, domid: number, index: number, value = 0n): { addr: bi
 function domctl(h: Privcmd, cmd: number, domid: number): { addr: bigint; free(): void } {
   const b = h.hypercallBuffer(256);
   b.view.writeUInt32LE(cmd, 0);
-  b.view.writeUInt32LE(0x15, 4);
+  b.view.writeUInt32LE(INTERFACE_VERSIONS.domctl!.version, 4);
   b.view.writeUInt16LE(domid, 8);
   return { addr: b.addr, free: () => h.freeHypercallBuffer(b) };
 }
@@ -144,8 +144,9 @@ describe('decisions per role', () => {
 
   test('control (split): keeps PRIV (sysctl, domctl, DMOPs, params), loses HW_PRIV (platform_op, APIC, PCI, console)', () => {
     const h = open({ host, filter: createFilter({ role: 'control', hwPriv: 'exclusive' }) });
-    // Xen copies the whole struct in before XSM (do_sysctl), so pass a readable one.
+    // Xen copies the whole struct in before XSM (do_sysctl), so pass a readable one, with its interface version.
     const arg = h.hypercallBuffer(4096);
+    arg.view.writeUInt32LE(INTERFACE_VERSIONS.sysctl!.version, 4);
     expect(code(() => h.hypercall('sysctl', [arg.addr]))).toBe('ENOSYS'); // passed the filter; XSM allows; not simulated
     const d = domctl(h, 39, g);
     expect(code(() => h.hypercall('domctl', [d.addr]))).toBe('ENOSYS');
@@ -160,7 +161,8 @@ describe('decisions per role', () => {
 
   test('hardware (split): HW_PRIV and DM_PRIV on any domain; no PRIV, no TARGET on others', () => {
     const h = open({ host, domain: hw, filter: createFilter({ role: 'hardware', hwPriv: 'exclusive' }) });
-    const arg = h.hypercallBuffer(4096); // do_platform_op copies the struct in before XSM
+    const arg = h.hypercallBuffer(4096); // do_platform_op copies the struct in before XSM, then checks its version
+    arg.view.writeUInt32LE(INTERFACE_VERSIONS.platform_op!.version, 4);
     expect(code(() => h.hypercall('platform_op', [arg.addr]))).toBe('ENOSYS');
     expect(code(() => h.hypercall('physdev_op', [25]))).toBe('ENOSYS');
     expect(h.dmop(o, { op: 'nr_vcpus' })).toEqual({ vcpus: 1 });

@@ -2,6 +2,7 @@
 // XSM policy for every classified hypercall (no filter involved): EPERM when
 // XSM refuses, ENOSYS when XSM allows a call the simulator does not implement.
 import { DOMID } from '../../lib/abi/domids';
+import { INTERFACE_VERSIONS } from '../../lib/abi/hypercalls';
 import { open, type Privcmd } from '../../lib/privcmd';
 import { createSimulatedHost } from '../../lib/sim/host';
 import type { HwPrivVariant } from '../../lib/policy/xsm';
@@ -24,9 +25,17 @@ function split(hwPriv: HwPrivVariant) {
   return { host, g, hw, xs, control: open({ host }), hardware: open({ host, domain: hw }), xenstore: open({ host, domain: xs }) };
 }
 
+/** A readable argument struct for domctl, sysctl or platform_op, with its interface version (else EACCES before XSM). */
+function versioned(h: Privcmd, op: 'domctl' | 'sysctl' | 'platform_op'): bigint {
+  const b = h.hypercallBuffer(4096);
+  b.view.writeUInt32LE(INTERFACE_VERSIONS[op]!.version, 4);
+  return b.addr;
+}
+
 function domctl(h: Privcmd, cmd: number, domid: number): bigint {
   const b = h.hypercallBuffer(256);
   b.view.writeUInt32LE(cmd, 0);
+  b.view.writeUInt32LE(INTERFACE_VERSIONS.domctl!.version, 4);
   b.view.writeUInt16LE(domid, 8);
   return b.addr;
 }
@@ -55,15 +64,13 @@ describe('split domains on the simulated host', () => {
   ] as const)('hwPriv %s: control platform_op %s, PCI add %s; hardware platform_op %s, DMOP %s, sysctl %s', (v, cPlat, cPci, hPlat, hDm, hSys) => {
     const s = split(v);
     // platform_op and sysctl copy their struct in before XSM: pass readable ones.
-    const c = s.control.hypercallBuffer(4096).addr;
-    const hw = s.hardware.hypercallBuffer(4096).addr;
-    expect(code(() => s.control.hypercall('platform_op', [c]))).toBe(cPlat);
+    expect(code(() => s.control.hypercall('platform_op', [versioned(s.control, 'platform_op')]))).toBe(cPlat);
     expect(code(() => s.control.hypercall('physdev_op', [25]))).toBe(cPci);
-    expect(code(() => s.hardware.hypercall('platform_op', [hw]))).toBe(hPlat);
+    expect(code(() => s.hardware.hypercall('platform_op', [versioned(s.hardware, 'platform_op')]))).toBe(hPlat);
     expect(code(() => s.hardware.dmop(s.g, { op: 'nr_vcpus' }))).toBe(hDm);
-    expect(code(() => s.hardware.hypercall('sysctl', [hw]))).toBe(hSys);
+    expect(code(() => s.hardware.hypercall('sysctl', [versioned(s.hardware, 'sysctl')]))).toBe(hSys);
     // The control domain keeps everything but HW_PRIV in every variant.
-    expect(code(() => s.control.hypercall('sysctl', [c]))).toBe('ENOSYS');
+    expect(code(() => s.control.hypercall('sysctl', [versioned(s.control, 'sysctl')]))).toBe('ENOSYS');
     expect(s.control.dmop(s.g, { op: 'nr_vcpus' })).toEqual({ vcpus: 1 });
     s.host.close();
   });
@@ -78,15 +85,13 @@ describe('split domains on the simulated host', () => {
     const dom0 = open({ host });
     // XSM_PRIV: the control domain passes (ENOSYS: not simulated), dom0 no
     // longer does. do_sysctl copies its struct in before XSM: pass readable ones.
-    const ca = ctl.hypercallBuffer(4096);
-    const da = dom0.hypercallBuffer(4096);
-    expect(code(() => ctl.hypercall('sysctl', [ca.addr]))).toBe('ENOSYS');
-    expect(code(() => dom0.hypercall('sysctl', [da.addr]))).toBe('EPERM');
+    expect(code(() => ctl.hypercall('sysctl', [versioned(ctl, 'sysctl')]))).toBe('ENOSYS');
+    expect(code(() => dom0.hypercall('sysctl', [versioned(dom0, 'sysctl')]))).toBe('EPERM');
     expect(code(() => ctl.hypercall('domctl', [domctl(ctl, 2, g)]))).toBe('ENOSYS');
     expect(ctl.dmop(g, { op: 'nr_vcpus' })).toEqual({ vcpus: 1 });
     // The same role through the filter: nothing refused that Xen allows.
     const f = open({ host, domain: c, filter: createFilter({ role: 'control' }) });
-    expect(code(() => f.hypercall('sysctl', [f.hypercallBuffer(4096).addr]))).toBe('ENOSYS');
+    expect(code(() => f.hypercall('sysctl', [versioned(f, 'sysctl')]))).toBe('ENOSYS');
     expect(f.dmop(g, { op: 'nr_vcpus' })).toEqual({ vcpus: 1 });
     host.close();
   });
@@ -133,8 +138,14 @@ describe('split domains on the simulated host', () => {
     res.view.writeUInt16LE(DOMID.SELF, 0);
     expect(code(() => gh.hypercall('memory_op', [28, res.addr]))).toBe('EPERM'); // DM_PRIV: not even on itself
     expect(code(() => gh.hypercall(60, []))).toBe('ENOSYS');
-    expect(code(() => gh.hypercall('xen_version', [9]))).toBe('EPERM'); // commandline: XSM_PRIV
-    expect(code(() => s.control.hypercall('xen_version', [9]))).toBe('ENOSYS');
+    // XENVER_commandline is XSM_PRIV, but a denial is not an error: the guest reads "<denied>".
+    const line = gh.hypercallBuffer(1024);
+    expect(gh.hypercall('xen_version', [9, line.addr])).toBe(0n);
+    expect(line.view.toString('latin1', 0, line.view.indexOf(0))).toBe('<denied>');
+    expect(code(() => gh.hypercall('xen_version', [10]))).toBe('EPERM'); // build_id: the one denial that is EPERM
+    const ctlLine = s.control.hypercallBuffer(1024);
+    expect(s.control.hypercall('xen_version', [9, ctlLine.addr])).toBe(0n);
+    expect(ctlLine.view.toString('latin1', 0, ctlLine.view.indexOf(0))).not.toBe('<denied>');
     expect(code(() => gh.hypercall('xen_version', [42]))).toBe('ENOSYS'); // unknown commands: -ENOSYS whatever XSM says
     s.host.close();
   });

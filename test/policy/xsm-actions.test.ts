@@ -52,7 +52,7 @@ describe('the table', () => {
       'domctl/bind_pt_irq': 'DM_PRIV', 'domctl/unbind_pt_irq': 'DM_PRIV', 'domctl/createdomain': 'PRIV', 'domctl/set_target': 'PRIV',
       sysctl: 'PRIV', kexec_op: 'PRIV', hypfs_op: 'PRIV',
       'hvm_op/set_param': 'TARGET', 'hvm_op/get_param': 'TARGET', 'hvm_op/get_mem_type': 'TARGET', 'hvm_op/pagetable_dying': 'TARGET',
-      'hvm_op/set_param/ALTP2M': 'PRIV', 'hvm_op/set_param/NESTEDHVM': 'PRIV', 'hvm_op/altp2m': 'OTHER',
+      'hvm_op/set_param/ALTP2M': 'PRIV', 'hvm_op/altp2m': 'OTHER',
       'memory_op/acquire_resource': 'DM_PRIV', 'memory_op/add_to_physmap_batch': 'TARGET', 'memory_op/add_to_physmap': 'TARGET',
       'memory_op/populate_physmap': 'TARGET', 'memory_op/machine_memory_map': 'PRIV', 'memory_op/claim_pages': 'PRIV',
       'memory_op/access_op': 'DM_PRIV', 'memory_op/paging_op': 'DM_PRIV', 'memory_op/sharing_op': 'DM_PRIV',

@@ -1,6 +1,7 @@
 // Answers the simulated host once got wrong and the real Xen 4.17.7 + Linux
 // 6.1 host taught us (issue 15). Each case says where Xen decides it.
 import { type Privcmd, type SimulatedHost } from '../../lib';
+import { INTERFACE_VERSIONS } from '../../lib/abi/hypercalls';
 import { encodeDmop } from '../../lib/dmop/codec';
 import { code, withSimulatedWorld } from '../support/hostile';
 
@@ -62,8 +63,10 @@ describe('a hypercall the simulator does not implement, with an unreadable argum
     expect(code(() => h.hypercall('sysctl', [0n, 0n, 0n, 0n, 0n]))).toBe('EFAULT');
   });
 
-  test('with a readable argument the answer is still ENOSYS (XSM allows dom0)', () => {
+  test('a readable argument with a wrong interface version is EACCES; with the right one ENOSYS (XSM allows dom0)', () => {
     const buf = h.hypercallBuffer(4096);
+    expect(code(() => h.hypercall('platform_op', [buf.addr, 0n, 0n, 0n, 0n]))).toBe('EACCES');
+    buf.view.writeUInt32LE(INTERFACE_VERSIONS.platform_op!.version, 4);
     expect(code(() => h.hypercall('platform_op', [buf.addr, 0n, 0n, 0n, 0n]))).toBe('ENOSYS');
   });
 });
