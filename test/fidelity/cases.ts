@@ -7,6 +7,7 @@
 import { createHash } from 'crypto';
 import { DMOPS, type DmopInfo } from '../../lib/abi/dmops';
 import { DMOP_STRUCTS, SCALAR_SIZE, type Field } from '../../lib/abi/layouts';
+import { hypercallCases, type HcStep } from './hypercall-cases';
 
 /** Where a case's DMOPs go. Fresh ones are a new paused HVM domain (2 vCPUs, PAGES pages). */
 export type Target = 'hvm' | 'logdirty' | 'pv' | 'self' | 'missing' | 'domid_self';
@@ -28,12 +29,20 @@ export interface FidelityCase {
   readonly id: string;
   readonly target: Target;
   readonly steps: readonly Step[];
+  /** Raw hypercalls (IOCTL_PRIVCMD_HYPERCALL), after the DMOP steps. */
+  readonly calls?: readonly HcStep[];
+  /** Made on a handle restricted to the PV domain. */
+  readonly restricted?: boolean;
   /** gfns whose HVMMEM type is read back afterwards (fresh HVM targets only). */
   readonly probeGfns: readonly string[];
 }
 
 export const VCPUS = 2;
 export const PAGES = 512;
+/** The domains' max_pages as xenctl sets them (XEN_DOMCTL_max_mem): RAM, the ioreq pool and 64 pages of slack. */
+export const MAX_PAGES = PAGES + 8 + 64;
+/** The PV domain's: no RAM, the same slack. */
+export const PV_MAX_PAGES = 8 + 64;
 /** libxl's ioreq server page pool (populated by xenctl and the simulated host alike). */
 export const IOREQ_PFN = 0xfeff0n;
 /** The highest populated gfn of a fresh domain: the end of the ioreq pool. */
@@ -223,6 +232,12 @@ export function generateCases(): FidelityCase[] {
   overflowCases(add);
   gfnClassCases(add);
   sequenceCases(add);
+  hypercallCases((id, target, calls, restricted) => {
+    if (ids.has(id)) throw new Error(`hypercall case ${id} twice`);
+    ids.add(id);
+    const fresh = target === 'hvm';
+    out.push({ id, target, steps: [], calls, ...(restricted ? { restricted } : {}), probeGfns: fresh ? probeFor([]) : [] });
+  });
   return out;
 }
 

@@ -9,9 +9,12 @@ import { DMOP_STRUCTS, SCALAR_SIZE, type StructLayout } from '../../lib/abi/layo
 import { DOMID } from '../../lib/abi/domids';
 import type { Privcmd } from '../../lib/privcmd';
 import { type FidelityCase, type Step, type Target, MISSING_DOMID } from './cases';
+import type { HcStep, Norm } from './hypercall-cases';
 
 export interface FidelityEnv {
   readonly h: Privcmd;
+  /** A handle restricted to the PV domain. */
+  readonly hr: Privcmd;
   /** A fresh paused HVM domain (with log-dirty mode on for 'logdirty'). */
   fresh(kind: 'hvm' | 'logdirty'): number;
   /** Done with a fresh domain. */
@@ -27,6 +30,8 @@ export interface StepResult {
   out?: Record<string, string>;
   /** Extra buffers Xen may write (track_dirty_vram's bitmap), hex. */
   bufs?: string[];
+  /** A hypercall's non-negative result (as its step says to record it). */
+  value?: string;
 }
 
 export interface Observation {
@@ -141,6 +146,7 @@ export function runCase(env: FidelityEnv, c: FidelityCase): Observation {
   const domid = domidFor(env, c.target);
   try {
     const obs: Observation = { steps: c.steps.map((s) => runStep(env.h, domid, s)) };
+    for (const s of c.calls ?? []) obs.steps.push(runCall(c.restricted ? env.hr : env.h, domid, s));
     if (fresh) {
       obs.memTypes = memTypes(env.h, domid, c.probeGfns);
       obs.servers = {};
@@ -180,4 +186,44 @@ function memTypes(h: Privcmd, domid: number, gfns: readonly string[]): Record<st
     h.freeHypercallBuffer(arg);
   }
   return out;
+}
+
+/** A hypercall step's value: a decimal u64, 'dom', 'dom+N', 'arg', 'arg+N'. */
+function argValue(v: string, domid: number, arg: bigint): bigint {
+  const m = /^(dom|arg)(?:\+(\d+))?$/.exec(v);
+  if (m === null) return BigInt(v);
+  return (m[1] === 'dom' ? BigInt(domid) : arg) + BigInt(m[2] ?? 0);
+}
+
+function readField(b: Buffer, at: number, bytes: number, how: Norm): string {
+  const f = b.subarray(at, at + bytes);
+  if (how === 'hex') return f.toString('hex');
+  if (how === 'u') return get(new DataView(f.buffer, f.byteOffset, f.byteLength), 0, bytes).toString();
+  const nul = f.indexOf(0);
+  if (how === 'str') return f.toString('latin1', 0, nul < 0 ? bytes : nul);
+  return nul < 0 ? 'unterminated' : nul === 0 ? 'empty' : 'text';
+}
+
+/** One raw hypercall: its errno or result, and the fields read back from its argument buffer. */
+function runCall(h: Privcmd, domid: number, s: HcStep): StepResult {
+  const mem = s.arg === undefined ? null : h.hypercallBuffer(s.arg.size);
+  try {
+    const addr = mem?.addr ?? 0n;
+    if (mem !== null) {
+      mem.view.fill(0);
+      for (const [at, bytes, v] of s.arg!.set) put(new DataView(mem.view.buffer, mem.view.byteOffset, mem.view.byteLength), at, bytes, BigInt.asUintN(64, argValue(v, domid, addr)));
+    }
+    const args = s.args.map((v) => BigInt.asUintN(64, argValue(v, domid, addr)));
+    const r: StepResult = { rc: 'ok' };
+    try {
+      const v = h.hypercall(s.hc, args);
+      if (v !== 0n) r.value = s.result === 'positive' ? (v > 0n ? 'positive' : v.toString()) : v.toString();
+    } catch (e) {
+      r.rc = codeOf(e);
+    }
+    if (mem !== null && s.read?.length) r.out = Object.fromEntries(s.read.map(([name, at, bytes, how]) => [name, readField(mem.view, at, bytes, how)]));
+    return r;
+  } finally {
+    if (mem !== null) h.freeHypercallBuffer(mem);
+  }
 }

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createSimulatedHost, type SimulatedHost } from '../../lib/sim/host';
 import { open, type Privcmd } from '../../lib/privcmd';
-import { casesHash, generateCases, PAGES, VCPUS } from './cases';
+import { casesHash, generateCases, MAX_PAGES, PAGES, PV_MAX_PAGES, VCPUS } from './cases';
 import { runCase, type Observation } from './execute';
 import { ALLOWED } from './allow-list';
 import { allowed, describeDifference, differences, type Fixture } from './compare';
@@ -17,20 +17,23 @@ const cases = generateCases();
 
 let host: SimulatedHost;
 let h: Privcmd;
+let hr: Privcmd;
 let pv: number;
 beforeAll(() => {
   host = createSimulatedHost();
-  pv = host.createDomain({ type: 'pv' });
+  pv = host.createDomain({ type: 'pv', memoryPages: 0, maxPages: PV_MAX_PAGES });
   h = open({ host, domain: 0 });
+  hr = open({ host, domain: 0 });
+  hr.restrict(pv);
 });
 afterAll(() => host.close());
 
 function replay(): Record<string, Observation> {
   const out: Record<string, Observation> = {};
   const env = {
-    h, pv, self: 0,
+    h, hr, pv, self: 0,
     fresh: (kind: 'hvm' | 'logdirty') => {
-      const d = host.createDomain({ type: 'hvm', vcpus: VCPUS, memoryPages: PAGES });
+      const d = host.createDomain({ type: 'hvm', vcpus: VCPUS, memoryPages: PAGES, maxPages: MAX_PAGES });
       if (kind === 'logdirty') host.setLogDirty(d, true);
       return d;
     },
