@@ -235,6 +235,13 @@ Napi::Value DmOpAsync(const Napi::CallbackInfo& info) {
   Napi::Array arr = info[1].As<Napi::Array>();
   uint32_t n = arr.Length();
   if (n > pcs::kStageMaxBufs) return settle(pcs::kE2BIG);  // before anything is read
+  // Every entry is read before `raw` or any buffer is described: reading one
+  // may run JS (an index getter) that detaches a buffer or closes the device.
+  napi_value items[pcs::kStageMaxBufs];
+  for (uint32_t i = 0; i < n; ++i) {
+    if (napi_get_element(env, arr, i, &items[i]) != napi_ok) return settle(-EINVAL);
+  }
+  if (!DeviceOf(info)) return settle(-EBADF);  // closed by an index getter
   uint64_t* pairs = nullptr;
   size_t npairs = 0;
   if (info[2].IsTypedArray()) {
@@ -251,7 +258,7 @@ Napi::Value DmOpAsync(const Napi::CallbackInfo& info) {
   std::vector<Napi::ObjectReference> targets(n);
   bool any_raw = false;
   for (uint32_t i = 0; i < n; ++i) {
-    Napi::Value v = arr.Get(i);
+    Napi::Value v(env, items[i]);
     napi_typedarray_type t;
     size_t len;
     void* data;

@@ -85,6 +85,23 @@ describe('raw device binding', () => {
     e.close();
   });
 
+  test('an async call whose index getter closes the device or detaches a buffer is refused or staged safely', async () => {
+    const d = native.deviceOpen('/dev/null');
+    if (typeof d === 'number') throw new Error('open');
+    const closing: Uint8Array[] = [new Uint8Array(8)];
+    Object.defineProperty(closing, 1, { get: () => { d.close(); return new Uint8Array(8); } });
+    await expect(d.dmOpAsync(1, closing, null)).resolves.toBe(-9);
+    const e = native.deviceOpen('/dev/null');
+    if (typeof e === 'number') throw new Error('open');
+    const first = new Uint8Array(64);
+    const detaching: Uint8Array[] = [first];
+    Object.defineProperty(detaching, 1, { get: () => { structuredClone(first.buffer, { transfer: [first.buffer] }); return new Uint8Array(8); } });
+    // Every entry is read before any is staged: the detached one is staged empty, never read at its old address.
+    await expect(e.dmOpAsync(1, detaching, null)).resolves.toBe(-25);
+    expect(first.byteLength).toBe(0);
+    e.close();
+  });
+
   test('an async call keeps the device open until the ioctl returns, even if closed meanwhile', async () => {
     const d = native.deviceOpen('/dev/null');
     if (typeof d === 'number') throw new Error('open');
