@@ -2,7 +2,8 @@
 // xc_altp2m_* functions send it (tools/libs/ctrl/xc_altp2m.c): hvm_op
 // (HVMOP_altp2m) with the 80-byte struct xen_hvm_altp2m_op in hypercall
 // memory. The encoding and the gating live in lib/policy/altp2m.ts.
-import { ALTP2M_OP_SIZE, HVMOP_ALTP2M, decodeAltp2mOp, encodeAltp2mOp, type Altp2mRequest, type Altp2mResult } from '../policy/altp2m';
+import { ALTP2M_OP_SIZE, HVMOP_ALTP2M } from '../abi/altp2m';
+import { decodeAltp2mOp, encodeAltp2mOp, type Altp2mRequest, type Altp2mResult } from '../policy/altp2m';
 import type { Privcmd } from '../privcmd';
 
 /**

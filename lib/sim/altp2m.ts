@@ -7,9 +7,9 @@ import { DOMID } from '../abi/domids';
 import { ERRNO, type ErrnoName } from '../abi/errno';
 import { native } from '../native';
 import {
-  ALTP2M_MODES, ALTP2M_OP_SIZE, ALTP2M_U, HVMOP_ALTP2M_INTERFACE_VERSION, INVALID_ALTP2M,
-  MAX_ALTP2M, XENMEM_ACCESS, altp2mCmd, altp2mModeName,
-} from '../policy/altp2m';
+  ALTP2M_MODES, ALTP2M_OP_SIZE, ALTP2M_U, HVMOP_ALTP2M_INTERFACE_VERSION, INVALID_ALTP2M, MAX_ALTP2M, XENMEM_ACCESS,
+} from '../abi/altp2m';
+import { altp2mCmd, altp2mModeName } from '../policy/altp2m';
 import { ruleAction, xsmRule, type XsmRule } from '../policy/xsm-actions';
 import type { AddressSpace } from './address-space';
 import type { Altp2mEntry, Altp2mView, Domain } from './domain';

@@ -5,7 +5,7 @@ import { RangeSet } from './rangeset';
 import { P2m } from './p2m';
 import type { XsmSubject } from '../policy/xsm';
 import { EventChannelTable, type EvtchnDomain } from './evtchn';
-import { ALTP2M_MODES, INVALID_ALTP2M, MAX_ALTP2M, type Altp2mModeName } from '../policy/altp2m';
+import { ALTP2M_MODES, INVALID_ALTP2M, MAX_ALTP2M, type Altp2mModeName } from '../abi/altp2m';
 import { HVM_NR_PARAMS, HVM_PARAM } from '../abi/hvm-params';
 
 export type DomainType = 'hvm' | 'pvh' | 'pv';

@@ -13,7 +13,7 @@ import { Hypervisor, type XenVersion } from './hypervisor';
 import { HW_PRIV_VARIANTS, type HwPrivVariant } from '../policy/xsm';
 import { GuestMemory, PAGE_SIZE } from './memory';
 import { freeIoreqPages } from './ioreq-pages';
-import { ALTP2M_MODES, INVALID_ALTP2M } from '../policy/altp2m';
+import { ALTP2M_MODES, INVALID_ALTP2M } from '../abi/altp2m';
 import { HVM_PARAM } from '../abi/hvm-params';
 import { guestGone, guestIo, resumeGuest, runGuest, type GuestAccess, type GuestRunResult, type GuestStep, type GuestValue } from './guest-runner';
 

@@ -16,7 +16,7 @@ import type { Domain } from './domain';
 import type { SimulatedHost } from './host';
 import { xsmActionName, xsmDefaultAction, type XsmAction } from '../policy/xsm';
 import { classifyHypercall, hypercallRule, readArgAt, ruleAction, xsmRule, type XsmRule } from '../policy/xsm-actions';
-import { HVMOP_ALTP2M } from '../policy/altp2m';
+import { HVMOP_ALTP2M } from '../abi/altp2m';
 import { doAltp2mOp, type Altp2mEnv } from './altp2m';
 import { doXsmOp, type FlaskOpEnv } from './flask';
 import { HVM_NR_PARAMS, HVM_PARAM, type HvmParamName } from '../abi/hvm-params';
