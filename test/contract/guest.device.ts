@@ -42,6 +42,8 @@ const ENV_OTHER = 'GUEST_NODE_OTHER';
 /** Set (by REAL_HOST_GUEST_PROFILE=1): run the device model under --cpu-prof and print where its time went. */
 const ENV_PROFILE = 'GUEST_NODE_PROFILE';
 const PROFILE_DIR = '/tmp/guest-node-prof';
+/** Node options for the device model only (REAL_HOST_GUEST_NODE_FLAGS), space-separated: to measure V8 flags. */
+const ENV_FLAGS = 'GUEST_NODE_FLAGS';
 const ENV_OTHER_PORT = 'GUEST_NODE_OTHER_PORT';
 
 const errCode = (f: () => unknown): string => {
@@ -211,8 +213,10 @@ async function parent(message: string, iterations: string): Promise<number> {
       fs.mkdirSync(PROFILE_DIR, { recursive: true });
       fs.chmodSync(PROFILE_DIR, 0o777); // written by the device model's uid
     }
+    const flags = (process.env[ENV_FLAGS] ?? '').split(' ').filter((f) => f !== '');
+    if (flags.length > 0) console.log(`GUEST-NODE flags ${flags.join(' ')}`);
     const { child: c } = launchDeviceModel({
-      domid: guest, command: process.execPath, args: [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), __filename, message], baseUid: BASE_UID, stdio: 'pipe', evtchn: true,
+      domid: guest, command: process.execPath, args: [...flags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []), __filename, message], baseUid: BASE_UID, stdio: 'pipe', evtchn: true,
       env: { ...process.env, [ENV_OTHER]: String(other), [ENV_OTHER_PORT]: String(otherPort) },
     });
     let err = '';
