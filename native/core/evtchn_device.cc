@@ -33,9 +33,7 @@ static_assert(sizeof(BindInterdomainArg) == 8, "ioctl_evtchn_bind_interdomain is
 static_assert(sizeof(RestrictArg) == 2, "ioctl_evtchn_restrict_domid is 2 bytes");
 }  // namespace
 
-int EvtchnDevice::Open(const char* path, std::unique_ptr<EvtchnDevice>* out) {
-  int fd = ::open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return -errno;
+int EvtchnDevice::Adopt(int fd, std::unique_ptr<EvtchnDevice>* out) {
   int cancel = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (cancel < 0) {
     int e = errno;
@@ -51,23 +49,17 @@ int EvtchnDevice::Open(const char* path, std::unique_ptr<EvtchnDevice>* out) {
   return 0;
 }
 
+int EvtchnDevice::Open(const char* path, std::unique_ptr<EvtchnDevice>* out) {
+  int fd = ::open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return -errno;
+  return Adopt(fd, out);
+}
+
 int EvtchnDevice::FromFd(int fd, std::unique_ptr<EvtchnDevice>* out) {
   if (fd < 0) return -EBADF;
   int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (copy < 0) return -errno;
-  int cancel = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (cancel < 0) {
-    int e = errno;
-    ::close(copy);
-    return -e;
-  }
-  out->reset(new (std::nothrow) EvtchnDevice(copy, cancel));
-  if (!*out) {
-    ::close(copy);
-    ::close(cancel);
-    return -ENOMEM;
-  }
-  return 0;
+  return Adopt(copy, out);
 }
 
 EvtchnDevice::EvtchnDevice(int fd, int cancel_fd) : fd_(fd), cancel_fd_(cancel_fd) { ProcessHandles::Opened(); }

@@ -60,6 +60,8 @@ class EvtchnDevice {
 
  private:
   EvtchnDevice(int fd, int cancel_fd);
+  // Takes ownership of `fd` (closed on failure) and adds the cancel eventfd.
+  static int Adopt(int fd, std::unique_ptr<EvtchnDevice>* out);
   long Ioctl(unsigned long request, void* arg) const;
   int fd_;
   int cancel_fd_;
