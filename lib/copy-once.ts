@@ -44,17 +44,23 @@ export function genuineBytes(x: unknown): Uint8Array | null {
  * genuineBytes for a backend that reaches the bytes only through the typed
  * array's internal slots (the device's native layer, napi_get_typedarray_info),
  * never its properties: the caller's array itself, without a fresh view, when
- * it is a genuine Uint8Array with bytes (so not detached); an empty or
- * detached one as genuineBytes says.
+ * it is a genuine Uint8Array of this realm with bytes (so not detached) whose
+ * prototype is Uint8Array's or Buffer's; anything else (another realm's, a
+ * null or foreign prototype, empty, detached) as genuineBytes says. Callers
+ * further on tell buffers from { addr, size } pairs by what they are, so an
+ * array dressed with `addr` and `size` must never pass as itself.
  */
 export function genuineInPlace(x: unknown): Uint8Array | null {
   if (!types.isUint8Array(x)) return null;
-  return (Reflect.apply(BYTE_LENGTH, x, []) as number) !== 0 ? x : genuineBytes(x);
+  const proto: unknown = Object.getPrototypeOf(x);
+  if ((proto === Uint8Array.prototype || proto === Buffer.prototype) && (Reflect.apply(BYTE_LENGTH, x, []) as number) !== 0) return x;
+  return genuineBytes(x);
 }
 
 /** A private copy of `bytes`. */
 export function snapshotBytes(bytes: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(bytes.length);
+  // The intrinsic length: an own `length` property must not size the copy.
+  const copy = new Uint8Array(Reflect.apply(BYTE_LENGTH, bytes, []) as number);
   copy.set(bytes);
   return copy;
 }
@@ -65,7 +71,7 @@ export function snapshotBytes(bytes: Uint8Array): Uint8Array {
  * that was detached or resized meanwhile receives nothing.
  */
 export function copyBackChanged(before: Uint8Array, after: Uint8Array, dst: Uint8Array): void {
-  if (dst.length !== after.length) return;
+  if ((Reflect.apply(BYTE_LENGTH, dst, []) as number) !== after.length) return; // intrinsic: not an own `length`
   for (let i = 0; i < after.length; i++) if (after[i] !== before[i]) dst[i] = after[i] as number;
 }
 

@@ -235,7 +235,7 @@ export class Privcmd {
     let buf0: RawCall['buf0'] = null;
     if (this.#filter !== null) {
       const caller = sent[0];
-      if (caller instanceof Uint8Array) {
+      if (types.isUint8Array(caller)) {
         const snap = snapshotBytes(caller);
         buf0 = { caller, sent: snap, before: snapshotBytes(snap) };
         sent[0] = snap;

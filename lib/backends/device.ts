@@ -1,6 +1,7 @@
 // The device backend: the real /dev/xen/privcmd. Caller buffers are used in
 // place (the kernel pins them); raw-hypercall pointers must point into
 // hypercall buffers (mmap'd from /dev/xen/hypercall), never the V8 heap.
+import { types } from 'util';
 import { existsSync, readFileSync } from 'fs';
 import { DOMID } from '../abi/domids';
 import { ERRNO } from '../abi/errno';
@@ -153,7 +154,7 @@ export class DeviceBackend implements Backend {
   #unpack(buffers: readonly BufferArg[]): [(Uint8Array | null)[], BigUint64Array | null] {
     let raw: BigUint64Array | null = null;
     const list = buffers.map((b, i) => {
-      if (b instanceof Uint8Array) return b;
+      if (types.isUint8Array(b)) return b; // what it is, never its prototype chain
       raw ??= new BigUint64Array(buffers.length * 2);
       raw[2 * i] = b.addr;
       raw[2 * i + 1] = BigInt(b.size);
@@ -175,7 +176,7 @@ export class DeviceBackend implements Backend {
   #dmOpList(domid: number, buffers: readonly BufferArg[]): Outcome<number> {
     const dev = this.#live();
     const only = buffers.length === 1 ? buffers[0] : undefined;
-    if (only instanceof Uint8Array) return answered('dm_op', dev.dmOp(domid, only, null)); // one buffer: no list to build
+    if (types.isUint8Array(only)) return answered('dm_op', dev.dmOp(domid, only, null)); // one buffer: no list to build
     const [list, raw] = this.#unpack(buffers);
     return answered('dm_op', dev.dmOp(domid, list, raw));
   }

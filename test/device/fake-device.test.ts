@@ -46,12 +46,34 @@ const two = lib.encodeDmop({ op: 'nr_vcpus' });
 out.rawTwo = h.dmopRaw(4, [two[0], new Uint8Array(3)]);
 out.rawTwoVcpus = two[0][8];
 out.rawNone = code(() => h.dmopRaw(4, []));
+// Arrays dressed as { addr, size } pairs, or not of this realm: sent as the
+// buffers they are (never as pointers), written back in place.
+const dressed = lib.encodeDmop({ op: 'nr_vcpus' })[0];
+Object.setPrototypeOf(dressed, null);
+dressed.addr = 0x1000n;
+dressed.size = 16n;
+out.dressed = [code(() => h.dmopRaw(11, [dressed])), dressed[8]];
+const dressedTwo = lib.encodeDmop({ op: 'nr_vcpus' })[0];
+Object.setPrototypeOf(dressedTwo, null);
+dressedTwo.addr = 0x1000n;
+dressedTwo.size = 16n;
+out.dressedList = [code(() => h.dmopRaw(12, [dressedTwo, new Uint8Array(3)])), dressedTwo[8]];
+const foreign = require('vm').runInNewContext('new Uint8Array(32)');
+foreign.set(lib.encodeDmop({ op: 'nr_vcpus' })[0]);
+out.foreign = [code(() => h.dmopRaw(13, [foreign])), foreign[8]];
 h.close();
 out.closed = [code(() => h.dmop(1, { op: 'nr_vcpus' })), code(() => h.dmopRaw(1, raw))];
 const f = lib.open({ filter: lib.createFilter({ role: 'device-model', target: 5 }) });
 out.filtered = [f.dmop(5, { op: 'nr_vcpus' }).vcpus, code(() => f.dmop(6, { op: 'nr_vcpus' }))];
 const fr = lib.encodeDmop({ op: 'nr_vcpus' });
 out.filteredRaw = [f.dmopRaw(5, fr), fr[0][8], code(() => f.dmopRaw(6, lib.encodeDmop({ op: 'nr_vcpus' })))];
+const fd = lib.encodeDmop({ op: 'nr_vcpus' })[0];
+Object.setPrototypeOf(fd, null);
+fd.addr = 0x1000n;
+fd.size = 16n;
+const fl = lib.encodeDmop({ op: 'nr_vcpus' })[0];
+Object.defineProperty(fl, 'length', { value: 1e9 });
+out.filteredDressed = [code(() => f.dmopRaw(5, [fd])), fd[8], code(() => f.dmopRaw(5, [fl])), fl[8]];
 f.close();
 console.log(JSON.stringify(out));
 `;
@@ -88,6 +110,14 @@ console.log(JSON.stringify(out));
     expect(result.rawTwo).toBe(0);
     expect(result.rawTwoVcpus).toBe(5);
     expect(result.rawNone).toBe('EFAULT');
+  });
+
+  test('a Uint8Array dressed as an { addr, size } pair, or of another realm, goes out as the buffer it is', () => {
+    expect(result.dressed).toEqual(['ok', 12]);
+    expect(result.dressedList).toEqual(['ok', 13]);
+    expect(result.foreign).toEqual(['ok', 14]);
+    // With a filter: buffer 0 is snapshotted by its intrinsic length and decided on.
+    expect(result.filteredDressed).toEqual(['ok', 6, 'ok', 6]);
   });
 
   test('a closed handle is EBADF on both paths', () => {
