@@ -34,12 +34,21 @@ export class ForeignGuestMemory implements GuestMemory {
     this.#each(gpa, src.byteLength, (page, off, at, n) => page.set(src.subarray(at, at + n), off));
   }
 
-  /** Unmaps every kept page; later accesses throw EBADF. */
-  close(): void {
-    this.#closed = true;
+  /**
+   * Unmaps every kept page, so the next access maps afresh: on
+   * IOREQ_TYPE_INVALIDATE, when Xen has changed the guest's p2m (QEMU's
+   * handle_ioreq calls xen_invalidate_map_cache there).
+   */
+  flush(): void {
     const pages = [...this.#pages.values()];
     this.#pages.clear();
     for (const m of pages) m.unmap();
+  }
+
+  /** Unmaps every kept page; later accesses throw EBADF. */
+  close(): void {
+    this.#closed = true;
+    this.flush();
   }
 
   #each(gpa: bigint, length: number, f: (page: Uint8Array, off: number, at: number, n: number) => void): void {

@@ -266,6 +266,10 @@ export function createIoreqServer(options: IoreqServerOptions): IoreqServer {
       ownMemory = mem;
     }
     const engine = new IoreqEngine({ ioreqPage, bufioreqPage, vcpus, guestMemory: guestMemory ?? ownMemory });
+    if (ownMemory !== undefined) {
+      const mem = ownMemory;
+      engine.on('invalidate', () => mem.flush()); // the p2m changed: no stale frame may stay mapped
+    }
     let bufRemote: number | undefined;
     if (buffered) bufRemote = (privcmd.dmop(domid, { op: 'get_ioreq_server_info', id, flags: 1 /* XEN_DMOP_no_gfns */ }) as { bufioreqPort: number }).bufioreqPort;
     privcmd.dmop(domid, { op: 'set_ioreq_server_state', id, enabled: true });

@@ -1,9 +1,10 @@
 // createIoreqServer on the simulated host with nothing injected: the pages
 // come from privcmd.mapResource, guest RAM (data_is_ptr) from mapForeign,
 // and serve() runs until close().
+import { IOREQ_AT, IOREQ_STATE, IOREQ_TYPE } from '../../lib/abi/ioreq';
 import { openEventChannels } from '../../lib/evtchn';
 import { ForeignGuestMemory } from '../../lib/ioreq/guest-memory';
-import { createIoreqServer } from '../../lib/ioreq/server';
+import { createIoreqServer, type DmopHandle } from '../../lib/ioreq/server';
 import { open } from '../../lib/privcmd';
 import { createSimulatedHost } from '../../lib/sim/host';
 import { code } from '../support/code';
@@ -77,9 +78,53 @@ test('ForeignGuestMemory keeps at most 16 pages mapped and unmaps the oldest', (
   expect(live.size).toBe(0);
 });
 
+test('flush() unmaps every kept page and the next access maps afresh', () => {
+  const maps: bigint[] = [];
+  let live = 0;
+  const mem = new ForeignGuestMemory((gfn) => {
+    maps.push(gfn);
+    live++;
+    return { bytes: new Uint8Array(4096), errors: [0], unmap: () => { live--; } };
+  });
+  mem.read(0x3000n, new Uint8Array(1));
+  mem.read(0x3001n, new Uint8Array(1)); // kept: no second map
+  expect(maps).toEqual([3n]);
+  mem.flush();
+  expect(live).toBe(0);
+  mem.read(0x3000n, new Uint8Array(1));
+  expect(maps).toEqual([3n, 3n]);
+  mem.close();
+});
+
 test('a mapping without a page of bytes is refused and unmapped', () => {
   let unmapped = 0;
   const mem = new ForeignGuestMemory(() => ({ bytes: null, errors: [0], unmap: () => { unmapped++; } }));
   expect(code(() => mem.write(0n, new Uint8Array(1)))).toBe('EFAULT');
   expect(unmapped).toBe(1);
+});
+
+test('IOREQ_TYPE_INVALIDATE unmaps the guest pages the server keeps for data_is_ptr', () => {
+  let page = new Uint8Array(0);
+  let live = 0;
+  const privcmd = {
+    dmop(_d: number, req: { op: string; enabled?: boolean }) {
+      if (req.op === 'nr_vcpus') return { vcpus: 1 };
+      if (req.op === 'create_ioreq_server') return { id: 1 };
+      if (req.op === 'set_ioreq_server_state' && req.enabled === true) new DataView(page.buffer).setUint32(IOREQ_AT.vpEport, 40, true);
+      return {};
+    },
+    mapResource: () => { page = new Uint8Array(4096); return { bytes: page, unmap: () => undefined }; },
+    mapForeign: () => { live++; return { bytes: new Uint8Array(4096), errors: [0], unmap: () => { live--; } }; },
+  };
+  const evtchn = { bindInterdomain: (_d: number, p: number) => p + 100, unbind: () => undefined, notify: () => undefined, unmask: () => undefined };
+  const s = createIoreqServer({ privcmd: privcmd as unknown as DmopHandle, evtchn, domid: 1 });
+  s.ownMemory!.read(0x5000n, new Uint8Array(4));
+  expect(live).toBe(1);
+  const dv = new DataView(page.buffer);
+  dv.setUint8(IOREQ_AT.type, IOREQ_TYPE.INVALIDATE);
+  dv.setUint8(IOREQ_AT.flags, IOREQ_STATE.IOREQ_READY);
+  s.handle([140]);
+  expect(live).toBe(0);
+  expect(dv.getUint8(IOREQ_AT.flags) & 0xf).toBe(IOREQ_STATE.IORESP_READY);
+  s.close();
 });
