@@ -70,6 +70,9 @@ export class IoreqServer extends EventEmitter {
   private readonly bufPort: number | undefined;
   private readonly ranges = new Map<Claim, { type: 'port' | 'memory' | 'pci'; start: bigint; end: bigint }>();
   private closed = false;
+  private endServe: () => void = () => undefined;
+  /** Resolves (with undefined) when close() is called: ends serve()'s wait. */
+  private readonly closing = new Promise<undefined>((resolve) => { this.endServe = () => resolve(undefined); });
   /** @internal The page cache for data_is_ptr made by createIoreqServer, closed with the server. */
   ownMemory: ForeignGuestMemory | undefined;
 
@@ -96,24 +99,28 @@ export class IoreqServer extends EventEmitter {
 
   /**
    * Serves events as they arrive (evtchn.wait(), then handle()) until the
-   * server is closed; resolves then, and rejects if the wait or a
-   * 'deviceError' listener throws. The event-channel handle's events belong
-   * to this loop while it runs. For a tight loop, call
-   * handle(evtchn.pending()) instead.
+   * server is closed; resolves as soon as close() is called, and rejects if
+   * the wait or a 'deviceError' listener throws. The event-channel handle's
+   * events belong to this loop while it runs. The wait in flight at close()
+   * lasts until the next event on the handle or its close() (a device's
+   * wait holds a thread-pool thread until then): close the event-channel
+   * handle too when it has no other use. For a tight loop, call
+   * handle(evtchn.pending()) or handle(evtchn.waitSync(ms)) instead.
    */
   async serve(): Promise<void> {
     this.live('serve');
     const wait = this.evtchn.wait;
     if (typeof wait !== 'function') throw invalidArgument('ioreq.serve', 'the event-channel handle has no wait()');
     while (!this.closed) {
-      let fired: number[];
+      let fired: number[] | undefined;
       try {
-        fired = await wait.call(this.evtchn);
+        // Promise.race subscribes to the wait, so its later rejection (EBADF when the handle closes) is handled.
+        fired = await Promise.race([wait.call(this.evtchn), this.closing]);
       } catch (e) {
         if (this.closed) return; // close() raced the wait (its handle closed too)
         throw e;
       }
-      if (this.closed) return;
+      if (this.closed || fired === undefined) return;
       this.handle(fired);
     }
   }
@@ -188,6 +195,7 @@ export class IoreqServer extends EventEmitter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.endServe();
     const failures: unknown[] = [];
     const step = (f: () => void) => {
       try { f(); } catch (e) { failures.push(e); }

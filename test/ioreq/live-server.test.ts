@@ -49,6 +49,20 @@ test('serve() resolves once the server is closed, and refuses a closed server', 
   w.host.close();
 });
 
+test('serve() resolves at close() even while the event-channel handle stays open', async () => {
+  const w = world();
+  const s = createIoreqServer({ privcmd: w.privcmd, evtchn: w.evtchn, domid: w.guest });
+  let settled = false;
+  const serving = s.serve().then(() => { settled = true; });
+  await new Promise((r) => setImmediate(r));
+  expect(settled).toBe(false);
+  s.close();
+  await serving;
+  expect(settled).toBe(true);
+  w.done(); // closes the handle: the wait left in flight ends (EBADF), handled
+  await new Promise((r) => setImmediate(r));
+});
+
 test('ForeignGuestMemory reads and writes guest RAM across a page boundary, through mapForeign', () => {
   const w = world();
   const mem = new ForeignGuestMemory((gfn) => w.privcmd.mapForeign(w.guest, [gfn]));
