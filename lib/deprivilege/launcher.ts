@@ -7,7 +7,7 @@
 // it cannot open either device again. Every step that cannot be done fails loudly, with
 // the reason, before anything runs.
 import { spawn, type ChildProcess, type StdioOptions } from 'child_process';
-import { accessSync, constants, readdirSync, readFileSync, statSync } from 'fs';
+import { accessSync, constants, readdirSync, readFileSync, statSync, closeSync } from 'fs';
 import * as path from 'path';
 import { errnoName } from '../abi/errno';
 import { describe, codedError, invalidArgument, type PrivcmdError } from '../errors';
@@ -354,7 +354,16 @@ function takeEvtchn(env: NodeJS.ProcessEnv): EventChannels {
   if (!Number.isInteger(fd) || !Number.isInteger(domid)) {
     throw codedError('EBADF', 'open', `no inherited event-channel handle (${ENV_EVTCHN_FD} / ${ENV_DOMID} not set): not started by the launcher with evtchn: true`);
   }
-  return openEventChannels({ fd, restrictTo: domid });
+  const ev = openEventChannels({ fd, restrictTo: domid }); // a close-on-exec duplicate
+  // The inherited descriptor is closed: it would outlive ev.close() (whose
+  // ports stay bound while any descriptor of the file is open) and pass to
+  // whatever the device model executes.
+  try {
+    closeSync(fd);
+  } catch {
+    /* already gone: the duplicate is what matters */
+  }
+  return ev;
 }
 
 function restrictOrClose(domid: number, handles: readonly { close(): void }[]): void {

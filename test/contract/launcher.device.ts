@@ -37,6 +37,9 @@ function child(): void {
     restrictedTo: h.restrictedTo,
     evtchnRestrictedTo: evtchn.restrictedTo,
     evtchnProbe: evProbe,
+    // The handle holds a close-on-exec duplicate; the inherited fd 4 is
+    // closed (the number may be reused since, but not for the device).
+    fd4: errCode(() => { if (fs.readlinkSync('/proc/self/fd/4') === EVTCHN_DEVICE) throw Object.assign(new Error('open'), { code: 'STILL OPEN' }); }),
     reopenEvtchn: errCode(() => fs.closeSync(fs.openSync(EVTCHN_DEVICE, 'r+'))),
     nrVcpus: errCode(() => h.dmop(domid, { op: 'nr_vcpus' })) === 'ok' ? (h.dmop(domid, { op: 'nr_vcpus' }) as { vcpus: number }).vcpus : null,
     otherDomain: errCode(() => h.dmop(0, { op: 'nr_vcpus' })),
@@ -88,6 +91,7 @@ async function parent(): Promise<number> {
     check('holds the event-channel handle at fd 4, restricted by the launcher (the kernel refuses both probes: EACCES)',
       evtchnFd === 4 && r.evtchnFd === '4' && r.evtchnRestrictedTo === domid &&
       JSON.stringify(r.evtchnProbe) === JSON.stringify({ unboundPort: -13, otherDomainBind: -13 }), r);
+    check('the inherited fd 4 is closed once the handle took its duplicate', r.fd4 === 'ENOENT' || r.fd4 === 'ok', r);
     check(`cannot reopen ${EVTCHN_DEVICE} (EACCES)`, r.reopenEvtchn === 'EACCES', r);
     check('DMOPs for its domain work through the inherited handle', r.nrVcpus === 2, r);
     check('a DMOP for another domain and a raw hypercall are refused (EPERM)', r.otherDomain === 'EPERM' && r.hypercall === 'EPERM', r);
