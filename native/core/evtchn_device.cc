@@ -59,6 +59,14 @@ int EvtchnDevice::FromFd(int fd, std::unique_ptr<EvtchnDevice>* out) {
   if (fd < 0) return -EBADF;
   int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (copy < 0) return -errno;
+  // Non-blocking as Open's: read() must never stall the event loop, whoever
+  // opened the file (the flag belongs to the open file, shared with `fd`).
+  int flags = ::fcntl(copy, F_GETFL);
+  if (flags < 0 || ::fcntl(copy, F_SETFL, flags | O_NONBLOCK) < 0) {
+    int e = errno;
+    ::close(copy);
+    return -e;
+  }
   return Adopt(copy, out);
 }
 
