@@ -82,7 +82,7 @@ export function fieldValue(syscall: string, what: string, f: FieldPlan, raw: unk
   let v = raw === undefined ? f.dflt : raw;
   if (v === undefined) throw invalidArgument(syscall, `${what}: missing field '${f.key}'`);
   if (typeof v === 'string') {
-    const n = f.names?.[v];
+    const n = f.names !== undefined && Object.hasOwn(f.names, v) ? f.names[v] : undefined; // never an inherited key (toString, __proto__)
     if (n === undefined) {
       throw invalidArgument(syscall, `${what}.${f.key}: unknown name '${v}'${f.names ? ` (known: ${Object.keys(f.names).join(', ')})` : ''}`);
     }

@@ -28,6 +28,10 @@ test('fieldValue: defaults, names, booleans; everything else that does not fit i
     expect({ v, c: code(() => fieldValue('dm_op', 'op', f, v)) }).toEqual({ v, c: 'EINVAL' });
   }
   expect(() => fieldValue('dm_op', 'some_op', named, 'pci')).toThrow(expect.objectContaining({ syscall: 'dm_op', detail: "some_op.type: unknown name 'pci' (known: port, memory)" }));
+  // An inherited key of the names table is no name: refused as unknown, not as a bad number.
+  for (const v of ['toString', '__proto__', 'hasOwnProperty']) {
+    expect(() => fieldValue('dm_op', 'some_op', named, v)).toThrow(expect.objectContaining({ code: 'EINVAL', detail: `some_op.type: unknown name '${v}' (known: port, memory)` }));
+  }
 });
 
 test('planStruct places a layout at a base: IN fields by direction (inout too), OUT fields, pads and internal fields left out', () => {
