@@ -29,6 +29,7 @@ import type { IoDevice } from '../../lib/ioreq/claims';
 import { Uart16550 } from '../../lib/devices/uart16550';
 import { open, PRIVCMD_DEVICE } from '../../lib/privcmd';
 import { openEventChannels, EVTCHN_DEVICE } from '../../lib/evtchn';
+import { caseReport, errCode } from './case-report';
 
 const BASE_UID = 20000;
 // scripts/real-host/guest-program.h
@@ -46,20 +47,7 @@ const PROFILE_DIR = '/tmp/guest-node-prof';
 const ENV_FLAGS = 'GUEST_NODE_FLAGS';
 const ENV_OTHER_PORT = 'GUEST_NODE_OTHER_PORT';
 
-const errCode = (f: () => unknown): string => {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    return String((e as { code?: unknown }).code ?? e);
-  }
-};
-
-const counts = { pass: 0, fail: 0 };
-function check(name: string, ok: boolean, detail?: unknown): void {
-  counts[ok ? 'pass' : 'fail']++;
-  console.log(`CASE ${ok ? 'PASS' : 'FAIL'} guest-node › ${name}${ok ? '' : ` :: ${JSON.stringify(detail, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`}`);
-}
+const { counts, check, exitCode } = caseReport('guest-node');
 
 /** The device model, as the launcher started it. */
 async function child(message: string): Promise<void> {
@@ -264,7 +252,7 @@ async function parent(message: string, iterations: string): Promise<number> {
     }
   }
   console.log(`GUEST-NODE RESULT pass=${counts.pass} fail=${counts.fail}`);
-  return counts.fail === 0 && counts.pass > 0 ? 0 : 1;
+  return exitCode();
 }
 
 if (require.main === module) {

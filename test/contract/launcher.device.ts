@@ -11,16 +11,9 @@ import { launchDeviceModel, openInheritedHandles, ENV_FD, ENV_EVTCHN_FD } from '
 import { EVTCHN_DEVICE } from '../../lib/evtchn';
 import { verifyRestricted } from '../../lib/deprivilege/restrict-all';
 import { open, PRIVCMD_DEVICE } from '../../lib/privcmd';
+import { caseReport, errCode } from './case-report';
 
 const BASE_UID = 10000;
-const errCode = (f: () => unknown): string => {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    return String((e as { code?: unknown }).code ?? e);
-  }
-};
 
 /** The device model's side: what the inherited handle and the new uid allow. */
 function child(): void {
@@ -55,11 +48,7 @@ function child(): void {
 async function parent(): Promise<number> {
   const xenctl = process.env.XENCTL ?? 'xenctl';
   const domid = Number(execFileSync(xenctl, ['hvm', '2', '512'], { encoding: 'utf8' }).trim());
-  const counts = { pass: 0, fail: 0 };
-  const check = (name: string, ok: boolean, detail: unknown): void => {
-    counts[ok ? 'pass' : 'fail']++;
-    console.log(`CASE ${ok ? 'PASS' : 'FAIL'} launcher › ${name}${ok ? '' : ` :: ${JSON.stringify(detail)}`}`);
-  };
+  const { counts, check, exitCode } = caseReport('launcher');
   try {
     // 1. A device open to the new uid would make the restriction moot: refused.
     const mode = fs.statSync(PRIVCMD_DEVICE).mode & 0o777;
@@ -104,7 +93,7 @@ async function parent(): Promise<number> {
     try { execFileSync(xenctl, ['destroy', String(domid)]); } catch { /* reported by the suite's cleanup if it matters */ }
   }
   console.log(`LAUNCHER pass=${counts.pass} fail=${counts.fail}`);
-  return counts.fail === 0 && counts.pass > 0 ? 0 : 1;
+  return exitCode();
 }
 
 if (require.main === module) {

@@ -11,12 +11,9 @@ import { restrictAll, verifyRestricted } from '../../lib/deprivilege/restrict-al
 import { open } from '../../lib/privcmd';
 import { openEventChannels } from '../../lib/evtchn';
 import { code } from '../support/code';
+import { caseReport } from './case-report';
 
-const counts = { pass: 0, fail: 0 };
-function check(name: string, ok: boolean, detail?: unknown): void {
-  counts[ok ? 'pass' : 'fail']++;
-  console.log(`CASE ${ok ? 'PASS' : 'FAIL'} workers › ${name}${ok ? '' : ` ${JSON.stringify(detail)}`}`);
-}
+const { counts, check, exitCode } = caseReport('workers');
 
 /** A worker that opens handles on request and answers what they can do. */
 const WORKER = `
@@ -81,7 +78,7 @@ async function main(): Promise<number> {
     try { execFileSync(xenctl, ['destroy', String(g), String(g2)]); } catch { /* best effort */ }
   }
   console.log(`WORKERS pass=${counts.pass} fail=${counts.fail}`);
-  return counts.fail === 0 && counts.pass > 0 ? 0 : 1;
+  return exitCode();
 }
 
 main().then((rc) => { process.exitCode = rc; }, (e) => { console.error(e); process.exitCode = 1; });
